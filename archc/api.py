@@ -1,0 +1,48 @@
+"""The Python API: `load_spec` and `compile`. The CLI is a thin layer over these."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from archc.diagnostics import DiagnosticError
+from archc.ir.expand import DEFAULT_PARAM_LIMIT
+from archc.ir.graph import Graph
+from archc.pipeline import Options, back, front
+from archc.spec.load import LoadedSpec
+from archc.spec.load import load_spec as _load_spec
+
+
+def load_spec(path: str | os.PathLike) -> LoadedSpec:
+    """Read and validate a spec and its imports. Raises `DiagnosticError` listing every problem."""
+    try:
+        return _load_spec(path)
+    except DiagnosticError as e:
+        if not hasattr(e, "sources"):
+            try:
+                e.sources = {os.path.relpath(path): open(path, encoding="utf-8", errors="replace").read()}  # type: ignore[attr-defined]
+            except OSError:
+                e.sources = {}  # type: ignore[attr-defined]
+        raise
+
+
+def infer(spec_or_path: str | os.PathLike | LoadedSpec, overrides: dict[str, Any] | None = None,
+          variant: str | None = None, param_limit: int | None = DEFAULT_PARAM_LIMIT) -> Graph:
+    """The typed graph IR of a spec (torch-free)."""
+    spec = spec_or_path if isinstance(spec_or_path, LoadedSpec) else load_spec(spec_or_path)
+    return front(spec, Options(dict(overrides or {}), variant, param_limit))[1]
+
+
+def compile(spec_or_path: str | os.PathLike | LoadedSpec, overrides: dict[str, Any] | None = None,
+            device: Any = None, *, variant: str | None = None, verify: bool = True,
+            param_limit: int | None = DEFAULT_PARAM_LIMIT) -> Any:
+    """Compile a spec to a verified `torch.fx.GraphModule` (in eval mode).
+
+    `overrides` sets params and symbol sizes (like `--set`); `device="meta"` builds without
+    allocating weights (and without the parameter limit). Raises `DiagnosticError`.
+    """
+    meta = device is not None and str(device) == "meta"
+    graph = infer(spec_or_path, overrides, variant, None if meta else param_limit)
+    gm, diags = back(graph, device=device, verify=verify)
+    if diags:
+        raise DiagnosticError(diags)
+    return gm

@@ -1,0 +1,123 @@
+"""Lowering: graph IR -> torch.fx.GraphModule.
+
+Node paths become module paths (`layer1.0.conv1`), blocks and repeats become nested submodules, so
+`state_dict()` keys read like the spec. Param-free ops become function calls in the graph.
+"""
+from __future__ import annotations
+
+import operator
+import re
+from contextlib import nullcontext
+from typing import Any
+
+from archc.ir.graph import Graph, ValueRef
+from archc.ops import OPS, Call, load_ops
+
+
+def _fx_name(path: str) -> str:
+    name = re.sub(r"[^0-9A-Za-z_]", "_", path)
+    return name if not name[:1].isdigit() else "n_" + name
+
+
+def _set_submodule(root: Any, path: str, module: Any) -> None:
+    import torch.nn as nn
+
+    parts = path.split(".")
+    cur = root
+    for p in parts[:-1]:
+        nxt = cur._modules.get(p)
+        if nxt is None:
+            nxt = nn.Module()
+            cur.add_module(p, nxt)
+        cur = nxt
+    cur.add_module(parts[-1], module)
+
+
+def _class_name(name: str) -> str:
+    words = re.split(r"[^0-9A-Za-z]+", name)
+    cls = "".join(w[:1].upper() + w[1:] for w in words if w)
+    return cls if cls and not cls[0].isdigit() else "Model" + cls
+
+
+def lower(graph: Graph, device: Any = None, dtype: Any = None) -> Any:
+    """Build the GraphModule. On a real device, weights are initialised from the spec's seed."""
+    import torch
+    import torch.fx as fx
+
+    load_ops()
+    dev = torch.device(device) if device is not None else torch.device("cpu")
+    meta = dev.type == "meta"
+    root = torch.nn.Module()
+    g = fx.Graph()
+    values: dict[ValueRef, fx.Node] = {}
+    fx_to_path: dict[str, str] = {}
+    for name in graph.inputs:
+        values[ValueRef(name, 0, True)] = g.placeholder(name)
+    init = graph.init
+    rng = torch.random.fork_rng(devices=[]) if not meta else nullcontext()
+    with rng, torch.device(dev):
+        if not meta:
+            torch.manual_seed(init.seed if init is not None else 0)
+        for n in graph.nodes:
+            op = OPS[n.op]
+            in_types = [graph.type_of(r) for r in n.inputs]
+            lowered = op.lower(n.attrs, in_types, n.outputs if len(n.outputs) > 1 else n.outputs[0])
+            args = [values[r] for r in n.inputs]
+            if isinstance(lowered, Call):
+                call_args = ((list(args),) if lowered.pack_inputs else tuple(args)) + tuple(lowered.extra_args)
+                node = g.create_node("call_function", lowered.fn, call_args, dict(lowered.kwargs), name=_fx_name(n.path))
+            else:
+                _set_submodule(root, n.path, lowered)
+                node = g.create_node("call_module", n.path, tuple(args), {}, name=_fx_name(n.path))
+            fx_to_path[node.name] = n.path
+            if len(n.outputs) > 1:
+                for k in range(len(n.outputs)):
+                    item = g.create_node("call_function", operator.getitem, (node, k), {}, name=_fx_name(f"{n.path}_{k}"))
+                    values[ValueRef(n.path, k)] = item
+            else:
+                values[ValueRef(n.path, 0)] = node
+        if not meta and init is not None:
+            _initialise(root, init)
+    outs = [values[o.ref] for o in graph.outputs.values()]
+    g.output(outs[0] if len(outs) == 1 else tuple(outs))
+    gm = fx.GraphModule(root, g, class_name=_class_name(graph.name))
+    for t in graph.ties:
+        _tie(gm, t.param, t.to)
+    if dtype is not None:
+        gm = gm.to(dtype)
+    gm.archc_graph = graph
+    gm.archc_fx_to_path = fx_to_path
+    gm.eval()
+    return gm
+
+
+def _tie(gm: Any, param: str, to: str) -> None:
+    mod_path, _, pname = param.rpartition(".")
+    src = gm.get_parameter(to)
+    setattr(gm.get_submodule(mod_path), pname, src)
+
+
+def _initialise(root: Any, init: Any) -> None:
+    """Apply the spec's init scheme to conv/linear/embedding weights (norms keep weight 1, bias 0)."""
+    import torch.nn as nn
+
+    if init.scheme == "torch" and init.bias == "torch":
+        return
+    for m in root.modules():
+        if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear, nn.Embedding)):
+            w = m.weight
+            if init.scheme == "kaiming_normal":
+                nn.init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")
+            elif init.scheme == "kaiming_uniform":
+                nn.init.kaiming_uniform_(w, nonlinearity="relu")
+            elif init.scheme == "xavier_uniform":
+                nn.init.xavier_uniform_(w)
+            elif init.scheme == "xavier_normal":
+                nn.init.xavier_normal_(w)
+            elif init.scheme == "normal":
+                nn.init.normal_(w, std=init.std)
+            elif init.scheme == "trunc_normal":
+                nn.init.trunc_normal_(w, std=init.std, a=-2 * init.std, b=2 * init.std)
+            b = getattr(m, "bias", None)
+            if b is not None and init.bias == "zeros":
+                nn.init.zeros_(b)

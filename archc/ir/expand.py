@@ -1,0 +1,825 @@
+"""Elaboration: spec -> graph IR, with shapes inferred as each node is created.
+
+Expansion and inference are one walk because expressions may ask for shapes (`channels(x)` in a
+block's `when:`). The walk resolves params, variants and `--set` overrides, evaluates `${...}`,
+expands blocks, repeats and sequences, drops absent conditional nodes (which then stand for their
+input), validates each op's evaluated attributes, runs its shape rule, and records the constraints
+the ops imply on the symbols. Every problem is collected as a located Diagnostic.
+"""
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from math import prod
+from typing import Any
+
+from pydantic import ValidationError
+
+from archc.diagnostics import Diagnostic, DiagnosticError, Related, Span
+from archc.ir import dims as D
+from archc.ir.expr import ExprError, contains_expr, parse
+from archc.ir.graph import Graph, GraphInput, GraphOutput, Node, Scope, Symbol, Tie, ValueRef
+from archc.ir.types import ShapeError, TensorType
+from archc.ops import OPS, InferContext, load_ops
+from archc.spec.load import LoadedSpec, SpecFile, validation_diagnostics
+from archc.spec.models import ParamSpec
+
+MAX_REPEAT = 10_000
+MAX_NODES = 200_000
+DEFAULT_PARAM_LIMIT = 2_000_000_000
+COMMON_KEYS = {"op", "from", "when", "repeat", "doc"}
+_PARAM_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "list": (list,), "any": (object,)}
+
+
+class _Abort(Exception):
+    """Stop expanding this node (its diagnostic is already recorded)."""
+
+
+@dataclass(frozen=True)
+class NodeRefValue:
+    """What a node name means inside an expression: only shape queries accept it."""
+
+    ref: ValueRef
+    name: str
+
+    def __repr__(self) -> str:
+        return f"<node {self.name}>"
+
+
+@dataclass
+class _Scope:
+    """Names visible inside one `layers:` list."""
+
+    prefix: str                    # module path prefix of nodes created here ("" or "layer1.0.")
+    refs: dict[str, ValueRef]      # local name -> value
+    spans: dict[str, Span | None]  # local name -> where it was defined
+    file: SpecFile
+    env: dict[str, Any]            # params visible to expressions
+    block: str | None
+
+
+class _Ctx(InferContext):
+    def __init__(self, ex: "Elaborator", node_path: str, span: Span | None, in_refs: list[ValueRef]):
+        self.ex, self.node_path, self.span, self.in_refs = ex, node_path, span, in_refs
+
+    def example(self, d: D.Dim) -> int:
+        return D.evaluate(d, self.ex.example_env)
+
+    def require_equal(self, a: D.Dim, b: D.Dim, what: str, inputs: tuple[int, int] | None = None) -> None:
+        if D.equal(a, b):
+            return
+        if D.is_const(a) and D.is_const(b):
+            raise ShapeError("ARC201", f"{what}: {D.dim_str(a)} vs {D.dim_str(b)}",
+                             input_index=inputs[1] if inputs else None)
+        self.ex.constraints.append(D.Constraint(a, b, origin=(self.node_path, what, inputs, self.span, tuple(self.in_refs))))
+
+
+class Elaborator:
+    def __init__(self, spec: LoadedSpec, overrides: dict[str, Any] | None = None, variant: str | None = None,
+                 param_limit: int | None = DEFAULT_PARAM_LIMIT, override_spans: dict[str, Span] | None = None):
+        load_ops()
+        self.spec = spec
+        self.main = spec.main
+        self.model = spec.main.model
+        self.overrides = dict(overrides or {})
+        self.override_spans = override_spans or {}
+        self.variant = variant
+        self.param_limit = param_limit
+        self.diags: list[Diagnostic] = []
+        self.nodes: list[Node] = []
+        self.node_index: dict[str, Node] = {}
+        self.scopes: dict[str, Scope] = {}
+        self.constraints: list[D.Constraint] = []
+        self.poisoned: set[ValueRef] = set()
+        self.example_env: dict[str, int] = {}
+        self.symbols: dict[str, Symbol] = {}
+        self.params: dict[str, Any] = {}
+        self.block_stack: list[str] = []
+        self.total_params = 0
+
+    # ---------------------------------------------------------------- diagnostics helpers
+    def error(self, code: str, message: str, span: Span | None, hint: str | None = None,
+              related: tuple[Related, ...] = (), severity: str = "error") -> None:
+        self.diags.append(Diagnostic(code, message, span, severity=severity, hint=hint, related=related))  # type: ignore[arg-type]
+
+    def expr_span(self, span: Span | None, file: SpecFile, offset: int | None) -> Span | None:
+        """Point inside a scalar at the expression's culprit when it's on one line."""
+        if span is None or offset is None or (span.end_line not in (None, span.line)):
+            return span
+        lines = file.loaded.text.splitlines()
+        quote = 0
+        if 0 < span.line <= len(lines):
+            line = lines[span.line - 1]
+            if span.col - 1 < len(line) and line[span.col - 1] in "'\"":
+                quote = 1
+        return Span(span.file, span.line, span.col + quote + offset)
+
+    def eval_value(self, value: Any, env: dict[str, Any], span: Span | None, file: SpecFile, what: str) -> Any:
+        """Evaluate `${...}` in a value (recursively in lists/dicts). Raises _Abort after recording."""
+        if isinstance(value, list):
+            return [self.eval_value(v, env, span, file, what) for v in value]
+        if isinstance(value, dict):
+            return {k: self.eval_value(v, env, span, file, what) for k, v in value.items()}
+        if not (isinstance(value, str) and "${" in value):
+            return value
+        try:
+            return parse(value).evaluate(env, self.functions)
+        except ExprError as e:
+            self.error(e.code, f"in {what}: {e.message}", self.expr_span(span, file, e.offset), hint=e.hint)
+            raise _Abort from None
+
+    # ---------------------------------------------------------------- shape-query functions
+    def _ref_type(self, v: Any, fn: str) -> TensorType:
+        if isinstance(v, NodeRefValue):
+            if v.ref in self.poisoned:
+                raise ValueError(f"`{v.name}` has no shape (it failed earlier)")
+            return self.type_of(v.ref)
+        if isinstance(v, str) and self._current_scope is not None and v in self._current_scope.refs:
+            return self.type_of(self._current_scope.refs[v])
+        raise ValueError(f"{fn}() takes a node or input name, got {v!r}")
+
+    def _fn_channels(self, ref: Any) -> Any:
+        t = self._ref_type(ref, "channels")
+        if t.rank < 2:
+            raise ValueError(f"channels() needs a tensor of rank >= 2, got {t.shape_str()}")
+        return self._intdim(t.shape[1], "channels")
+
+    def _fn_features(self, ref: Any) -> Any:
+        t = self._ref_type(ref, "features")
+        return self._intdim(t.shape[-1], "features")
+
+    def _fn_dim(self, ref: Any, i: int) -> Any:
+        t = self._ref_type(ref, "dim")
+        if not isinstance(i, int) or not -t.rank <= i < t.rank:
+            raise ValueError(f"dim() index {i!r} is out of range for rank {t.rank}")
+        return self._intdim(t.shape[i], "dim")
+
+    def _fn_rank(self, ref: Any) -> int:
+        return self._ref_type(ref, "rank").rank
+
+    def _intdim(self, d: D.Dim, fn: str) -> int:
+        if isinstance(d, int):
+            return d
+        return D.evaluate(d, self.example_env)
+
+    @property
+    def functions(self) -> dict[str, Any]:
+        return {"channels": self._fn_channels, "features": self._fn_features, "dim": self._fn_dim, "rank": self._fn_rank}
+
+    _current_scope: _Scope | None = None
+
+    def type_of(self, ref: ValueRef) -> TensorType:
+        if ref.is_input:
+            return self.inputs[ref.node].type
+        return self.node_index[ref.node].outputs[ref.index]
+
+    # ---------------------------------------------------------------- params, symbols, inputs
+    def resolve_params(self) -> None:
+        m, f = self.model, self.main
+        params = dict(m.params)
+        ext = self.spec.extension
+        if ext is not None:
+            if self.variant is None:
+                self.variant = ext.model.variant
+                if self.variant is not None:
+                    self.override_spans.setdefault("--variant", ext.value_span(("variant",)))
+            for k, v in ext.model.params.items():
+                if k not in params:
+                    close = difflib.get_close_matches(k, list(params), n=1)
+                    self.error("ARC114", f"`{k}` is not a param of `{m.name}`", ext.key_span(("params", k)),
+                               hint=f"did you mean `{close[0]}`?" if close else None)
+                else:
+                    self.overrides.setdefault(k, v)
+                    self.override_spans.setdefault(k, ext.value_span(("params", k)))
+        elif self.variant is None and m.variant is not None:
+            self.variant = m.variant
+        if self.variant is not None:
+            if self.variant not in m.variants:
+                close = difflib.get_close_matches(self.variant, list(m.variants), n=1)
+                self.error("ARC110", f"unknown variant `{self.variant}`", self.override_spans.get("--variant"),
+                           hint=f"did you mean `{close[0]}`?" if close else
+                           (f"variants: {', '.join(m.variants)}" if m.variants else "this spec defines no variants"))
+            else:
+                for k, v in m.variants[self.variant].items():
+                    if k not in params and k not in m.symbols:
+                        close = difflib.get_close_matches(k, list(params), n=1)
+                        self.error("ARC114", f"variant `{self.variant}` sets `{k}`, which is not a param",
+                                   f.key_span(("variants", self.variant, k)),
+                                   hint=f"did you mean `{close[0]}`?" if close else "declare it under `params:`")
+                    elif k in m.symbols:
+                        self.overrides.setdefault(k, v)
+                    else:
+                        params[k] = v
+        for name in set(m.params) & set(m.symbols):
+            self.error("ARC117", f"`{name}` is both a param and a symbol", f.key_span(("symbols", name)),
+                       related=(Related("param declared here", f.key_span(("params", name))),),
+                       hint="params and symbols share one namespace (`--set` reaches both); rename one")
+        for k, v in self.overrides.items():
+            span = self.override_spans.get(k)
+            if k in m.symbols:
+                if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                    self.error("ARC114", f"symbol `{k}` must be set to a positive integer, got {v!r}", span)
+                continue
+            if k not in params:
+                close = difflib.get_close_matches(k, list(params) + list(m.symbols), n=1)
+                self.error("ARC114", f"`--set {k}=...`: `{k}` is not a param or symbol of `{m.name}`", span,
+                           hint=f"did you mean `{close[0]}`?" if close else
+                           f"params: {', '.join(params) or '(none)'}; symbols: {', '.join(m.symbols) or '(none)'}")
+                continue
+            old = params[k]
+            if old is not None and not contains_expr(old) and not _same_kind(old, v):
+                self.error("ARC114", f"`--set {k}={v!r}`: `{k}` is {_kind(old)} in the spec", span)
+                continue
+            params[k] = v
+        # params may refer to each other through expressions: evaluate in declaration order
+        env: dict[str, Any] = {}
+        for s_name, s in m.symbols.items():
+            env[s_name] = self.overrides.get(s_name, s.example)
+        for k, v in params.items():
+            try:
+                env[k] = self.eval_value(v, env, f.value_span(("params", k)), f, f"param `{k}`")
+            except _Abort:
+                env[k] = None
+        self.params = {k: env[k] for k in params}
+        self.globals = env
+
+    def resolve_symbols(self) -> None:
+        m, f = self.model, self.main
+        for name, s in m.symbols.items():
+            ex = self.overrides.get(name, s.example)
+            span = self.override_spans.get(name) or f.value_span(("symbols", name, "example"))
+            rng = D.SymbolRange(min=max(s.min, 1), max=s.max, multiple_of=s.multiple_of)
+            if not isinstance(ex, int) or isinstance(ex, bool):
+                ex = s.example
+            problems = []
+            if ex < rng.min:
+                problems.append(f">= {rng.min}")
+            if rng.max is not None and ex > rng.max:
+                problems.append(f"<= {rng.max}")
+            if ex % rng.multiple_of:
+                problems.append(f"a multiple of {rng.multiple_of}")
+            if problems:
+                self.error("ARC203", f"{name} = {ex} is outside its declared range: it must be {' and '.join(problems)}",
+                           span, related=(Related("declared here", f.key_span(("symbols", name))),))
+            self.symbols[name] = Symbol(name, ex, rng, f.key_span(("symbols", name)))
+            self.example_env[name] = ex
+
+    def resolve_inputs(self) -> None:
+        m, f = self.model, self.main
+        self.inputs: dict[str, GraphInput] = {}
+        for name, inp in m.inputs.items():
+            shape: list[D.Dim] = []
+            for j, d in enumerate(inp.shape):
+                if isinstance(d, int) and not isinstance(d, bool):
+                    if d <= 0:
+                        self.error("ARC206", f"input `{name}` dim {j} must be positive, got {d}", f.value_span(("inputs", name, "shape", j)))
+                    shape.append(d)
+                elif isinstance(d, str) and d in m.symbols:
+                    shape.append(D.sym(d))
+                elif isinstance(d, str) and contains_expr(d):
+                    try:
+                        v = self.eval_value(d, self.globals, f.value_span(("inputs", name, "shape", j)), f, f"input `{name}`")
+                        shape.append(int(v))
+                    except (_Abort, TypeError, ValueError):
+                        shape.append(1)
+                else:
+                    close = difflib.get_close_matches(str(d), list(m.symbols), n=1)
+                    self.error("ARC104", f"input `{name}` uses symbol `{d}`, which is not declared under `symbols:`",
+                               f.value_span(("inputs", name, "shape", j)),
+                               hint=f"did you mean `{close[0]}`?" if close else f"declare it: `symbols: {{{d}: {{example: ...}}}}`")
+                    shape.append(1)
+            self.inputs[name] = GraphInput(name, TensorType(tuple(shape), inp.dtype), f.key_span(("inputs", name)))
+
+    # ---------------------------------------------------------------- references
+    def resolve_ref(self, name: str, scope: _Scope, span: Span | None, later: dict[str, int], here: str) -> ValueRef:
+        index = 0
+        base = name
+        if name.endswith("]") and "[" in name:
+            base, _, idx = name[:-1].partition("[")
+            index = int(idx)
+        ref: ValueRef | None = None
+        if base in scope.refs:
+            ref = scope.refs[base]
+        elif "." in base:
+            head, _, rest = base.partition(".")
+            if head in scope.refs:
+                full = (scope.prefix + base)
+                node = self.node_index.get(full)
+                if node is None and rest:
+                    # a reference to a block instance inside a repeat, e.g. layer1.0 -> its output
+                    ref = self._scope_output(full)
+                else:
+                    ref = ValueRef(node.path) if node else None
+        if ref is None:
+            if base in later:
+                raise _ForwardRef(base)
+            cands = list(scope.refs)
+            close = difflib.get_close_matches(base, cands, n=1)
+            self.error("ARC104", f"`{here}` takes input from `{base}`, which is not defined", span,
+                       hint=f"did you mean `{close[0]}`?" if close else
+                       (f"visible here: {', '.join(cands[-8:])}" if cands else None))
+            raise _Abort
+        if index:
+            if ref.is_input or index >= len(self.node_index[ref.node].outputs):
+                n_out = 1 if ref.is_input else len(self.node_index[ref.node].outputs)
+                self.error("ARC104", f"`{base}` has {n_out} output(s); `{name}` does not exist", span)
+                raise _Abort
+            ref = ValueRef(ref.node, index)
+        return ref
+
+    def _scope_output(self, path: str) -> ValueRef | None:
+        return self.scope_outputs.get(path)
+
+    # ---------------------------------------------------------------- the walk
+    def elaborate(self) -> Graph:
+        self.scope_outputs: dict[str, ValueRef] = {}
+        self.resolve_params()
+        self.resolve_symbols()
+        self.resolve_inputs()
+        if any(d.severity == "error" for d in self.diags):
+            raise DiagnosticError(self.diags)
+        m, f = self.model, self.main
+        if not m.layers:
+            self.error("ARC103", f"spec `{m.name}` has no `layers:`", f.key_span(("name",)),
+                       hint="a library of blocks is imported by other specs; a model needs layers")
+            raise DiagnosticError(self.diags)
+        refs = {n: ValueRef(n, 0, True) for n in self.inputs}
+        spans = {n: self.inputs[n].span for n in self.inputs}
+        scope = _Scope("", refs, spans, f, self.globals, None)
+        first = next(iter(refs.values()), None)
+        last = self.expand_layers(m.layers, ("layers",), scope, first)
+        self.outputs = self.resolve_outputs(scope, last)
+        self.check_ties()
+        derived = self.check_constraints()
+        if any(d.severity == "error" for d in self.diags):
+            raise DiagnosticError(self.diags)
+        name = self.spec.extension.model.name if self.spec.extension is not None else m.name
+        return Graph(
+            name=name, inputs=self.inputs, nodes=self.nodes, outputs=self.outputs, symbols=self.symbols,
+            params=self.params, variant=self.variant, scopes=self.scopes, constraints=derived,
+            ties=self.ties, init=m.init, spec_file=f.file,
+        )
+
+    def expand_layers(self, layers: list[dict], data_path: tuple, scope: _Scope, prev: ValueRef | None) -> ValueRef | None:
+        later = {}
+        for j, entry in enumerate(layers):
+            (nid,) = entry.keys()
+            later.setdefault(nid, j)
+        self._check_cycles(layers, data_path, scope)
+        for j, entry in enumerate(layers):
+            (nid, body) = next(iter(entry.items()))
+            later.pop(nid, None) if later.get(nid) == j else None
+            path = data_path + (j, nid)
+            span = scope.file.key_span(path)
+            if nid in scope.spans:
+                self.error("ARC105", f"node id `{nid}` is already used in this scope", span,
+                           related=(Related("first defined here", scope.spans[nid]),),
+                           hint="ids are module paths; give each node its own")
+                continue
+            scope.spans[nid] = span
+            try:
+                out = self.expand_entry(nid, body, path, scope, prev, later)
+            except _Abort:
+                out = None
+            except _ForwardRef as fr:
+                self.error("ARC104", f"`{nid}` takes input from `{fr.name}`, which is defined later",
+                           span, hint="a node can only use nodes defined before it",
+                           related=(Related(f"`{fr.name}` is defined here", scope.file.key_span(data_path + (later[fr.name], fr.name))),))
+                out = None
+            if out is None:
+                poison = ValueRef(scope.prefix + nid)
+                self.poisoned.add(poison)
+                out = poison
+            scope.refs[nid] = out
+            prev = out
+        return prev
+
+    def _check_cycles(self, layers: list[dict], data_path: tuple, scope: _Scope) -> None:
+        """Report cycles among the nodes of one scope (forward references that close a loop)."""
+        ids = [next(iter(e)) for e in layers]
+        deps: dict[str, list[str]] = {}
+        for j, entry in enumerate(layers):
+            nid, body = next(iter(entry.items()))
+            src = body.get("from") if isinstance(body, dict) else getattr(body, "from_", None)
+            if src is None and not isinstance(body, dict):
+                src = None
+            if src is None:
+                deps[nid] = [ids[j - 1]] if j > 0 else []
+            else:
+                names = [src] if isinstance(src, str) else list(src)
+                deps[nid] = [n.split("[")[0].split(".")[0] for n in names if isinstance(n, str)]
+        order = {nid: j for j, nid in enumerate(ids)}
+        state: dict[str, int] = {}
+        reported: set[frozenset] = set()
+
+        def dfs(n: str, stack: list[str]) -> None:
+            state[n] = 1
+            stack.append(n)
+            for d in deps.get(n, []):
+                if d not in deps:
+                    continue
+                if state.get(d) == 1:
+                    cyc = stack[stack.index(d):]
+                    key = frozenset(cyc)
+                    if key not in reported and any(order[x] < order[y] for x in cyc for y in deps.get(x, []) if y in order):
+                        reported.add(key)
+                        first = min(cyc, key=lambda x: order[x])
+                        self.error("ARC106", "cycle: " + " -> ".join(cyc + [d]),
+                                   scope.file.key_span(data_path + (order[first], first)),
+                                   hint="data must flow forward: break the loop",
+                                   related=tuple(Related(f"`{x}` is here", scope.file.key_span(data_path + (order[x], x))) for x in cyc if x != first))
+                elif state.get(d) is None:
+                    dfs(d, stack)
+            stack.pop()
+            state[n] = 2
+
+        for nid in ids:
+            if nid not in state:
+                dfs(nid, [])
+        self._cycle_nodes = {x for k in reported for x in k}
+
+    def expand_entry(self, nid: str, body: Any, path: tuple, scope: _Scope, prev: ValueRef | None,
+                     later: dict[str, int]) -> ValueRef | None:
+        f = scope.file
+        span = f.key_span(path)
+        if nid in getattr(self, "_cycle_nodes", set()):
+            raise _Abort
+        data = body.model_dump(by_alias=True, exclude_unset=True) if hasattr(body, "model_dump") else body
+        data = _raw(f, path) if _raw(f, path) is not None else data
+        # inputs
+        src = data.get("from")
+        env = dict(scope.env)
+        env.update({k: NodeRefValue(v, k) for k, v in scope.refs.items() if k not in env})
+        self._current_scope = scope
+        if src is None:
+            if prev is None:
+                self.error("ARC104", f"`{nid}` has no input: the spec declares no `inputs:`", span)
+                raise _Abort
+            in_refs = [prev]
+        else:
+            names = [src] if isinstance(src, str) else list(src)
+            in_refs = [self.resolve_ref(n, scope, f.value_span(path + ("from",)), later, nid) for n in names]
+        # condition
+        if "when" in data:
+            cond = self.eval_value(data["when"], env, f.value_span(path + ("when",)), f, f"`{nid}.when`")
+            if not isinstance(cond, bool):
+                self.error("ARC102", f"`{nid}.when` must be true or false, got {cond!r}", f.value_span(path + ("when",)))
+                raise _Abort
+            if not cond:
+                return in_refs[0]
+        if any(r in self.poisoned for r in in_refs):
+            raise _Abort
+        full = scope.prefix + nid
+        if "repeat" in data:
+            n = self.eval_value(data["repeat"], env, f.value_span(path + ("repeat",)), f, f"`{nid}.repeat`")
+            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+                self.error("ARC102", f"`{nid}.repeat` must be a non-negative integer, got {n!r}", f.value_span(path + ("repeat",)))
+                raise _Abort
+            if n > MAX_REPEAT:
+                self.error("ARC115", f"`{nid}.repeat` is {n}; the limit is {MAX_REPEAT}", f.value_span(path + ("repeat",)))
+                raise _Abort
+            if n == 0:
+                return in_refs[0]
+            self.scopes[full] = Scope(full, "repeat", None, span)
+            cur = in_refs
+            out: ValueRef | None = None
+            for k in range(n):
+                env_k = dict(env, i=k)
+                out = self.expand_instance(f"{full}.{k}", f"{nid}.{k}", data, path, scope, env_k, cur, span)
+                self.scope_outputs[f"{full}.{k}"] = out
+                cur = [out]
+            self.scope_outputs[full] = out  # type: ignore[assignment]
+            return out
+        out = self.expand_instance(full, nid, data, path, scope, env, in_refs, span)
+        return out
+
+    def expand_instance(self, full: str, label: str, data: dict, path: tuple, scope: _Scope, env: dict,
+                        in_refs: list[ValueRef], span: Span | None) -> ValueRef:
+        f = scope.file
+        if "op" in data:
+            return self.expand_op(full, label, data, path, scope, env, in_refs, span)
+        if "block" in data:
+            return self.expand_block(full, label, data, path, scope, env, in_refs, span)
+        if "seq" in data:
+            self.scopes[full] = Scope(full, "seq", None, span)
+            cur = in_refs
+            out = in_refs[0]
+            for k, item in enumerate(data["seq"]):
+                ipath = path + ("seq", k)
+                ispan = f.value_span(ipath)
+                idata = dict(item)
+                try:
+                    if "when" in idata:
+                        cond = self.eval_value(idata["when"], env, f.value_span(ipath + ("when",)), f, f"`{label}.{k}.when`")
+                        if cond is False:
+                            continue
+                    if "repeat" in idata:
+                        self.error("ARC102", "`repeat` is not supported on items of a `seq`", f.key_span(ipath + ("repeat",)),
+                                   hint="use a named node with `repeat`, or a block")
+                        raise _Abort
+                    out = self.expand_instance(f"{full}.{k}", f"{label}.{k}", idata, ipath, scope, env, cur, ispan)
+                except _Abort:
+                    self.poisoned.add(ValueRef(f"{full}.{k}"))
+                    raise
+                cur = [out]
+            self.scope_outputs[full] = out
+            return out
+        raise _Abort  # unreachable: validation guarantees one of the three
+
+    def expand_op(self, full: str, label: str, data: dict, path: tuple, scope: _Scope, env: dict,
+                  in_refs: list[ValueRef], span: Span | None) -> ValueRef:
+        f = scope.file
+        op = OPS[data["op"]]
+        raw_attrs = {k: v for k, v in data.items() if k not in COMMON_KEYS}
+        attrs: dict[str, Any] = {}
+        failed = False
+        for k, v in raw_attrs.items():
+            try:
+                attrs[k] = self.eval_value(v, env, f.value_span(path + (k,)), f, f"`{label}.{k}`")
+            except _Abort:
+                failed = True
+        if failed:
+            raise _Abort
+        try:
+            model = op.attrs.model_validate(attrs)
+        except ValidationError as e:
+            for err in e.errors():
+                key = err["loc"][0] if err["loc"] else None
+                vspan = f.value_span(path + (key,)) if key in data else span
+                got = attrs.get(key, None) if key is not None else None
+                msg = err["msg"]
+                if err["type"] == "missing":
+                    self.error("ARC103", f"missing key `{key}` in `{label}` ({op.name})", span)
+                    continue
+                self.error("ARC102", f"`{key}` in `{label}` ({op.name}): {msg[0].lower() + msg[1:]}; got {got!r}", vspan,
+                           hint="use `//` for integer division in expressions" if isinstance(got, float) and float(got).is_integer() else None)
+            raise _Abort
+        lo, hi = op.arity
+        if len(in_refs) < lo or (hi is not None and len(in_refs) > hi):
+            want = f"{lo}" if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
+            self.error("ARC102", f"`{label}` ({op.name}) takes {want} input(s), got {len(in_refs)}",
+                       f.value_span(path + ("from",)) if "from" in data else span)
+            raise _Abort
+        in_types = [self.type_of(r) for r in in_refs]
+        ctx = _Ctx(self, full, span, in_refs)
+        try:
+            out = op.infer(ctx, model, in_types)
+        except ShapeError as e:
+            self.shape_error(e, label, op.name, span, in_refs, in_types, path, f)
+            raise _Abort
+        except Exception as e:  # a shape rule bug must not become a traceback
+            self.error("ARC204", f"`{label}` ({op.name}): cannot infer the output shape: {e}", span)
+            raise _Abort
+        outs = list(out) if isinstance(out, (list, tuple)) else [out]
+        for t in outs:
+            for k, d in enumerate(t.shape):
+                try:
+                    v = D.evaluate(d, self.example_env)
+                except Exception:
+                    continue
+                if v <= 0:
+                    sizes = ", ".join(f"{s}={self.example_env[s]}" for s in sorted(D.free_symbols(d)))
+                    self.error("ARC206", f"`{label}` ({op.name}) output dim {k} would be {v}"
+                               + (f" at {sizes} (`{D.dim_str(d)}`)" if sizes else ""), span,
+                               hint="the input is too small for this op; check kernel, stride and padding")
+                    raise _Abort
+        node = Node(full, op.name, model, list(in_refs), outs, span,
+                    {k: f.value_span(path + (k,)) for k in raw_attrs if f.value_span(path + (k,))},
+                    block=scope.block)
+        if op.params:
+            node.params = {k: tuple(_static(s)) for k, s in op.params(model, in_types).items()}
+        if op.buffers:
+            node.buffers = {k: tuple(_static(s)) for k, s in op.buffers(model, in_types).items()}
+        self.total_params += node.param_count
+        if self.param_limit is not None and self.total_params > self.param_limit:
+            self.error("ARC601", f"the model would have {self.total_params:,} parameters by `{full}`, over the limit of {self.param_limit:,}",
+                       span, hint="raise it with --param-limit N (building on the meta device is not limited)")
+            raise DiagnosticError(self.diags)
+        if len(self.nodes) >= MAX_NODES:
+            self.error("ARC115", f"the graph has more than {MAX_NODES} nodes", span)
+            raise DiagnosticError(self.diags)
+        self.nodes.append(node)
+        self.node_index[full] = node
+        return ValueRef(full, 0)
+
+    def shape_error(self, e: ShapeError, label: str, op: str, span: Span | None, in_refs: list[ValueRef],
+                    in_types: list[TensorType], path: tuple, f: SpecFile) -> None:
+        related = []
+        for k, (r, t) in enumerate(zip(in_refs, in_types)):
+            if e.input_index is not None and k not in (e.input_index, 0):
+                continue
+            src_span = self.inputs[r.node].span if r.is_input else self.node_index[r.node].span
+            related.append(Related(f"`{_short(r, self)}` produces {t.shape_str()}", src_span))
+        self.error(e.code, f"`{label}` ({op}): {e.message}", span, hint=e.hint, related=tuple(related))
+
+    def expand_block(self, full: str, label: str, data: dict, path: tuple, scope: _Scope, env: dict,
+                     in_refs: list[ValueRef], span: Span | None) -> ValueRef:
+        f = scope.file
+        name = self.eval_value(data["block"], env, f.value_span(path + ("block",)), f, f"`{label}.block`")
+        if not isinstance(name, str):
+            self.error("ARC102", f"`{label}.block` must name a block, got {name!r}", f.value_span(path + ("block",)))
+            raise _Abort
+        src = self.spec.blocks.get(name)
+        if src is None:
+            close = difflib.get_close_matches(name, list(self.spec.blocks), n=1)
+            self.error("ARC113", f"unknown block `{name}`", f.value_span(path + ("block",)),
+                       hint=f"did you mean `{close[0]}`?" if close else "define it under `blocks:` or import a library that does")
+            raise _Abort
+        if name in self.block_stack:
+            self.error("ARC106", f"block `{name}` uses itself: " + " -> ".join(self.block_stack + [name]), span)
+            raise _Abort
+        bdef = src.model
+        args = dict(data.get("args") or {})
+        bscope_env = dict(self.globals)
+        ok = True
+        for pname, pdecl in bdef.params.items():
+            ptype, default, required = _param_decl(pdecl)
+            if pname in args:
+                try:
+                    val = self.eval_value(args[pname], env, f.value_span(path + ("args", pname)), f, f"`{label}.args.{pname}`")
+                except _Abort:
+                    ok = False
+                    continue
+                if not isinstance(val, _PARAM_TYPES[ptype]) or (ptype in ("int", "float") and isinstance(val, bool)):
+                    self.error("ARC102", f"block `{name}` param `{pname}` must be {ptype}, got {val!r}", f.value_span(path + ("args", pname)))
+                    ok = False
+                bscope_env[pname] = val
+            elif required:
+                self.error("ARC109", f"block `{name}` needs a value for `{pname}`", span,
+                           related=(Related(f"`{pname}` is declared here", src.file.key_span(src.path + ("params", pname))),),
+                           hint=f"add `args: {{{pname}: ...}}`")
+                ok = False
+            else:
+                bscope_env[pname] = default
+        for a in args:
+            if a not in bdef.params:
+                close = difflib.get_close_matches(a, list(bdef.params), n=1)
+                self.error("ARC116", f"block `{name}` has no param `{a}`", f.key_span(path + ("args", a)),
+                           hint=f"did you mean `{close[0]}`?" if close else f"its params: {', '.join(bdef.params) or '(none)'}")
+                ok = False
+        if len(in_refs) != len(bdef.inputs):
+            self.error("ARC102", f"block `{name}` takes {len(bdef.inputs)} input(s) ({', '.join(bdef.inputs)}), got {len(in_refs)}",
+                       f.value_span(path + ("from",)) if "from" in data else span)
+            ok = False
+        if not ok:
+            raise _Abort
+        # defaults may be expressions over other params
+        for pname, v in list(bscope_env.items()):
+            if pname in bdef.params and contains_expr(v):
+                bscope_env[pname] = self.eval_value(v, bscope_env, src.file.value_span(src.path + ("params", pname)), src.file, f"block `{name}` param `{pname}`")
+        self.scopes[full] = Scope(full, "block", name, span)
+        refs = dict(zip(bdef.inputs, in_refs))
+        inner = _Scope(full + ".", refs, {n: src.file.key_span(src.path + ("inputs",)) for n in refs}, src.file, bscope_env, name)
+        self.block_stack.append(name)
+        try:
+            n_before = len(self.diags)
+            last = self.expand_layers(bdef.layers, src.path + ("layers",), inner, in_refs[0])
+        finally:
+            self.block_stack.pop()
+            self._current_scope = scope
+        if bdef.output is not None:
+            try:
+                last = self.resolve_ref(bdef.output, inner, src.file.value_span(src.path + ("output",)), {}, f"block {name}")
+            except (_Abort, _ForwardRef):
+                raise _Abort
+        if last is None or last in self.poisoned or len(self.diags) > n_before and any(d.severity == "error" for d in self.diags[n_before:]):
+            raise _Abort
+        self.scope_outputs[full] = last
+        return last
+
+    # ---------------------------------------------------------------- outputs, ties, constraints
+    def resolve_outputs(self, scope: _Scope, last: ValueRef | None) -> dict[str, GraphOutput]:
+        m, f = self.model, self.main
+        outs: dict[str, GraphOutput] = {}
+        if not m.outputs:
+            if last is not None:
+                outs["output"] = GraphOutput("output", last, None, None)
+            return outs
+        for name, o in m.outputs.items():
+            src = o if isinstance(o, str) else o.from_
+            kind = None if isinstance(o, str) else o.kind
+            span = f.value_span(("outputs", name) if isinstance(o, str) else ("outputs", name, "from"))
+            try:
+                ref = self.resolve_ref(src, scope, span, {}, f"output {name}")
+            except (_Abort, _ForwardRef):
+                continue
+            outs[name] = GraphOutput(name, ref, kind, f.key_span(("outputs", name)))
+        return outs
+
+    def check_ties(self) -> None:
+        m, f = self.model, self.main
+        self.ties: list[Tie] = []
+        shapes = {}
+        for n in self.nodes:
+            for k, s in n.params.items():
+                shapes[f"{n.path}.{k}"] = s
+        for j, t in enumerate(m.ties):
+            span = f.value_span(("ties", j))
+            bad = False
+            for key in ("param", "to"):
+                name = getattr(t, key)
+                if name not in shapes:
+                    close = difflib.get_close_matches(name, list(shapes), n=1)
+                    self.error("ARC118", f"tie `{key}: {name}` names no parameter", f.value_span(("ties", j, key)),
+                               hint=f"did you mean `{close[0]}`?" if close else None)
+                    bad = True
+            if bad:
+                continue
+            if shapes[t.param] != shapes[t.to]:
+                self.error("ARC118", f"cannot tie `{t.param}` {list(shapes[t.param])} to `{t.to}` {list(shapes[t.to])}: shapes differ", span)
+                continue
+            self.ties.append(Tie(t.param, t.to, span))
+
+    def check_constraints(self) -> list[D.Derived]:
+        if not self.constraints:
+            return []
+        ranges = {s.name: s.range for s in self.symbols.values()}
+        derived = D.describe_constraints(self.constraints, ranges)
+        for d in derived:
+            if D.satisfies(d, self.example_env):
+                continue
+            syms = ", ".join(f"{s} = {self.example_env[s]}" for s in d.symbols)
+            related = []
+            for c in d.constraints:
+                if D.evaluate(c.lhs, self.example_env) == D.evaluate(c.rhs, self.example_env):
+                    continue
+                node_path, what, inputs, nspan, in_refs = c.origin
+                related.append(Related(
+                    f"`{node_path}`: {what} is {D.evaluate(c.lhs, self.example_env)} (`{D.dim_str(c.lhs)}`) "
+                    f"vs {D.evaluate(c.rhs, self.example_env)} (`{D.dim_str(c.rhs)}`)", nspan))
+            hint = None
+            if len(d.symbols) == 1 and d.modulus and d.residues:
+                s = d.symbols[0]
+                v = self.example_env[s]
+                cands = [x for x in range(max(1, v - 4 * d.modulus), v + 4 * d.modulus) if x % d.modulus in d.residues
+                         and (d.min_value is None or x >= d.min_value)]
+                near = sorted(cands, key=lambda x: (abs(x - v), x))[:2]
+                if near:
+                    hint = f"the nearest valid sizes are {' and '.join(str(x) for x in sorted(near))}"
+            span = None
+            if len(d.symbols) >= 1:
+                s = d.symbols[0]
+                span = self.override_spans.get(s) or self.main.value_span(("symbols", s, "example")) or self.symbols[s].span
+            self.error("ARC203", f"{syms} does not satisfy `{d.text}`, which this spec's ops require", span,
+                       hint=hint, related=tuple(related[:4]))
+        return derived
+
+
+class _ForwardRef(Exception):
+    def __init__(self, name: str):
+        self.name = name
+
+
+def _raw(f: SpecFile, path: tuple) -> Any:
+    cur = f.loaded.data
+    for p in path:
+        try:
+            cur = cur[p]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return cur
+
+
+def _static(shape: Any) -> list[int]:
+    out = []
+    for d in shape:
+        if not isinstance(d, int):
+            raise ShapeError("ARC204", f"parameter shapes must be static, got `{D.dim_str(d)}`")
+        out.append(d)
+    return out
+
+
+def _short(r: ValueRef, ex: Elaborator) -> str:
+    return str(r)
+
+
+def _kind(v: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list"}.get(type(v), type(v).__name__)
+
+
+def _same_kind(old: Any, new: Any) -> bool:
+    if isinstance(old, bool) or isinstance(new, bool):
+        return isinstance(old, bool) and isinstance(new, bool)
+    if isinstance(old, (int, float)) and isinstance(new, (int, float)):
+        return not (isinstance(old, int) and isinstance(new, float) and not float(new).is_integer()) or True
+    return type(old) is type(new)
+
+
+def _param_decl(decl: Any) -> tuple[str, Any, bool]:
+    """A block param declaration -> (type, default, required)."""
+    if isinstance(decl, ParamSpec):
+        t = decl.type
+        return t, decl.default, decl.default is None and "default" not in decl.model_fields_set
+    if isinstance(decl, dict) and set(decl) <= {"type", "default", "doc"} and "type" in decl:
+        return decl["type"], decl.get("default"), "default" not in decl
+    if isinstance(decl, str) and decl in _PARAM_TYPES:
+        return decl, None, True
+    for t, py in (("bool", bool), ("int", int), ("float", float), ("str", str), ("list", list)):
+        if isinstance(decl, py):
+            return ("float" if t == "int" and False else t), decl, False
+    return "any", decl, False
+
+
+def elaborate(spec: LoadedSpec, overrides: dict[str, Any] | None = None, variant: str | None = None,
+              param_limit: int | None = DEFAULT_PARAM_LIMIT, override_spans: dict[str, Span] | None = None) -> Graph:
+    return Elaborator(spec, overrides, variant, param_limit, override_spans).elaborate()

@@ -1,0 +1,165 @@
+"""The graph IR: nodes with module paths, typed edges, spans back to the spec, derived constraints.
+
+A printable, torch-free structure. Node paths are module paths (`layer1.0.conv1`), so the lowered
+module's `state_dict()` keys read like the spec.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from math import prod
+from typing import Any
+
+from archc.diagnostics import Span
+from archc.ir.dims import Derived, SymbolRange, evaluate
+from archc.ir.types import TensorType
+
+
+@dataclass(frozen=True)
+class ValueRef:
+    """An edge source: a graph input (`is_input`) or output `index` of the node at `node`."""
+
+    node: str
+    index: int = 0
+    is_input: bool = False
+
+    def __str__(self) -> str:
+        return self.node if self.index == 0 else f"{self.node}[{self.index}]"
+
+
+@dataclass
+class Node:
+    path: str                              # module path, unique in the graph
+    op: str
+    attrs: Any                             # the op's validated attribute model
+    inputs: list[ValueRef]
+    outputs: list[TensorType]
+    span: Span | None = None               # the node's id in the spec
+    attr_spans: dict[str, Span] = field(default_factory=dict)
+    block: str | None = None               # innermost block (by name) the node was expanded from
+    params: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    buffers: dict[str, tuple[int, ...]] = field(default_factory=dict)
+
+    @property
+    def out(self) -> TensorType:
+        return self.outputs[0]
+
+    @property
+    def param_count(self) -> int:
+        return sum(prod(s) for s in self.params.values())
+
+
+@dataclass
+class GraphInput:
+    name: str
+    type: TensorType
+    span: Span | None = None
+
+
+@dataclass
+class GraphOutput:
+    name: str
+    ref: ValueRef
+    kind: str | None = None
+    span: Span | None = None
+
+
+@dataclass
+class Symbol:
+    name: str
+    example: int
+    range: SymbolRange
+    span: Span | None = None
+
+
+@dataclass
+class Scope:
+    """A block instance or container (repeat / seq) that becomes a submodule."""
+
+    path: str
+    kind: str            # "block", "repeat", "seq"
+    name: str | None     # block name for block instances
+    span: Span | None = None
+
+
+@dataclass
+class Tie:
+    param: str
+    to: str
+    span: Span | None = None
+
+
+@dataclass
+class Graph:
+    name: str
+    inputs: dict[str, GraphInput]
+    nodes: list[Node]
+    outputs: dict[str, GraphOutput]
+    symbols: dict[str, Symbol]
+    params: dict[str, Any]                 # resolved spec params (after variant and --set)
+    variant: str | None = None
+    scopes: dict[str, Scope] = field(default_factory=dict)
+    constraints: list[Derived] = field(default_factory=list)
+    ties: list[Tie] = field(default_factory=list)
+    init: Any = None
+    spec_file: str | None = None
+
+    def node(self, path: str) -> Node:
+        return self._index()[path]
+
+    def _index(self) -> dict[str, Node]:
+        idx = getattr(self, "_idx", None)
+        if idx is None or len(idx) != len(self.nodes):
+            idx = {n.path: n for n in self.nodes}
+            object.__setattr__(self, "_idx", idx)
+        return idx
+
+    def type_of(self, ref: ValueRef) -> TensorType:
+        if ref.is_input:
+            return self.inputs[ref.node].type
+        return self._index()[ref.node].outputs[ref.index]
+
+    @property
+    def example_env(self) -> dict[str, int]:
+        return {s.name: s.example for s in self.symbols.values()}
+
+    def concrete_shape(self, t: TensorType, env: dict[str, int] | None = None) -> tuple[int, ...]:
+        env = self.example_env if env is None else env
+        return tuple(evaluate(d, env) for d in t.shape)
+
+    @property
+    def param_count(self) -> int:
+        """Parameters as torch counts them: tied parameters once."""
+        tied = {t.param for t in self.ties}
+        total = 0
+        for n in self.nodes:
+            for k, s in n.params.items():
+                if f"{n.path}.{k}" not in tied:
+                    total += prod(s)
+        return total
+
+    def state_dict_shapes(self) -> dict[str, tuple[int, ...]]:
+        out: dict[str, tuple[int, ...]] = {}
+        for n in self.nodes:
+            for k, s in n.params.items():
+                out[f"{n.path}.{k}"] = tuple(s)
+            for k, s in n.buffers.items():
+                out[f"{n.path}.{k}"] = tuple(s)
+        return out
+
+    def pretty(self) -> str:
+        """The printable IR (used for golden files)."""
+        from archc.ir.dims import shape_str
+
+        lines = [f"graph {self.name}"]
+        for i in self.inputs.values():
+            lines.append(f"  input {i.name}: {shape_str(i.type.shape)} {i.type.dtype}")
+        for n in self.nodes:
+            ins = ", ".join(str(r) for r in n.inputs)
+            outs = ", ".join(f"{shape_str(t.shape)}" for t in n.outputs)
+            attrs = ", ".join(f"{k}={v!r}" for k, v in n.attrs.model_dump().items())
+            lines.append(f"  {n.path} = {n.op}({ins}{'; ' + attrs if attrs else ''}) -> {outs}")
+        for o in self.outputs.values():
+            lines.append(f"  output {o.name} = {o.ref}")
+        for c in self.constraints:
+            lines.append(f"  requires {c.text}")
+        return "\n".join(lines)

@@ -1,0 +1,9 @@
+"""Imports every built-in op module (each registers its ops on import)."""
+from archc.ops import conv  # noqa: F401
+from archc.ops import tensor  # noqa: F401
+from archc.ops import linear  # noqa: F401
+from archc.ops import pool  # noqa: F401
+from archc.ops import resize  # noqa: F401
+from archc.ops import norm  # noqa: F401
+from archc.ops import regularize  # noqa: F401
+from archc.ops import activation  # noqa: F401

@@ -1,0 +1,1 @@
+"""Rendering of diagnostics for people (text) and tools."""

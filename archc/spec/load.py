@@ -1,0 +1,364 @@
+"""Reading a spec: YAML with spans -> format version -> pydantic validation -> imports.
+
+Every problem becomes a located Diagnostic; all problems of a file are collected in one run.
+"""
+from __future__ import annotations
+
+import difflib
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from archc.diagnostics import Diagnostic, DiagnosticError, Related, Span
+from archc.spec.models import FORMAT_VERSION, build_models
+from archc.spec.yaml_loader import Loaded, load_yaml_file, load_yaml_text
+
+MAX_IMPORT_DEPTH = 16
+
+
+@dataclass
+class SpecFile:
+    """One validated spec file: its model, its raw data and where every value came from."""
+
+    path: Path | None
+    loaded: Loaded
+    model: Any  # the Spec model instance
+
+    @property
+    def file(self) -> str:
+        return self.loaded.file
+
+    def key_span(self, path: tuple) -> Span | None:
+        return self.loaded.spans.key(path) or self.loaded.spans.nearest(path)
+
+    def value_span(self, path: tuple) -> Span | None:
+        return self.loaded.spans.value(path) or self.loaded.spans.nearest(path)
+
+
+@dataclass
+class BlockSource:
+    name: str
+    model: Any          # BlockDef instance
+    file: SpecFile      # where it is defined
+    path: tuple         # data path of the block's mapping in that file, e.g. ("blocks", "basic")
+
+
+@dataclass
+class LoadedSpec:
+    main: SpecFile
+    blocks: dict[str, BlockSource]
+    sources: dict[str, str] = field(default_factory=dict)   # display file name -> text, for rendering
+    warnings: list[Diagnostic] = field(default_factory=list)
+    extension: SpecFile | None = None   # the thin spec that `extends:` main, when there is one
+
+    @property
+    def model(self) -> Any:
+        return self.main.model
+
+
+def display_path(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:  # pragma: no cover - other drive on Windows
+        return str(path)
+
+
+def _walk(data: Any, loc: tuple) -> tuple:
+    """Map a pydantic error location onto a path of real keys/indexes in the data (dropping union tags)."""
+    path: list = []
+    cur = data
+    for seg in loc:
+        if isinstance(cur, dict) and isinstance(seg, str) and seg in cur:
+            path.append(seg)
+            cur = cur[seg]
+        elif isinstance(cur, list) and isinstance(seg, int) and 0 <= seg < len(cur):
+            path.append(seg)
+            cur = cur[seg]
+        elif isinstance(cur, dict) and seg == "from_" and "from" in cur:
+            path.append("from")
+            cur = cur["from"]
+    return tuple(path)
+
+
+_EXPECT = {
+    "int_type": "an integer", "int_parsing": "an integer", "int_from_float": "an integer",
+    "float_type": "a number", "float_parsing": "a number", "bool_type": "true or false",
+    "bool_parsing": "true or false", "string_type": "a string", "list_type": "a list",
+    "dict_type": "a mapping", "model_type": "a mapping", "model_attributes_type": "a mapping",
+    "none_required": "null",
+}
+
+
+def _expected(err: dict) -> str:
+    t = err["type"]
+    if t in _EXPECT:
+        return _EXPECT[t]
+    if t == "string_pattern_mismatch":
+        pat = (err.get("ctx") or {}).get("pattern", "")
+        if "${" in pat or "\\$\\{" in pat:
+            return "a ${...} expression"
+        if pat.startswith("^[A-Za-z_][A-Za-z0-9_]*$"):
+            return "an identifier (letters, digits and _, not starting with a digit)"
+        return f"a string matching {pat}"
+    return err["msg"][0].lower() + err["msg"][1:] if err.get("msg") else t
+
+
+def _describe_context(data: Any, path: tuple) -> str:
+    """`conv1` (conv2d), `symbols.H`, ... : how a mapping is named in messages."""
+    for i in range(len(path), 0, -1):
+        parent = _get(data, path[: i - 1]) if i > 1 else data
+        key = path[i - 1]
+        node = _get(data, path[:i])
+        if isinstance(key, str) and isinstance(node, dict):
+            if "op" in node and isinstance(node.get("op"), str):
+                return f"`{key}` ({node['op']})"
+            if "block" in node:
+                return f"`{key}` (block {node['block']})"
+            dotted = ".".join(str(p) for p in path[:i] if isinstance(p, str))
+            return f"`{dotted}`"
+        if isinstance(key, int) and isinstance(node, dict) and "op" in node and isinstance(parent, list):
+            return f"item {key} ({node.get('op')})"
+    return "the spec"
+
+
+def _get(data: Any, path: tuple) -> Any:
+    cur = data
+    for p in path:
+        try:
+            cur = cur[p]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return cur
+
+
+def _allowed_keys(data: Any, parent_path: tuple) -> list[str]:
+    from archc.ops import OPS
+    from archc.spec import models as m
+
+    parent = _get(data, parent_path)
+    def keys(model: type[BaseModel]) -> list[str]:
+        return [f.alias or n for n, f in model.model_fields.items()]
+
+    if isinstance(parent, dict):
+        if isinstance(parent.get("op"), str) and parent["op"] in OPS:
+            return keys(m.raw_op_model(parent["op"]))
+        if "block" in parent:
+            return keys(m.BlockCall)
+        if "seq" in parent:
+            return keys(m.NodeCommon) + ["seq"]
+    if len(parent_path) == 0:
+        return keys(m.SpecBase)
+    head = parent_path[0]
+    if len(parent_path) == 2:
+        return {"symbols": keys(m.SymbolDef), "inputs": keys(m.InputDef), "outputs": keys(m.OutputDef),
+                "blocks": keys(m.BlockDef)}.get(head, [])
+    if parent_path == ("init",):
+        return keys(m.InitDef)
+    if head == "ties" and len(parent_path) == 2:
+        return keys(m.TieDef)
+    if head == "blocks" and len(parent_path) == 4 and parent_path[2] == "params":
+        return keys(m.ParamSpec)
+    return []
+
+
+def validation_diagnostics(err: ValidationError, file: SpecFile) -> list[Diagnostic]:
+    from archc.ops import OPS
+
+    data = file.loaded.data
+    by_path: dict[tuple, list[dict]] = {}
+    for e in err.errors():
+        path = _walk(data, e["loc"])
+        if e["type"] == "extra_forbidden":
+            path = _walk(data, e["loc"])  # includes the extra key
+        by_path.setdefault(path, []).append(e)
+    # a problem inside a list item explains the union errors reported on the list itself
+    paths = sorted(by_path, key=len, reverse=True)
+    keep: list[tuple] = []
+    for p in paths:
+        if any(q[: len(p)] == p and len(q) > len(p) and by_path[p][0]["type"] not in ("missing", "extra_forbidden") for q in keep):
+            continue
+        keep.append(p)
+    diags: list[Diagnostic] = []
+    for p in sorted(keep, key=lambda q: (file.value_span(q).line if file.value_span(q) else 0, str(q))):
+        errs = by_path[p]
+        types = {e["type"] for e in errs}
+        where = _describe_context(data, p[:-1]) if p else "the spec"
+        if "extra_forbidden" in types:
+            key = p[-1] if p else "?"
+            allowed = _allowed_keys(data, p[:-1])
+            close = difflib.get_close_matches(str(key), allowed, n=1)
+            hint = f"did you mean `{close[0]}`?" if close else (f"allowed keys: {', '.join(allowed)}" if allowed else None)
+            diags.append(Diagnostic("ARC101", f"unknown key `{key}` in {where}", file.key_span(p), hint=hint))
+            continue
+        if "missing" in types:
+            for e in errs:
+                if e["type"] != "missing":
+                    continue
+                missing = e["loc"][-1]
+                missing = "from" if missing == "from_" else missing
+                diags.append(Diagnostic("ARC103", f"missing key `{missing}` in {_describe_context(data, p)}",
+                                        file.key_span(p) if p else Span(file.file, 1, 1)))
+            continue
+        if "union_tag_invalid" in types:
+            e = next(e for e in errs if e["type"] == "union_tag_invalid")
+            tag = (e.get("ctx") or {}).get("tag", "?")
+            close = difflib.get_close_matches(str(tag), sorted(OPS), n=1)
+            hint = f"did you mean `{close[0]}`?" if close else "`archc ops` lists the ops"
+            span = file.value_span(p + ("op",)) if isinstance(_get(data, p), dict) else file.value_span(p)
+            diags.append(Diagnostic("ARC113", f"unknown op `{tag}`", span, hint=hint))
+            continue
+        if "node_kind" in types:
+            diags.append(Diagnostic("ARC102", f"{where}: a node needs `op`, `block` or `seq`", file.value_span(p),
+                                    hint="e.g. `conv1: {op: conv2d, out: 64, kernel: 3}`"))
+            continue
+        if "union_tag_not_found" in types:
+            diags.append(Diagnostic("ARC103", f"missing key `op` in {_describe_context(data, p)}", file.key_span(p)))
+            continue
+        value = _get(data, p)
+        expected = []
+        for e in errs:
+            x = _expected(e)
+            if x not in expected:
+                expected.append(x)
+        name = f"`{p[-1]}`" if p and isinstance(p[-1], str) else (f"item {p[-1]}" if p else "the spec")
+        if p and isinstance(p[-1], str) and len(p) > 1:
+            name += f" in {_describe_context(data, p[:-1])}"
+        shown = repr(value) if not isinstance(value, (dict, list)) else type(value).__name__
+        if len(shown) > 60:
+            shown = shown[:57] + "..."
+        diags.append(Diagnostic("ARC102", f"{name} must be {' or '.join(expected)}; got {shown}", file.value_span(p)))
+    return diags
+
+
+def _check_version(loaded: Loaded) -> Diagnostic | None:
+    data = loaded.data
+    span0 = Span(loaded.file, 1, 1)
+    if not isinstance(data, dict):
+        return Diagnostic("ARC102", "a spec must be a YAML mapping with `archc: 1` at the top", span0 if data is None else loaded.spans.value(()) or span0)
+    if "archc" not in data:
+        return Diagnostic("ARC103", "missing `archc:` format version", span0, hint=f"add `archc: {FORMAT_VERSION}` as the first key")
+    v = data["archc"]
+    if v != FORMAT_VERSION or isinstance(v, bool):
+        return Diagnostic(
+            "ARC111", f"spec format version {v!r} is not supported by this build of archc (it reads version {FORMAT_VERSION})",
+            loaded.spans.value(("archc",)),
+            hint="upgrade archc" if isinstance(v, int) and v > FORMAT_VERSION else f"use `archc: {FORMAT_VERSION}`",
+        )
+    return None
+
+
+def validate(loaded: Loaded, path: Path | None) -> SpecFile:
+    file = SpecFile(path, loaded, None)
+    bad = _check_version(loaded)
+    if bad:
+        raise DiagnosticError([bad])
+    spec_model, _, _ = build_models()
+    try:
+        file.model = spec_model.model_validate(loaded.data)
+    except ValidationError as e:
+        raise DiagnosticError(validation_diagnostics(e, file)) from None
+    return file
+
+
+def _library_dirs(spec_dir: Path, lib_first: bool = True) -> list[Path]:
+    """Where imports are found: the block library beside the spec (`lib/`), then the spec's folder."""
+    dirs = [spec_dir / "lib", spec_dir]
+    return dirs if lib_first else dirs[::-1]
+
+
+def _resolve_import(name: str, spec_dir: Path, span: Span | None, lib_first: bool = True) -> Path:
+    roots = [d.resolve() for d in _library_dirs(spec_dir, lib_first)]
+    if ".." in name.split("/") or name.startswith("/"):
+        raise DiagnosticError([Diagnostic("ARC112", f"import `{name}` escapes the spec's folder and the block library", span,
+                                          hint="imports name a library file, e.g. `resnet` for lib/resnet.yaml")])
+    for root in roots:
+        cand = (root / f"{name}.yaml").resolve()
+        if not any(cand.is_relative_to(r) for r in roots):
+            raise DiagnosticError([Diagnostic("ARC112", f"import `{name}` escapes the spec's folder and the block library", span)])
+        if cand.is_file():
+            return cand
+    avail = sorted({p.stem for r in roots if r.is_dir() for p in r.glob("*.yaml")})
+    close = difflib.get_close_matches(name, avail, n=1)
+    raise DiagnosticError([Diagnostic(
+        "ARC112", f"import `{name}` not found in {', '.join(display_path(r) for r in roots)}", span,
+        hint=f"did you mean `{close[0]}`?" if close else (f"available: {', '.join(avail)}" if avail else None))])
+
+
+def load_spec(path_or_text: str | os.PathLike, *, text: str | None = None) -> LoadedSpec:
+    """Load and validate a spec file and the block libraries it imports.
+
+    Raises DiagnosticError with every problem found in the file (and its imports).
+    """
+    if text is not None:
+        path = Path(path_or_text)
+        loaded = load_yaml_text(text, file=str(path_or_text))
+    else:
+        path = Path(path_or_text)
+        if not path.is_file():
+            raise FileNotFoundError(str(path))
+        loaded = load_yaml_file(path, display=display_path(path))
+    main = validate(loaded, path.resolve())
+    sources = {loaded.file: loaded.text}
+    extension: SpecFile | None = None
+    if main.model.extends is not None:
+        extension = main
+        allowed = {"archc", "name", "doc", "extends", "params", "variant"}
+        bad = [k for k in main.model.model_fields_set if k not in allowed and k != "extends"]
+        if bad:
+            raise DiagnosticError([Diagnostic(
+                "ARC101", f"a spec that extends another may only set {', '.join(sorted(allowed - {'archc'}))}; `{k}` is not allowed here",
+                main.key_span((k,)), hint="put structural changes in the base spec, as a param or a variant") for k in bad])
+        target = _resolve_import(main.model.extends, path.resolve().parent, main.value_span(("extends",)), lib_first=False)
+        if target == path.resolve():
+            raise DiagnosticError([Diagnostic("ARC106", "a spec cannot extend itself", main.value_span(("extends",)))])
+        base = validate(load_yaml_file(target, display=display_path(target)), target)
+        if base.model.extends is not None:
+            raise DiagnosticError([Diagnostic("ARC112", f"`{main.model.extends}` extends another spec itself; only one level is supported",
+                                              main.value_span(("extends",)))])
+        sources[base.file] = base.loaded.text
+        main = base
+    blocks: dict[str, BlockSource] = {}
+    diags: list[Diagnostic] = []
+    seen: set[Path] = set()
+
+    def add_blocks(f: SpecFile) -> None:
+        for name, b in f.model.blocks.items():
+            if name in blocks:
+                other = blocks[name]
+                if other.file is f:
+                    continue
+                diags.append(Diagnostic(
+                    "ARC105", f"block `{name}` is defined twice", f.key_span(("blocks", name)),
+                    related=(Related("also defined here", other.file.key_span(("blocks", name))),)))
+                continue
+            blocks[name] = BlockSource(name, b, f, ("blocks", name))
+
+    add_blocks(main)
+
+    def visit(f: SpecFile, depth: int) -> None:
+        spec_dir = (f.path.parent if f.path else Path.cwd())
+        for i, name in enumerate(f.model.imports):
+            span = f.value_span(("imports", i))
+            try:
+                if depth > MAX_IMPORT_DEPTH:
+                    raise DiagnosticError([Diagnostic("ARC112", f"imports nest deeper than {MAX_IMPORT_DEPTH}", span)])
+                target = _resolve_import(name, spec_dir, span)
+                if target in seen:
+                    continue
+                seen.add(target)
+                lib = validate(load_yaml_file(target, display=display_path(target)), target)
+                sources[lib.file] = lib.loaded.text
+                add_blocks(lib)
+                visit(lib, depth + 1)
+            except DiagnosticError as e:
+                diags.extend(e.diagnostics)
+
+    if main.path:
+        seen.add(main.path)
+    visit(main, 0)
+    if diags:
+        raise DiagnosticError(diags)
+    return LoadedSpec(main, blocks, sources, extension=extension)

@@ -1,0 +1,198 @@
+"""The spec language v1 as pydantic v2 models (`extra="forbid"`, discriminated unions on `op`).
+
+These models validate the *raw* spec, where any value may still be a `${...}` expression. Each op's
+raw model is derived from its registered attribute model, with every field widened to accept an
+expression; after expansion the evaluated attributes are validated again by the strict model.
+The JSON Schema for editors is generated from `Spec` (see `archc.spec.schema`).
+"""
+from __future__ import annotations
+
+import typing
+from functools import lru_cache
+from typing import Annotated, Any, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, create_model
+from pydantic.fields import FieldInfo
+
+from archc.ir.types import DTYPES
+
+FORMAT_VERSION = 1
+ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+Expr = Annotated[str, Field(pattern=r"\$\{", description="a ${...} expression")]
+Dtype = Literal[DTYPES]  # type: ignore[valid-type]
+Ref = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*(\[[0-9]+\])?$", description="a node or input id")]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
+
+
+class NodeCommon(Strict):
+    """Keys every node may carry, whatever it is."""
+
+    from_: Optional[Union[Ref, list[Ref]]] = Field(
+        None, alias="from", description="input node(s); default: the previous node"
+    )
+    when: Optional[Union[bool, Expr]] = Field(
+        None, description="condition; an absent node stands for its input"
+    )
+    repeat: Optional[Union[int, Expr]] = Field(
+        None, description="repeat the node N times in sequence; the index `i` is visible in its args"
+    )
+    doc: Optional[str] = None
+
+
+class BlockCall(NodeCommon):
+    block: str = Field(description="name of a block defined in `blocks:` or imported")
+    args: dict[str, Any] = Field(default_factory=dict, description="values for the block's params")
+
+
+def _widen(ann: Any) -> Any:
+    """T -> Union[T, Expr], recursively inside lists, so every value may be a ${...} expression."""
+    origin = typing.get_origin(ann)
+    if origin in (list, tuple):
+        (arg, *_) = typing.get_args(ann) or (Any,)
+        return Union[list[_widen(arg)], Expr]
+    if origin is Union or origin is getattr(__import__("types"), "UnionType", None):
+        return Union[tuple(_widen(a) for a in typing.get_args(ann)) + (Expr,)]
+    if origin is Annotated:
+        return _widen(typing.get_args(ann)[0])
+    return Union[ann, Expr]
+
+
+@lru_cache(maxsize=None)
+def raw_op_model(op_name: str) -> type[BaseModel]:
+    from archc.ops import OPS
+
+    op = OPS[op_name]
+    fields: dict[str, Any] = {"op": (Literal[op_name], Field(description=op.doc))}
+    for name, info in op.attrs.model_fields.items():
+        kw: dict[str, Any] = {"description": info.description} if info.description else {}
+        if info.is_required():
+            fields[name] = (_widen(info.annotation), FieldInfo(**kw))
+        else:
+            fields[name] = (_widen(info.annotation), FieldInfo(default=info.default, **kw))
+    model = create_model(f"op_{op_name}", __base__=NodeCommon, **fields)
+    model.__doc__ = op.doc
+    return model
+
+
+def _body_kind(v: Any) -> str | None:
+    if isinstance(v, dict):
+        for k in ("op", "block", "seq"):
+            if k in v:
+                return k
+        return None
+    for k in ("op", "block", "seq"):
+        if hasattr(v, k):
+            return k
+    return None
+
+
+class SymbolDef(Strict):
+    example: int = Field(gt=0, description="the size used for checking, profiling and export examples")
+    min: int = Field(1, ge=0)
+    max: Optional[int] = Field(None, ge=1)
+    multiple_of: int = Field(1, ge=1)
+    doc: Optional[str] = None
+
+
+class InputDef(Strict):
+    shape: list[Union[int, str]] = Field(description="dims: integers or symbol names")
+    dtype: Dtype = "float32"
+    doc: Optional[str] = None
+
+
+OutputKind = Literal["logits", "probabilities", "features", "embeddings", "hidden", "mask", "loss", "image", "regression"]
+
+
+class OutputDef(Strict):
+    from_: Ref = Field(alias="from")
+    kind: Optional[OutputKind] = None
+    doc: Optional[str] = None
+
+
+ParamType = Literal["int", "float", "bool", "str", "list", "any"]
+
+
+class ParamSpec(Strict):
+    type: ParamType = "any"
+    default: Any = None
+    doc: Optional[str] = None
+
+
+class InitDef(Strict):
+    seed: int = Field(0, ge=0, description="same spec + seed = bit-identical weights")
+    scheme: Literal["torch", "kaiming_normal", "kaiming_uniform", "xavier_uniform", "xavier_normal", "normal", "trunc_normal"] = Field(
+        "torch", description="weight init of conv/linear/embedding weights; `torch` keeps each module's default"
+    )
+    std: float = Field(0.02, gt=0, description="std of `normal` / `trunc_normal`")
+    bias: Literal["torch", "zeros"] = "torch"
+
+
+class TieDef(Strict):
+    param: str = Field(description="parameter path that becomes shared, e.g. lm_head.weight")
+    to: str = Field(description="parameter path it shares storage with, e.g. wte.weight")
+
+
+class BlockDef(Strict):
+    doc: Optional[str] = None
+    params: dict[str, Union[ParamSpec, Any]] = Field(
+        default_factory=dict,
+        description="name: a type (int, float, bool, str, list, any) for a required param, a default value, or {type, default, doc}",
+    )
+    inputs: list[Annotated[str, Field(pattern=ID_PATTERN)]] = Field(default_factory=lambda: ["x"])
+    layers: list[dict[str, Any]]
+    output: Optional[Ref] = None
+
+
+class SpecBase(Strict):
+    archc: Literal[1] = Field(description="format version")
+    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
+    doc: Optional[str] = None
+    extends: Optional[Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_\-/]*$")]] = Field(
+        None, description="another spec (same folder or lib/) this one specialises: it may then set only name, doc, params and variant"
+    )
+    variant: Optional[str] = Field(None, description="the variant used when --variant is not given")
+    imports: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_\-/]*$")]] = Field(default_factory=list)
+    params: dict[Annotated[str, Field(pattern=ID_PATTERN)], Any] = Field(default_factory=dict)
+    variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    symbols: dict[Annotated[str, Field(pattern=ID_PATTERN)], SymbolDef] = Field(default_factory=dict)
+    inputs: dict[Annotated[str, Field(pattern=ID_PATTERN)], InputDef] = Field(default_factory=dict)
+    blocks: dict[Annotated[str, Field(pattern=ID_PATTERN)], BlockDef] = Field(default_factory=dict)
+    layers: list[dict[str, Any]] = Field(default_factory=list)
+    outputs: dict[Annotated[str, Field(pattern=ID_PATTERN)], Union[Ref, OutputDef]] = Field(default_factory=dict)
+    init: InitDef = Field(default_factory=InitDef)
+    ties: list[TieDef] = Field(default_factory=list)
+
+
+@lru_cache(maxsize=None)
+def build_models() -> tuple[type[BaseModel], type[BaseModel], Any]:
+    """The full models with node bodies typed by the op registry: (Spec, BlockDef, NodeBody)."""
+    from archc.ops import load_ops
+
+    ops = load_ops()
+    op_models = tuple(raw_op_model(n) for n in sorted(ops))
+    op_union = Annotated[Union[op_models], Field(discriminator="op")]  # type: ignore[valid-type]
+    seq_model = create_model(
+        "SeqNode", __base__=NodeCommon,
+        seq=(list["NodeBody"], Field(description="an inline sequence; its nodes are named 0, 1, 2, ...")),
+    )
+    body = Annotated[
+        Union[
+            Annotated[op_union, Tag("op")],
+            Annotated[BlockCall, Tag("block")],
+            Annotated[seq_model, Tag("seq")],
+        ],
+        Discriminator(_body_kind, custom_error_type="node_kind", custom_error_message="a node needs `op`, `block` or `seq`"),
+    ]
+    seq_model.model_rebuild(_types_namespace={"NodeBody": body})
+    entry = Annotated[dict[Annotated[str, Field(pattern=ID_PATTERN)], body], Field(min_length=1, max_length=1)]
+    block = create_model("BlockDef", __base__=BlockDef, layers=(list[entry], ...))
+    spec = create_model(
+        "Spec", __base__=SpecBase,
+        blocks=(dict[Annotated[str, Field(pattern=ID_PATTERN)], block], Field(default_factory=dict)),
+        layers=(list[entry], Field(default_factory=list)),
+    )
+    return spec, block, body
