@@ -155,15 +155,18 @@ class _SpanLoader(yaml.SafeLoader):
         j = i
         while j < len(text) and text[j] not in " \t\r\n\x85\u2028\u2029":
             j += 1
-        col = start.column + (i - start.index)
-        return Span(self._file, start.line + 1, col + 1, start.line + 1, col + 1 + (j - i))
+        if _BREAK_RE.search(text, start.index, i):
+            line, col = _line_col(text, i)
+        else:
+            line, col = start.line + 1, start.column + 1 + (i - start.index)
+        return Span(self._file, line, col, line, col + (j - i))
 
     def compose_node(self, parent, index):
         if self.check_event(yaml.AliasEvent):
             event = self.get_event()
             if event.anchor not in self.anchors:
                 self._diags.append(Diagnostic(
-                    "ARC001", f"alias `*{event.anchor}` refers to an anchor that is not defined (before it)",
+                    "ARC001", f"alias `*{event.anchor}` refers to an undefined anchor `&{event.anchor}`",
                     self.span(event.start_mark, event.end_mark),
                     hint=f"define `&{event.anchor}` on a node earlier in the file"))
                 raise _Abort

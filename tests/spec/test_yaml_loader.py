@@ -288,6 +288,11 @@ def test_unsafe_tag_reported_at_tag_after_anchor_and_all_reported():
     assert (ds[1].span.line, ds[1].span.col) == (3, 5)
 
 
+def test_unsafe_tag_on_next_line_after_anchor():
+    (d,) = errors("a: &x\n  !!set {}\n")
+    assert d.span == Span(F, 2, 3, 2, 8)
+
+
 def test_unsafe_tag_on_key():
     assert codes("? !!python/tuple [1, 2]\n: x\n")[0] == "ARC003"
 
@@ -362,7 +367,7 @@ def test_recursive_aliases(text):
     "[" * 100_000,
     "- " * 100_000 + "x\n",
     "".join("  " * i + "a:\n" for i in range(200)),
-])
+], ids=["flow-seq", "flow-map", "unclosed", "block-seq", "block-map"])
 def test_deep_nesting(text):
     t0 = time.perf_counter()
     ds = errors(text)

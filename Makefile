@@ -1,0 +1,57 @@
+# archc: `make run` builds the environment and runs the main job; `make test` runs the suite.
+# The environment's location comes from VENV (CI points it at a cache keyed by the pins).
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip --disable-pip-version-check -q
+PIN := -c constraints.txt
+SPEC ?= specs/resnet50.yaml
+PYTEST_ARGS ?=
+JOBS ?= 2
+
+.PHONY: run test test-slow bench schema clean help
+
+help:
+	@echo "make run        build the environment and check the default spec ($(SPEC))"
+	@echo "make test       install dev + reference extras and run the default suite"
+	@echo "make test-slow  run the full-size (slow-marked) tests"
+	@echo "make bench      run the benchmarks and record them in benchmarks/RESULTS.md"
+	@echo "make schema     regenerate schemas/archc.schema.json"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+# dependencies are installed once per environment (stamped); archc itself is (re)installed
+# editable on every run, so a cached environment always points at this checkout
+$(VENV)/.deps-run: constraints.txt pyproject.toml | $(BIN)/python
+	$(PIP) install $(PIN) "torch==2.14.1" "numpy" "pydantic>=2.6,<3" "PyYAML>=6,<7" "typer>=0.12,<1" "rich>=13,<16"
+	touch $@
+
+$(VENV)/.deps-test: $(VENV)/.deps-run
+	$(PIP) install $(PIN) "torchvision" "timm" "transformers" "onnx" "onnxscript" "onnxruntime" "safetensors" \
+		"pytest" "hypothesis" "jsonschema" "pytest-timeout" "pytest-xdist"
+	touch $@
+
+install-run: $(VENV)/.deps-run
+	$(PIP) install --no-deps --no-build-isolation -e . 2>/dev/null || $(PIP) install --no-deps -e .
+
+install-test: $(VENV)/.deps-test
+	$(PIP) install --no-deps --no-build-isolation -e . 2>/dev/null || $(PIP) install --no-deps -e .
+
+run: install-run
+	$(BIN)/archc check $(SPEC)
+
+test: install-test
+	$(BIN)/python -m pytest -q -n $(JOBS) $(PYTEST_ARGS)
+
+test-slow: install-test
+	$(BIN)/python -m pytest -q -m slow $(PYTEST_ARGS)
+
+bench: install-test
+	$(BIN)/python benchmarks/compile_time.py
+
+schema: install-run
+	$(BIN)/archc schema > schemas/archc.schema.json
+
+clean:
+	rm -rf $(VENV) out .pytest_cache

@@ -1,0 +1,3 @@
+from archc.cli.main import main
+
+main()

@@ -1,0 +1,1 @@
+"""The command line (typer + rich live only here and in archc.report)."""

@@ -1,0 +1,142 @@
+"""Shared CLI plumbing: option declarations (declared once), `--set` parsing, exit codes, and the
+edge where domain errors become exit codes. No traceback reaches a user without `--debug`."""
+from __future__ import annotations
+
+import json
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from archc.diagnostics import Diagnostic, DiagnosticError, Span
+
+EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ENV, EXIT_INTERNAL = 0, 1, 2, 3, 4
+REPORT_URL = "https://github.com/archc/archc/issues"
+CMDLINE = "<command line>"
+
+SetOpt = Annotated[Optional[list[str]], typer.Option("--set", "-s", metavar="K=V",
+                   help="Override a param or symbol size (repeatable), e.g. --set H=384 --set width=0.5.")]
+VariantOpt = Annotated[Optional[str], typer.Option("--variant", "-V", help="Select a named variant of the spec.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")]
+DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
+ParamLimitOpt = Annotated[Optional[int], typer.Option("--param-limit", metavar="N",
+                          help="Largest parameter count allowed before allocating weights (default 2e9).")]
+
+
+class UsageError(Exception):
+    """Bad arguments: exit code 2."""
+
+
+class EnvironmentMissing(Exception):
+    """An optional dependency is missing: exit code 3. The message names the extra to install."""
+
+
+@dataclass
+class Overrides:
+    values: dict[str, Any] = field(default_factory=dict)
+    spans: dict[str, Span] = field(default_factory=dict)
+    source: str = ""
+
+
+def parse_sets(sets: list[str] | None, variant: str | None = None) -> Overrides:
+    """`--set K=V` values are YAML scalars or flow collections (safe-loaded: data, never code)."""
+    import yaml
+
+    ov = Overrides()
+    parts: list[str] = []
+    col = 1
+    for s in sets or []:
+        if "=" not in s:
+            raise UsageError(f"--set expects KEY=VALUE, got {s!r}")
+        k, _, v = s.partition("=")
+        k = k.strip()
+        if not k.isidentifier():
+            raise UsageError(f"--set: {k!r} is not a param or symbol name")
+        text = f"--set {s}"
+        try:
+            value = yaml.safe_load(v) if v.strip() else ""
+        except yaml.YAMLError:
+            raise UsageError(f"--set {k}: cannot read {v!r} as a value") from None
+        if isinstance(value, (dict, set)) or (value is not None and not isinstance(value, (int, float, str, bool, list))):
+            raise UsageError(f"--set {k}: {v!r} is not a scalar or a list")
+        ov.values[k] = value
+        ov.spans[k] = Span(CMDLINE, 1, col + len("--set ") + len(k) + 1, 1, col + len(text))
+        parts.append(text)
+        col += len(text) + 1
+    if variant is not None:
+        text = f"--variant {variant}"
+        ov.spans["--variant"] = Span(CMDLINE, 1, col + len("--variant "), 1, col + len(text))
+        parts.append(text)
+    ov.source = " ".join(parts)
+    return ov
+
+
+def stderr_console() -> Any:
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stdout_console() -> Any:
+    from rich.console import Console
+
+    return Console(highlight=False, soft_wrap=False)
+
+
+def print_diagnostics(diags: list[Diagnostic], sources: dict[str, str]) -> None:
+    from archc.report.text import render_diagnostics
+
+    color = sys.stderr.isatty() and "NO_COLOR" not in os.environ
+    sys.stderr.write(render_diagnostics(diags, sources, color=color) + "\n")
+
+
+def print_json(doc: Any) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+
+
+def run_command(fn: Callable[[], int], debug: bool = False) -> None:
+    """Run a command body and turn every outcome into a documented exit code."""
+    try:
+        code = fn()
+    except typer.Exit:
+        raise
+    except UsageError as e:
+        sys.stderr.write(f"archc: error: {e}\n")
+        code = EXIT_USAGE
+    except EnvironmentMissing as e:
+        sys.stderr.write(f"archc: {e}\n")
+        code = EXIT_ENV
+    except DiagnosticError as e:
+        print_diagnostics(e.diagnostics, getattr(e, "sources", {}))
+        code = EXIT_FAIL
+    except KeyboardInterrupt:
+        sys.stderr.write("archc: interrupted\n")
+        code = 130
+    except Exception as e:  # a bug: one line, the traceback only with --debug
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        sys.stderr.write(f"archc: internal error: {type(e).__name__}: {e}\n"
+                         f"This is a bug in archc; please report it at {REPORT_URL}"
+                         + ("" if debug else " (rerun with --debug for the traceback)") + "\n")
+        code = EXIT_INTERNAL
+    raise typer.Exit(code)
+
+
+def require_torch() -> None:
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        raise EnvironmentMissing("this command needs torch: pip install 'archc[torch]'") from None
+
+
+def spec_path(path: str) -> str:
+    if not os.path.exists(path):
+        raise UsageError(f"no such file: {path}")
+    if os.path.isdir(path):
+        raise UsageError(f"{path} is a folder; give a spec file")
+    return path

@@ -1,0 +1,72 @@
+"""`archc check SPEC...`: validate, infer shapes, build on the meta device, verify; a summary."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from archc.cli._common import (
+    CMDLINE, EXIT_FAIL, EXIT_OK, DebugOpt, JsonOpt, ParamLimitOpt, SetOpt, VariantOpt, parse_sets,
+    print_diagnostics, print_json, require_torch, run_command, spec_path, stdout_console,
+)
+from archc.diagnostics import DiagnosticError
+
+
+def check_one(path: str, ov: Any, variant: Optional[str], param_limit: Optional[int], weights: Optional[str] = None) -> dict:
+    """Front end, lowering on the meta device and verification. Raises DiagnosticError."""
+    from archc.api import load_spec
+    from archc.ir.expand import DEFAULT_PARAM_LIMIT
+    from archc.pipeline import Options, back, front
+    from archc.report.summary import graph_summary
+
+    loaded = load_spec(spec_path(path))
+    loaded.sources[CMDLINE] = ov.source
+    opts = Options(dict(ov.values), variant, param_limit if param_limit is not None else DEFAULT_PARAM_LIMIT, ov.spans)
+    _, graph = front(loaded, opts)
+    require_torch()
+    _, diags = back(graph, device="meta", verify=True)
+    if diags:
+        e = DiagnosticError(diags)
+        e.sources = loaded.sources  # type: ignore[attr-defined]
+        raise e
+    doc = graph_summary(graph)
+    doc["spec"] = path
+    doc["verified"] = True
+    return doc
+
+
+def check(
+    specs: Annotated[list[str], typer.Argument(help="Spec files to check.", metavar="SPEC...")],
+    set_: SetOpt = None,
+    variant: VariantOpt = None,
+    json_: JsonOpt = False,
+    param_limit: ParamLimitOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    """Validate specs, infer every shape, build on the meta device and verify executed shapes."""
+
+    def body() -> int:
+        ov = parse_sets(set_, variant)
+        results: list[dict] = []
+        failed = False
+        for path in specs:
+            try:
+                results.append(check_one(path, ov, variant, param_limit))
+            except DiagnosticError as e:
+                failed = True
+                if json_:
+                    results.append({"spec": path, "verified": False, "diagnostics": [d.to_json() for d in e.diagnostics]})
+                print_diagnostics(e.diagnostics, getattr(e, "sources", {}))
+        if json_:
+            print_json(results[0] if len(results) == 1 else {"specs": results})
+        else:
+            from archc.report.summary import render_check
+
+            con = stdout_console()
+            for r in results:
+                if r.get("verified"):
+                    render_check(con, r)
+        return EXIT_FAIL if failed else EXIT_OK
+
+    run_command(body, debug)

@@ -1,0 +1,43 @@
+"""The `archc` command line: a thin layer over the Python API, one module per command."""
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from archc.cli import check as _check
+from archc.cli import schema as _schema
+
+app = typer.Typer(
+    name="archc",
+    help="A compiler for neural-network architectures: YAML specs to verified PyTorch.\n\n"
+    "Exit codes: 0 clean; 1 the spec or its result fails; 2 usage; 3 a missing optional dependency; 4 internal error.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+app.command("check")(_check.check)
+app.command("schema")(_schema.schema)
+
+
+@app.command("version")
+def version() -> None:
+    """Print archc's version."""
+    from archc import __version__
+
+    print(__version__)
+
+
+def main() -> None:
+    try:
+        app()
+    except SystemExit:
+        raise
+    except Exception as e:  # pragma: no cover - last resort; commands handle their own errors
+        sys.stderr.write(f"archc: internal error: {type(e).__name__}: {e}\n")
+        sys.exit(4)
+
+
+if __name__ == "__main__":
+    main()
