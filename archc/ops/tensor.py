@@ -10,7 +10,7 @@ from typing import Sequence, Union
 
 from pydantic import Field
 
-from archc.ir.dims import Dim, dim_str, equal, floordiv, shape_str
+from archc.ir.dims import Dim, dim_str, equal, floordiv
 from archc.ir.types import FLOAT_DTYPES, ShapeError, TensorType
 from archc.ops._registry import Attrs, Call, InferContext, NoAttrs, rank_error, register
 
@@ -610,4 +610,4 @@ register(
     example_inputs=[(2, 3)],
 )
 
-__all__ = ["norm_dim", "require_float", "same_dtype", "prod", "static_dim", "broadcast", "shape_str"]
+__all__ = ["norm_dim", "require_float", "same_dtype", "prod", "static_dim", "broadcast"]

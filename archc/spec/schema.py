@@ -12,9 +12,9 @@ def json_schema() -> dict[str, Any]:
 
     spec, _, _ = build_models()
     schema = spec.model_json_schema(mode="validation")
-    out = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID,
-           "title": "archc architecture spec, format version 1"}
+    out = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": SCHEMA_ID}
     out.update(schema)
+    out["title"] = "archc architecture spec, format version 1"
     return out
 
 

@@ -1,0 +1,17 @@
+"""Shared fixtures: paths of the zoo."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SPECS = ROOT / "specs"
+ZOO = sorted(p for p in SPECS.glob("*.yaml"))
+LIBS = sorted((SPECS / "lib").glob("*.yaml"))
+
+
+@pytest.fixture(autouse=True)
+def _repo_root(monkeypatch):
+    """Tests run from the repository root, so relative paths in diagnostics are stable."""
+    monkeypatch.chdir(ROOT)
