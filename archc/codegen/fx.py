@@ -33,6 +33,20 @@ def _set_submodule(root: Any, path: str, module: Any) -> None:
     cur.add_module(parts[-1], module)
 
 
+def _set_param(root: Any, path: str, param: Any) -> None:
+    import torch.nn as nn
+
+    parent, _, name = path.rpartition(".")
+    cur = root
+    for p in parent.split(".") if parent else []:
+        nxt = cur._modules.get(p)
+        if nxt is None:
+            nxt = nn.Module()
+            cur.add_module(p, nxt)
+        cur = nxt
+    cur.register_parameter(name, param if isinstance(param, nn.Parameter) else nn.Parameter(param))
+
+
 def _class_name(name: str) -> str:
     words = re.split(r"[^0-9A-Za-z]+", name)
     cls = "".join(w[:1].upper() + w[1:] for w in words if w)
@@ -64,7 +78,12 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None) -> Any:
             lowered = op.lower(n.attrs, in_types, n.outputs if len(n.outputs) > 1 else n.outputs[0])
             args = [values[r] for r in n.inputs]
             if isinstance(lowered, Call):
-                call_args = ((list(args),) if lowered.pack_inputs else tuple(args)) + tuple(lowered.extra_args)
+                own = []
+                for pname, param in lowered.params.items():
+                    ppath = n.path if pname == "" else f"{n.path}.{pname}"
+                    _set_param(root, ppath, param)
+                    own.append(g.create_node("get_attr", ppath, (), {}, name=_fx_name(ppath) + "_param"))
+                call_args = ((list(args),) if lowered.pack_inputs else tuple(args)) + tuple(own) + tuple(lowered.extra_args)
                 node = g.create_node("call_function", lowered.fn, call_args, dict(lowered.kwargs), name=_fx_name(n.path))
             else:
                 _set_submodule(root, n.path, lowered)

@@ -37,7 +37,8 @@ def example_inputs(graph: Graph, env: dict[str, int] | None = None, device: Any 
         elif dt == torch.bool:
             out[name] = (torch.rand(shape, generator=gen) > 0.5).to(device)
         else:
-            out[name] = torch.randint(0, 2, shape, generator=gen, dtype=dt).to(device)
+            lo, hi = inp.range if inp.range is not None else (0, 2)
+            out[name] = torch.randint(lo, hi, shape, generator=gen, dtype=dt).to(device)
     return out
 
 

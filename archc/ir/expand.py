@@ -18,7 +18,7 @@ from pydantic import ValidationError
 from archc.diagnostics import Diagnostic, DiagnosticError, Related, Span
 from archc.ir import dims as D
 from archc.ir.expr import ExprError, contains_expr, parse
-from archc.ir.graph import Graph, GraphInput, GraphOutput, Node, Scope, Symbol, Tie, ValueRef
+from archc.ir.graph import Graph, GraphInput, GraphOutput, Node, Scope, Symbol, Tie, ValueRef, param_key
 from archc.ir.types import ShapeError, TensorType
 from archc.ops import OPS, InferContext, load_ops
 from archc.spec.load import LoadedSpec, SpecFile, validation_diagnostics
@@ -27,7 +27,7 @@ from archc.spec.models import ParamSpec
 MAX_REPEAT = 10_000
 MAX_NODES = 200_000
 DEFAULT_PARAM_LIMIT = 2_000_000_000
-COMMON_KEYS = {"op", "from", "when", "repeat", "doc"}
+COMMON_KEYS = {"op", "from", "when", "repeat", "doc", "names"}
 _PARAM_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "list": (list,), "any": (object,)}
 
 
@@ -288,7 +288,14 @@ class Elaborator:
                                f.value_span(("inputs", name, "shape", j)),
                                hint=f"did you mean `{close[0]}`?" if close else f"declare it: `symbols: {{{d}: {{example: ...}}}}`")
                     shape.append(1)
-            self.inputs[name] = GraphInput(name, TensorType(tuple(shape), inp.dtype), f.key_span(("inputs", name)))
+            rng = None
+            if inp.range is not None:
+                try:
+                    rng = tuple(int(self.eval_value(v, self.globals, f.value_span(("inputs", name, "range")), f, f"input `{name}` range"))
+                                for v in inp.range)
+                except (_Abort, TypeError, ValueError):
+                    rng = None
+            self.inputs[name] = GraphInput(name, TensorType(tuple(shape), inp.dtype), f.key_span(("inputs", name)), rng)
 
     # ---------------------------------------------------------------- references
     def resolve_ref(self, name: str, scope: _Scope, span: Span | None, later: dict[str, int], here: str) -> ValueRef:
@@ -354,10 +361,17 @@ class Elaborator:
         if any(d.severity == "error" for d in self.diags):
             raise DiagnosticError(self.diags)
         name = self.spec.extension.model.name if self.spec.extension is not None else m.name
+        reference = None
+        if m.reference is not None:
+            try:
+                reference = m.reference.model_copy(update={
+                    "config": self.eval_value(dict(m.reference.config), self.globals, f.value_span(("reference", "config")), f, "reference config")})
+            except _Abort:
+                raise DiagnosticError(self.diags)
         return Graph(
             name=name, inputs=self.inputs, nodes=self.nodes, outputs=self.outputs, symbols=self.symbols,
             params=self.params, variant=self.variant, scopes=self.scopes, constraints=derived,
-            ties=self.ties, init=m.init, spec_file=f.file,
+            ties=self.ties, init=m.init, spec_file=f.file, reference=reference,
         )
 
     def expand_layers(self, layers: list[dict], data_path: tuple, scope: _Scope, prev: ValueRef | None) -> ValueRef | None:
@@ -483,10 +497,19 @@ class Elaborator:
             self.scopes[full] = Scope(full, "repeat", None, span)
             cur = in_refs
             out: ValueRef | None = None
+            seen_names: set[str] = set()
             for k in range(n):
                 env_k = dict(env, i=k)
-                out = self.expand_instance(f"{full}.{k}", f"{nid}.{k}", data, path, scope, env_k, cur, span)
-                self.scope_outputs[f"{full}.{k}"] = out
+                child = str(k)
+                if "names" in data:
+                    child = self.eval_value(data["names"], env_k, f.value_span(path + ("names",)), f, f"`{nid}.names`")
+                    if not isinstance(child, str) or not child.isidentifier() and not child.isdigit() or child in seen_names:
+                        self.error("ARC102", f"`{nid}.names` must give each repetition its own identifier, got {child!r}",
+                                   f.value_span(path + ("names",)))
+                        raise _Abort
+                    seen_names.add(child)
+                out = self.expand_instance(f"{full}.{child}", f"{nid}.{child}", data, path, scope, env_k, cur, span)
+                self.scope_outputs[f"{full}.{child}"] = out
                 cur = [out]
             self.scope_outputs[full] = out  # type: ignore[assignment]
             return out
@@ -712,7 +735,7 @@ class Elaborator:
         shapes = {}
         for n in self.nodes:
             for k, s in n.params.items():
-                shapes[f"{n.path}.{k}"] = s
+                shapes[param_key(n.path, k)] = s
         for j, t in enumerate(m.ties):
             span = f.value_span(("ties", j))
             bad = False

@@ -14,6 +14,11 @@ from archc.ir.dims import Derived, SymbolRange, evaluate
 from archc.ir.types import TensorType
 
 
+def param_key(path: str, name: str) -> str:
+    """The state_dict key of a node's parameter: `path.name`, or the node path itself for ""."""
+    return path if name == "" else f"{path}.{name}"
+
+
 @dataclass(frozen=True)
 class ValueRef:
     """An edge source: a graph input (`is_input`) or output `index` of the node at `node`."""
@@ -53,6 +58,7 @@ class GraphInput:
     name: str
     type: TensorType
     span: Span | None = None
+    range: tuple[int, int] | None = None   # [low, high) of example values for integer inputs
 
 
 @dataclass
@@ -102,6 +108,7 @@ class Graph:
     ties: list[Tie] = field(default_factory=list)
     init: Any = None
     spec_file: str | None = None
+    reference: Any = None                  # the spec's `reference:` section, config evaluated
 
     def node(self, path: str) -> Node:
         return self._index()[path]
@@ -133,7 +140,7 @@ class Graph:
         total = 0
         for n in self.nodes:
             for k, s in n.params.items():
-                if f"{n.path}.{k}" not in tied:
+                if param_key(n.path, k) not in tied:
                     total += prod(s)
         return total
 
@@ -141,9 +148,9 @@ class Graph:
         out: dict[str, tuple[int, ...]] = {}
         for n in self.nodes:
             for k, s in n.params.items():
-                out[f"{n.path}.{k}"] = tuple(s)
+                out[param_key(n.path, k)] = tuple(s)
             for k, s in n.buffers.items():
-                out[f"{n.path}.{k}"] = tuple(s)
+                out[param_key(n.path, k)] = tuple(s)
         return out
 
     def pretty(self) -> str:

@@ -62,6 +62,7 @@ class OpDef:
     lowers_to: str = ""                          # what it lowers to, e.g. "torch.nn.Conv2d"
     example_inputs: tuple[tuple[int, ...], ...] = ()  # input shapes for `example` (registry tests run them)
     example_dtypes: tuple[str, ...] = ()                 # input dtypes for `example` (default float32)
+    example_ranges: tuple = ()                           # per input (low, high) for integer example inputs
     meta: dict = field(default_factory=dict)
 
 
@@ -78,6 +79,11 @@ class Call:
     kwargs: dict = field(default_factory=dict)
     extra_args: tuple = ()
     pack_inputs: bool = False
+    # Parameters owned by the node itself, for ops whose state_dict key is the node's own path
+    # (torchvision's `class_token`, `encoder.pos_embedding`). The key "" registers the parameter AT
+    # the node path; another key `k` registers it at `path.k`. Their values are passed to `fn` as
+    # extra positional arguments after the inputs (before `extra_args`), in this dict's order.
+    params: dict = field(default_factory=dict)
 
 
 OPS: dict[str, OpDef] = {}
@@ -99,6 +105,7 @@ def register(
     lowers_to: str = "",
     example_inputs: Sequence[Sequence[int]] = (),
     example_dtypes: Sequence[str] = (),
+    example_ranges: Sequence = (),
 ) -> OpDef:
     """Register an op. `lower(attrs, input_types, output_type)` returns an `nn.Module` or a `Call`;
     `infer(ctx, attrs, input_types)` returns the output TensorType (a list for multi-output ops)."""
@@ -106,7 +113,7 @@ def register(
         raise ValueError(f"op {name!r} registered twice")
     op = OpDef(
         name, attrs, infer, lower, doc, example, family, arity, params, buffers, shape_doc, lowers_to,
-        tuple(tuple(s) for s in example_inputs), tuple(example_dtypes),
+        tuple(tuple(s) for s in example_inputs), tuple(example_dtypes), tuple(example_ranges),
     )
     OPS[name] = op
     return op

@@ -40,6 +40,9 @@ class NodeCommon(Strict):
     repeat: Optional[Union[int, Expr]] = Field(
         None, description="repeat the node N times in sequence; the index `i` is visible in its args"
     )
+    names: Optional[str] = Field(
+        None, description="with `repeat`: the name of repetition `i` (e.g. \"encoder_layer_${i}\"); default: the index"
+    )
     doc: Optional[str] = None
 
 
@@ -101,7 +104,48 @@ class SymbolDef(Strict):
 class InputDef(Strict):
     shape: list[Union[int, str]] = Field(description="dims: integers or symbol names")
     dtype: Dtype = "float32"
+    range: Optional[list[Union[int, Expr]]] = Field(
+        None, min_length=2, max_length=2,
+        description="[low, high): the values of example inputs of an integer dtype (token ids: [0, vocab])",
+    )
     doc: Optional[str] = None
+
+
+class WeightRename(Strict):
+    pattern: str = Field(description="a regular expression over the reference's state_dict keys")
+    to: str = Field(description="the replacement (\\1 for groups)")
+
+
+class WeightJoin(Strict):
+    sources: list[str] = Field(alias="from", description="reference keys (after renames) concatenated in this order")
+    into: str = Field(description="the spec's key; `*` in keys matches one path segment, consistently")
+    dim: int = 0
+
+
+class WeightSplit(Strict):
+    source: str = Field(alias="from", description="a reference key (after renames)")
+    into: list[str] = Field(description="the spec's keys, split in equal parts in this order")
+    dim: int = 0
+
+
+class WeightMapping(Strict):
+    """How a reference implementation's state_dict keys become this spec's keys."""
+
+    rename: list[WeightRename] = Field(default_factory=list)
+    transpose: list[str] = Field(default_factory=list, description="glob patterns of the spec's keys stored transposed by the reference")
+    join: list[WeightJoin] = Field(default_factory=list)
+    split: list[WeightSplit] = Field(default_factory=list)
+    ignore: list[str] = Field(default_factory=list, description="glob patterns of reference keys with no counterpart (e.g. constant buffers)")
+
+
+class ReferenceDef(Strict):
+    """The reference implementation this spec reproduces (used by `archc compare` and weights loading)."""
+
+    against: Optional[str] = Field(None, description="default REF of `archc compare`: torchvision:NAME, timm:NAME, transformers:CLASS, diffusers:CLASS")
+    config: dict[str, Any] = Field(default_factory=dict, description="the reference's config / constructor arguments (expressions over params)")
+    inputs: dict[str, str] = Field(default_factory=dict, description="spec input -> the reference's keyword argument (default: positional)")
+    outputs: dict[str, Union[str, int]] = Field(default_factory=dict, description="spec output -> the reference's output field or index")
+    weights: WeightMapping = Field(default_factory=WeightMapping)
 
 
 OutputKind = Literal["logits", "probabilities", "features", "embeddings", "hidden", "mask", "loss", "image", "regression"]
@@ -165,6 +209,7 @@ class SpecBase(Strict):
     outputs: dict[Annotated[str, Field(pattern=ID_PATTERN)], Union[Ref, OutputDef]] = Field(default_factory=dict)
     init: InitDef = Field(default_factory=InitDef)
     ties: list[TieDef] = Field(default_factory=list)
+    reference: Optional[ReferenceDef] = None
 
 
 @lru_cache(maxsize=None)
