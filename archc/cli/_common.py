@@ -81,9 +81,10 @@ def stderr_console() -> Any:
 
 
 def stdout_console() -> Any:
+    """Tables on stdout; when piped, a fixed generous width so nothing is cut."""
     from rich.console import Console
 
-    return Console(highlight=False, soft_wrap=False)
+    return Console(highlight=False, soft_wrap=False, width=None if sys.stdout.isatty() else 140)
 
 
 def print_diagnostics(diags: list[Diagnostic], sources: dict[str, str]) -> None:

@@ -57,10 +57,16 @@ def render_check(con: Any, doc: dict[str, Any]) -> None:
     t.add_column("op")
     t.add_column("output shape")
     t.add_column("params", justify="right")
-    t.add_column("line", justify="right", style="dim")
+    t.add_column("where", justify="right", style="dim")
+    import os
+
+    spec_dir = os.path.dirname(doc["spec"])
     for n in doc["nodes"]:
         shape = n["shape"] if isinstance(n["shape"], str) else ", ".join(n["shape"])
-        t.add_row(n["id"], n["op"], shape, f"{n['params']:,}" if n["params"] else "", str(n["line"] or ""))
+        where = str(n["line"] or "")
+        if n.get("file") and os.path.normpath(n["file"]) != os.path.normpath(doc["spec"]):
+            where = f"{os.path.relpath(n['file'], spec_dir or '.')}:{where}"
+        t.add_row(n["id"], n["op"], shape, f"{n['params']:,}" if n["params"] else "", where)
     con.print(t)
     ins = ", ".join(f"{k} {v['shape']} {v['dtype']}" for k, v in doc["inputs"].items())
     outs = ", ".join(f"{k} {v['shape']}" for k, v in doc["outputs"].items())
