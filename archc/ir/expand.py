@@ -234,7 +234,7 @@ class Elaborator:
         # params may refer to each other through expressions: evaluate in declaration order
         env: dict[str, Any] = {}
         for s_name, s in m.symbols.items():
-            env[s_name] = self.overrides.get(s_name, s.example)
+            env[s_name] = self.overrides.get(s_name, s.example if isinstance(s.example, int) else None)
         for k, v in params.items():
             try:
                 env[k] = self.eval_value(v, env, f.value_span(("params", k)), f, f"param `{k}`")
@@ -246,11 +246,23 @@ class Elaborator:
     def resolve_symbols(self) -> None:
         m, f = self.model, self.main
         for name, s in m.symbols.items():
-            ex = self.overrides.get(name, s.example)
+            vals = {}
+            for key in ("example", "min", "max", "multiple_of"):
+                v = getattr(s, key)
+                try:
+                    v = self.eval_value(v, self.globals, f.value_span(("symbols", name, key)), f, f"symbol `{name}.{key}`")
+                except _Abort:
+                    v = None
+                if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < (1 if key != "min" else 0)):
+                    self.error("ARC102", f"symbol `{name}.{key}` must be a positive integer, got {v!r}", f.value_span(("symbols", name, key)))
+                    v = None
+                vals[key] = v
+            ex = self.overrides.get(name, vals["example"])
             span = self.override_spans.get(name) or f.value_span(("symbols", name, "example"))
-            rng = D.SymbolRange(min=max(s.min, 1), max=s.max, multiple_of=s.multiple_of)
+            rng = D.SymbolRange(min=max(vals["min"] or 1, 1), max=vals["max"], multiple_of=vals["multiple_of"] or 1)
             if not isinstance(ex, int) or isinstance(ex, bool):
-                ex = s.example
+                ex = vals["example"] if vals["example"] is not None else rng.min
+            self.globals[name] = ex
             problems = []
             if ex < rng.min:
                 problems.append(f">= {rng.min}")

@@ -94,10 +94,12 @@ def _body_kind(v: Any) -> str | None:
 
 
 class SymbolDef(Strict):
-    example: int = Field(gt=0, description="the size used for checking, profiling and export examples")
-    min: int = Field(1, ge=0)
-    max: Optional[int] = Field(None, ge=1)
-    multiple_of: int = Field(1, ge=1)
+    """A named size. Fields may be ${...} expressions over the spec's params (`max: "${n_positions}"`)."""
+
+    example: Union[Annotated[int, Field(gt=0)], Expr] = Field(description="the size used for checking, profiling and export examples")
+    min: Union[Annotated[int, Field(ge=0)], Expr] = 1
+    max: Union[Annotated[int, Field(ge=1)], Expr, None] = None
+    multiple_of: Union[Annotated[int, Field(ge=1)], Expr] = 1
     doc: Optional[str] = None
 
 
