@@ -26,23 +26,31 @@ def load_spec(path: str | os.PathLike) -> LoadedSpec:
 
 
 def infer(spec_or_path: str | os.PathLike | LoadedSpec, overrides: dict[str, Any] | None = None,
-          variant: str | None = None, param_limit: int | None = DEFAULT_PARAM_LIMIT) -> Graph:
-    """The typed graph IR of a spec (torch-free)."""
+          variant: str | None = None, param_limit: int | None = None) -> Graph:
+    """The typed graph IR of a spec (torch-free; allocates nothing, so no parameter limit by default)."""
     spec = spec_or_path if isinstance(spec_or_path, LoadedSpec) else load_spec(spec_or_path)
     return front(spec, Options(dict(overrides or {}), variant, param_limit))[1]
 
 
 def compile(spec_or_path: str | os.PathLike | LoadedSpec, overrides: dict[str, Any] | None = None,
             device: Any = None, *, variant: str | None = None, verify: bool = True,
-            param_limit: int | None = DEFAULT_PARAM_LIMIT) -> Any:
+            param_limit: int | None = DEFAULT_PARAM_LIMIT, weights: str | os.PathLike | None = None) -> Any:
     """Compile a spec to a verified `torch.fx.GraphModule` (in eval mode).
 
     `overrides` sets params and symbol sizes (like `--set`); `device="meta"` builds without
-    allocating weights (and without the parameter limit). Raises `DiagnosticError`.
+    allocating weights (and without the parameter limit). `weights` loads a safetensors or torch
+    state_dict file (the spec's keys, or a reference's keys mapped by `reference.weights`).
+    Raises `DiagnosticError`.
     """
     meta = device is not None and str(device) == "meta"
     graph = infer(spec_or_path, overrides, variant, None if meta else param_limit)
     gm, diags = back(graph, device=device, verify=verify)
     if diags:
         raise DiagnosticError(diags)
+    if weights is not None:
+        if meta:
+            raise ValueError("weights= needs a real device, not 'meta'")
+        from archc.parity.weights import load_weights
+
+        load_weights(gm, graph, weights)
     return gm

@@ -23,7 +23,7 @@ VariantOpt = Annotated[Optional[str], typer.Option("--variant", "-V", help="Sele
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout instead of tables.")]
 DebugOpt = Annotated[bool, typer.Option("--debug", help="Show tracebacks of internal errors.")]
 ParamLimitOpt = Annotated[Optional[int], typer.Option("--param-limit", metavar="N",
-                          help="Largest parameter count allowed before allocating weights (default 2e9).")]
+                          help="Largest parameter count allowed (default: 2e9 where weights are allocated; no limit on the meta device).")]
 
 
 class UsageError(Exception):

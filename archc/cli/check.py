@@ -7,7 +7,7 @@ import typer
 from typing_extensions import Annotated
 
 from archc.cli._common import (
-    CMDLINE, EXIT_FAIL, EXIT_OK, DebugOpt, JsonOpt, ParamLimitOpt, SetOpt, VariantOpt, parse_sets,
+    CMDLINE, EXIT_FAIL, EXIT_OK, DebugOpt, EnvironmentMissing, JsonOpt, ParamLimitOpt, SetOpt, VariantOpt, parse_sets,
     print_diagnostics, print_json, require_torch, run_command, spec_path, stdout_console,
 )
 from archc.diagnostics import DiagnosticError
@@ -16,23 +16,32 @@ from archc.diagnostics import DiagnosticError
 def check_one(path: str, ov: Any, variant: Optional[str], param_limit: Optional[int], weights: Optional[str] = None) -> dict:
     """Front end, lowering on the meta device and verification. Raises DiagnosticError."""
     from archc.api import load_spec
-    from archc.ir.expand import DEFAULT_PARAM_LIMIT
     from archc.pipeline import Options, back, front
     from archc.report.summary import graph_summary
 
     loaded = load_spec(spec_path(path))
     loaded.sources[CMDLINE] = ov.source
-    opts = Options(dict(ov.values), variant, param_limit if param_limit is not None else DEFAULT_PARAM_LIMIT, ov.spans)
+    # check builds on the meta device, which allocates nothing: only an explicit --param-limit applies
+    opts = Options(dict(ov.values), variant, param_limit, ov.spans)
     _, graph = front(loaded, opts)
     require_torch()
-    _, diags = back(graph, device="meta", verify=True)
+    gm, diags = back(graph, device="cpu" if weights else "meta", verify=True)
     if diags:
         e = DiagnosticError(diags)
         e.sources = loaded.sources  # type: ignore[attr-defined]
         raise e
+    if weights:
+        from archc.parity.weights import MissingPackage, load_weights
+
+        try:
+            load_weights(gm, graph, weights)
+        except MissingPackage as m:
+            raise EnvironmentMissing(str(m)) from None
     doc = graph_summary(graph)
     doc["spec"] = path
     doc["verified"] = True
+    if weights:
+        doc["weights"] = weights
     return doc
 
 
@@ -42,6 +51,8 @@ def check(
     variant: VariantOpt = None,
     json_: JsonOpt = False,
     param_limit: ParamLimitOpt = None,
+    weights: Annotated[Optional[str], typer.Option("--weights", metavar="PATH",
+                       help="Load a safetensors or torch state_dict file (builds on cpu instead of meta).")] = None,
     debug: DebugOpt = False,
 ) -> None:
     """Validate specs, infer every shape, build on the meta device and verify executed shapes."""
@@ -52,7 +63,7 @@ def check(
         failed = False
         for path in specs:
             try:
-                results.append(check_one(path, ov, variant, param_limit))
+                results.append(check_one(path, ov, variant, param_limit, weights))
             except DiagnosticError as e:
                 failed = True
                 if json_:

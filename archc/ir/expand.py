@@ -27,7 +27,7 @@ from archc.spec.models import ParamSpec
 MAX_REPEAT = 10_000
 MAX_NODES = 200_000
 DEFAULT_PARAM_LIMIT = 2_000_000_000
-COMMON_KEYS = {"op", "from", "when", "repeat", "doc", "names"}
+COMMON_KEYS = {"op", "from", "when", "repeat", "doc", "repeat_names"}
 _PARAM_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "list": (list,), "any": (object,)}
 
 
@@ -377,7 +377,8 @@ class Elaborator:
         if m.reference is not None:
             try:
                 reference = m.reference.model_copy(update={
-                    "config": self.eval_value(dict(m.reference.config), self.globals, f.value_span(("reference", "config")), f, "reference config")})
+                    "config": self.eval_value(dict(m.reference.config), self.globals, f.value_span(("reference", "config")), f, "reference config"),
+                    "against": self.eval_value(m.reference.against, self.globals, f.value_span(("reference", "against")), f, "reference.against")})
             except _Abort:
                 raise DiagnosticError(self.diags)
         return Graph(
@@ -513,11 +514,11 @@ class Elaborator:
             for k in range(n):
                 env_k = dict(env, i=k)
                 child = str(k)
-                if "names" in data:
-                    child = self.eval_value(data["names"], env_k, f.value_span(path + ("names",)), f, f"`{nid}.names`")
+                if "repeat_names" in data:
+                    child = self.eval_value(data["repeat_names"], env_k, f.value_span(path + ("repeat_names",)), f, f"`{nid}.repeat_names`")
                     if not isinstance(child, str) or not child.isidentifier() and not child.isdigit() or child in seen_names:
-                        self.error("ARC102", f"`{nid}.names` must give each repetition its own identifier, got {child!r}",
-                                   f.value_span(path + ("names",)))
+                        self.error("ARC102", f"`{nid}.repeat_names` must give each repetition its own identifier, got {child!r}",
+                                   f.value_span(path + ("repeat_names",)))
                         raise _Abort
                     seen_names.add(child)
                 out = self.expand_instance(f"{full}.{child}", f"{nid}.{child}", data, path, scope, env_k, cur, span)
