@@ -1,0 +1,83 @@
+"""A `View` as Graphviz DOT text: frames for expanded blocks, colours by op family, dashed red
+skip connections, shapes on the edges. Pure Python; `render.py` runs `dot` for SVG/PNG."""
+from __future__ import annotations
+
+import zlib
+
+from archc.graph.view import Cluster, Item, View
+
+# fill colours by op family; unknown families (plugins) get one from FALLBACK by name
+FAMILY_COLORS = {
+    "conv": "#cfe2f3",
+    "linear": "#d9d2e9",
+    "norm": "#fff2cc",
+    "activation": "#d9ead3",
+    "pool": "#fce5cd",
+    "tensor": "#eeeeee",
+    "regularize": "#f4cccc",
+    "resize": "#d0e0e3",
+    "embedding": "#ead1dc",
+    "attention": "#f9cb9c",
+    "recurrent": "#b6d7a8",
+}
+FALLBACK = ("#e6d0de", "#d5e8d4", "#dae8fc", "#ffe6cc", "#f8cecc", "#e1d5e7")
+SCOPE_FILL = "#ffffff"
+SCOPE_BORDER = "#3c78d8"
+IO_FILL = "#f3f3f3"
+MAIN_EDGE = "#555555"
+SKIP_EDGE = "#c0392b"
+
+
+def family_color(family: str | None) -> str:
+    if family is None:
+        return "#ffffff"
+    return FAMILY_COLORS.get(family) or FALLBACK[zlib.crc32(family.encode()) % len(FALLBACK)]
+
+
+def quote(s: str) -> str:
+    """A DOT double-quoted string (newlines become centred line breaks)."""
+    return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _attrs(**kw: str) -> str:
+    return "[" + ", ".join(f"{k}={quote(v)}" for k, v in kw.items()) + "]"
+
+
+def _item(it: Item) -> str:
+    label = "\n".join(it.lines)
+    if it.kind == "op":
+        a = _attrs(label=label, fillcolor=family_color(it.family), tooltip=it.tooltip)
+    elif it.kind == "scope":
+        a = _attrs(label=label, shape="box3d", style="filled,bold", fillcolor=SCOPE_FILL, color=SCOPE_BORDER, margin="0.15,0.1",
+                   tooltip=it.tooltip)
+    else:
+        a = _attrs(label=label, shape="oval", style="filled", fillcolor=IO_FILL, tooltip=it.tooltip)
+    return f"{quote(it.id)} {a};"
+
+
+def to_dot(view: View) -> str:
+    out = [
+        f"digraph {quote(view.name)} {{",
+        "  graph [rankdir=TB, labelloc=t, fontname=\"Helvetica\", fontsize=14, nodesep=0.3, ranksep=0.35, "
+        f"label={quote(view.title)}];",
+        "  node [shape=box, style=\"rounded,filled\", fontname=\"Helvetica\", fontsize=10, margin=\"0.12,0.04\"];",
+        f"  edge [fontname=\"Helvetica\", fontsize=8, color=\"{MAIN_EDGE}\", fontcolor=\"#333333\", arrowsize=0.6];",
+    ]
+
+    def emit(parent: str, indent: str) -> None:
+        for child in view.children(parent):
+            if isinstance(child, Item):
+                out.append(indent + _item(child))
+            else:
+                assert isinstance(child, Cluster)
+                out.append(f"{indent}subgraph {quote('cluster_' + child.path)} {{")
+                out.append(f"{indent}  graph {_attrs(label=child.label, style='rounded,dashed', color='#7f7f7f', fontsize='11', labeljust='l', tooltip=child.path)};")
+                emit(child.path, indent + "  ")
+                out.append(indent + "}")
+
+    emit("", "  ")
+    for e in view.edges:
+        extra = f", style=dashed, color=\"{SKIP_EDGE}\", fontcolor=\"{SKIP_EDGE}\"" if e.skip else ""
+        out.append(f"  {quote(e.src)} -> {quote(e.dst)} [label={quote(' ' + e.label)}{extra}];")
+    out.append("}")
+    return "\n".join(out) + "\n"
