@@ -523,7 +523,9 @@ class Elaborator:
                     seen_names.add(child)
                 out = self.expand_instance(f"{full}.{child}", f"{nid}.{child}", data, path, scope, env_k, cur, span)
                 self.scope_outputs[f"{full}.{child}"] = out
-                cur = [out]
+                # the first input chains through the repetitions; the others (a mask, a memory)
+                # are shared by every repetition
+                cur = [out] + list(in_refs[1:])
             self.scope_outputs[full] = out  # type: ignore[assignment]
             return out
         out = self.expand_instance(full, nid, data, path, scope, env, in_refs, span)

@@ -7,3 +7,7 @@ from archc.ops import resize  # noqa: F401
 from archc.ops import norm  # noqa: F401
 from archc.ops import regularize  # noqa: F401
 from archc.ops import activation  # noqa: F401
+from archc.ops import embedding  # noqa: F401
+from archc.ops import attention  # noqa: F401
+from archc.ops import recurrent  # noqa: F401
+from archc.ops import index  # noqa: F401

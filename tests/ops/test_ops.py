@@ -63,20 +63,27 @@ def example_types(op) -> list[TensorType]:
     return [TensorType(tuple(s), dt) for s, dt in zip(op.example_inputs, dtypes)]
 
 
-def make_input(t: TensorType) -> torch.Tensor:
+def make_input(t: TensorType, value_range: tuple[int, int] | None = None) -> torch.Tensor:
     shape = tuple(int(d) for d in t.shape)
     dt = TORCH_DTYPES[t.dtype]
     if dt.is_floating_point:
         return torch.randn(shape, dtype=dt)
     if dt == torch.bool:
         return torch.randint(0, 2, shape).bool()
-    return torch.randint(0, 5, shape, dtype=dt)
+    lo, hi = value_range if value_range is not None else (0, 5)
+    return torch.randint(lo, hi, shape, dtype=dt)
+
+
+def make_inputs(op, types: list[TensorType]) -> list[torch.Tensor]:
+    """Example tensors; integer inputs take their values from `op.example_ranges` ([low, high))."""
+    ranges = list(op.example_ranges) + [None] * (len(types) - len(op.example_ranges))
+    return [make_input(t, tuple(r) if r is not None else None) for t, r in zip(types, ranges)]
 
 
 def run_lowered(lowered, inputs):
     if isinstance(lowered, Call):
         args = [list(inputs)] if lowered.pack_inputs else list(inputs)
-        return lowered.fn(*args, *lowered.extra_args, **lowered.kwargs)
+        return lowered.fn(*args, *lowered.params.values(), *lowered.extra_args, **lowered.kwargs)
     assert isinstance(lowered, nn.Module), f"lowering returned {type(lowered).__name__}"
     lowered.eval()
     return lowered(*inputs)
@@ -127,6 +134,8 @@ def test_metadata(name):
     assert lo <= len(op.example_inputs) and (hi is None or len(op.example_inputs) <= hi)
     assert not op.example_dtypes or len(op.example_dtypes) == len(op.example_inputs)
     assert all(dt in DTYPES for dt in op.example_dtypes)
+    assert not op.example_ranges or len(op.example_ranges) == len(op.example_inputs)
+    assert all(r is None or (len(r) == 2 and r[0] < r[1]) for r in op.example_ranges)
 
 
 @pytest.mark.parametrize("name", OP_NAMES)
@@ -141,7 +150,7 @@ def test_example_against_torch(name):
     lowered = op.lower(attrs, in_types, out)
     torch.manual_seed(0)
     with torch.no_grad():
-        result = as_list(run_lowered(lowered, [make_input(t) for t in in_types]))
+        result = as_list(run_lowered(lowered, make_inputs(op, in_types)))
     assert len(result) == len(outs), f"{name}: {len(result)} outputs, inferred {len(outs)}"
     for r, t in zip(result, outs):
         assert tuple(r.shape) == tuple(t.shape), f"{name}: ran {tuple(r.shape)}, inferred {t}"
@@ -152,8 +161,8 @@ def test_example_against_torch(name):
     if isinstance(lowered, nn.Module):
         got_p = {n: tuple(p.shape) for n, p in lowered.named_parameters()}
         got_b = {n: tuple(b.shape) for n, b in lowered.named_buffers()}
-    else:
-        got_p, got_b = {}, {}
+    else:  # a Call's node-owned parameters
+        got_p, got_b = {n: tuple(p.shape) for n, p in lowered.params.items()}, {}
     assert got_p == {k: tuple(v) for k, v in want_p.items()}
     assert got_b == {k: tuple(v) for k, v in want_b.items()}
 
