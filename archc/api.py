@@ -17,7 +17,7 @@ def load_spec(path: str | os.PathLike) -> LoadedSpec:
     try:
         return _load_spec(path)
     except DiagnosticError as e:
-        if not hasattr(e, "sources"):
+        if not getattr(e, "sources", None):
             try:
                 e.sources = {os.path.relpath(path): open(path, encoding="utf-8", errors="replace").read()}  # type: ignore[attr-defined]
             except OSError:

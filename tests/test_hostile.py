@@ -1,7 +1,8 @@
 """Hostile input is refused with a located diagnostic: exit 1, the right code, no traceback, fast.
 
 Each case writes its spec into `tmp_path`, runs the torch-free front end (`load_spec` + `infer`)
-and, for a few, the CLI. Every refusal must finish in under `FAST` seconds.
+and, for a few, the CLI. Every refusal must finish in under `FAST` seconds of CPU time (CPU time, so
+that a loaded test machine doesn't make this flaky; `HANG` seconds of wall time guard against hangs).
 """
 from __future__ import annotations
 
@@ -17,7 +18,25 @@ import archc.ir.expand as expand
 from archc.cli.main import app
 from archc.diagnostics import CODES, DiagnosticError
 
-FAST = 2.0  # seconds
+FAST = 2.0  # CPU seconds
+HANG = 20.0  # wall-clock seconds
+
+
+class Timer:
+    def __enter__(self) -> "Timer":
+        self.cpu, self.wall = time.process_time(), time.perf_counter()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.cpu = time.process_time() - self.cpu
+        self.wall = time.perf_counter() - self.wall
+
+    @property
+    def fast(self) -> bool:
+        return self.cpu < FAST and self.wall < HANG
+
+    def __str__(self) -> str:
+        return f"{self.cpu:.2f}s CPU, {self.wall:.2f}s wall"
 
 HEADER = """archc: 1
 name: hostile
@@ -40,10 +59,8 @@ def write(tmp_path: Path, text: str | bytes, name: str = "spec.yaml") -> Path:
 
 def refused(path: Path, code: str | None, **infer_kw) -> DiagnosticError:
     """`infer` must raise DiagnosticError (with `code` when given), located, quickly."""
-    t0 = time.perf_counter()
-    with pytest.raises(DiagnosticError) as info:
+    with Timer() as t, pytest.raises(DiagnosticError) as info:
         archc.infer(str(path), **infer_kw)
-    elapsed = time.perf_counter() - t0
     ds = info.value.diagnostics
     assert ds, "DiagnosticError without diagnostics"
     for d in ds:
@@ -51,19 +68,19 @@ def refused(path: Path, code: str | None, **infer_kw) -> DiagnosticError:
         assert d.span is not None and d.span.line >= 1 and d.span.col >= 1, d
     if code is not None:
         assert code in [d.code for d in ds], [(d.code, d.message) for d in ds]
-    assert elapsed < FAST, f"took {elapsed:.2f}s to refuse"
+    assert t.fast, f"took {t} to refuse"
     return info.value
 
 
-def cli(path: Path, *args: str, cwd: Path | None = None):
-    t0 = time.perf_counter()
-    res = CliRunner().invoke(app, ["check", str(path), *args])
-    elapsed = time.perf_counter() - t0
+def cli(path: Path, *args: str):
+    """`archc check PATH ARGS` in-process: (result, whether it was fast)."""
+    with Timer() as t:
+        res = CliRunner().invoke(app, ["check", str(path), *args])
     if res.exception is not None and not isinstance(res.exception, SystemExit):
         raise AssertionError(f"raised {type(res.exception).__name__}: {res.exception}")
     for text in (res.stdout, res.stderr):
         assert "Traceback" not in text and "internal error" not in text
-    return res, elapsed
+    return res, t.fast
 
 
 # ------------------------------------------------------------------------------------------------
@@ -80,8 +97,8 @@ def test_python_object_tags_do_not_run(tmp_path: Path, tag: str) -> None:
     spec = write(tmp_path, HEADER + f'params:\n  cmd: {tag} ["touch {marker}"]\n'
                  "layers:\n  - fc: {op: linear, out: 8}\n")
     refused(spec, "ARC003")
-    res, elapsed = cli(spec)
-    assert res.exit_code == 1 and "error[ARC003]" in res.stderr and elapsed < FAST
+    res, fast = cli(spec)
+    assert res.exit_code == 1 and "error[ARC003]" in res.stderr and fast
     assert not marker.exists(), "the YAML tag ran a shell command"
 
 
@@ -100,8 +117,8 @@ def test_billion_laughs(tmp_path: Path) -> None:
         prev = name
     spec = write(tmp_path, "archc: 1\nname: lol\n" + "\n".join(lines) + "\n")
     refused(spec, "ARC004")
-    res, elapsed = cli(spec)
-    assert res.exit_code == 1 and "error[ARC004]" in res.stderr and elapsed < FAST
+    res, fast = cli(spec)
+    assert res.exit_code == 1 and "error[ARC004]" in res.stderr and fast
 
 
 def test_recursive_alias(tmp_path: Path) -> None:
@@ -127,8 +144,8 @@ def test_5mb_file(tmp_path: Path) -> None:
     spec = write(tmp_path, HEADER + "layers:\n  - fc: {op: linear, out: 8}\n" + ("#" + "x" * 99 + "\n") * 50_000)
     assert spec.stat().st_size > 5_000_000
     refused(spec, "ARC006")
-    res, elapsed = cli(spec)
-    assert res.exit_code == 1 and "error[ARC006]" in res.stderr and elapsed < FAST
+    res, fast = cli(spec)
+    assert res.exit_code == 1 and "error[ARC006]" in res.stderr and fast
 
 
 def test_5mb_single_line(tmp_path: Path) -> None:
@@ -195,8 +212,6 @@ def test_nested_huge_repeats_are_refused(tmp_path: Path, monkeypatch: pytest.Mon
     refused(spec, "ARC115")
 
 
-@pytest.mark.xfail(strict=True, reason="nested repeats are only refused after 200,000 nodes are built (~6 s); "
-                   "the product of nested repeat counts could be checked before expanding")
 def test_nested_huge_repeats_are_refused_fast(tmp_path: Path) -> None:
     spec = write(tmp_path, NESTED)
     refused(spec, "ARC115")
@@ -231,10 +246,8 @@ def test_imports_outside_are_refused(tmp_path: Path, name: str) -> None:
 
 
 @pytest.mark.parametrize("name", [
-    pytest.param("../../outside", marks=pytest.mark.xfail(strict=True, reason=(
-        "`../` imports are refused by the schema pattern as ARC102 (quoting a regex), not ARC112 'escapes'"))),
-    pytest.param("/abs/outside", marks=pytest.mark.xfail(strict=True, reason=(
-        "absolute imports are refused by the schema pattern as ARC102 (quoting a regex), not ARC112"))),
+    "../../outside",
+    "/abs/outside",
 ])
 def test_imports_outside_are_arc112(tmp_path: Path, name: str) -> None:
     write(tmp_path, LIB_BLOCKS, "outside.yaml")
@@ -281,9 +294,9 @@ def test_import_cycle_is_harmless(tmp_path: Path) -> None:
     write(tmp_path, "archc: 1\nname: a\nimports: [b]\nblocks:\n  evil:\n    layers:\n      - fc: {op: linear, out: 8}\n", "lib/a.yaml")
     write(tmp_path, "archc: 1\nname: b\nimports: [a]\n", "lib/b.yaml")
     spec = write(tmp_path, _import_spec("a"))
-    t0 = time.perf_counter()
-    archc.infer(str(spec))
-    assert time.perf_counter() - t0 < FAST
+    with Timer() as t:
+        archc.infer(str(spec))
+    assert t.fast, str(t)
 
 
 # ------------------------------------------------------------------------------------------------
@@ -297,10 +310,9 @@ def _linear(tmp_path: Path, out: int) -> Path:
 def test_param_budget_refuses_before_allocating(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     spec = _linear(tmp_path, 10**12)
-    t0 = time.perf_counter()
-    with pytest.raises(DiagnosticError) as info:
+    with Timer() as t, pytest.raises(DiagnosticError) as info:
         archc.compile(str(spec), device="cpu")
-    assert time.perf_counter() - t0 < FAST
+    assert t.fast, str(t)
     assert [d.code for d in info.value.diagnostics] == ["ARC601"]
     assert info.value.diagnostics[0].span.line == 8
 
@@ -308,12 +320,15 @@ def test_param_budget_refuses_before_allocating(tmp_path: Path) -> None:
 def test_param_budget_in_the_cli(tmp_path: Path) -> None:
     pytest.importorskip("torch")
     spec = _linear(tmp_path, 10**12)
-    res, elapsed = cli(spec)
-    assert res.exit_code == 1 and "error[ARC601]" in res.stderr and elapsed < FAST
-    res, _ = cli(spec, "--param-limit", "100")
-    assert res.exit_code == 1 and "over the limit of 100" in res.stderr
-    # raised past the model's size, the meta-device check goes through
+    # `check` builds on the meta device: only an explicit --param-limit applies
+    res, fast = cli(spec, "--param-limit", "2000000000")
+    assert res.exit_code == 1 and "error[ARC601]" in res.stderr and fast
+    res, fast = cli(spec, "--param-limit", "100")
+    assert res.exit_code == 1 and "over the limit of 100" in res.stderr and fast
+    # raised past the model's size, or not given, the meta-device check goes through
     res, _ = cli(spec, "--param-limit", str(10**14))
+    assert res.exit_code == 0, res.stderr
+    res, _ = cli(spec)
     assert res.exit_code == 0, res.stderr
 
 

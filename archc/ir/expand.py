@@ -24,6 +24,7 @@ from archc.ops import OPS, InferContext, load_ops
 from archc.spec.load import LoadedSpec, SpecFile, validation_diagnostics
 from archc.spec.models import ParamSpec
 
+API_OVERRIDES = "<overrides>"
 MAX_REPEAT = 10_000
 MAX_NODES = 200_000
 DEFAULT_PARAM_LIMIT = 2_000_000_000
@@ -96,6 +97,7 @@ class Elaborator:
         self.params: dict[str, Any] = {}
         self.block_stack: list[str] = []
         self.total_params = 0
+        self.repeat_product = 1
 
     # ---------------------------------------------------------------- diagnostics helpers
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None,
@@ -106,13 +108,20 @@ class Elaborator:
         """Point inside a scalar at the expression's culprit when it's on one line."""
         if span is None or offset is None or (span.end_line not in (None, span.line)):
             return span
+        import re
+
         lines = file.loaded.text.splitlines()
         quote = 0
+        line = ""
         if 0 < span.line <= len(lines):
             line = lines[span.line - 1]
             if span.col - 1 < len(line) and line[span.col - 1] in "'\"":
                 quote = 1
-        return Span(span.file, span.line, span.col + quote + offset)
+        col = span.col + quote + offset
+        # the culprit token: a name, a number, or one character
+        m = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*|\d+(\.\d+)?|\S").match(line, col - 1) if line else None
+        end = col + (len(m.group(0)) if m else 1)
+        return Span(span.file, span.line, col, span.line, end)
 
     def eval_value(self, value: Any, env: dict[str, Any], span: Span | None, file: SpecFile, what: str) -> Any:
         """Evaluate `${...}` in a value (recursively in lists/dicts). Raises _Abort after recording."""
@@ -173,6 +182,21 @@ class Elaborator:
             return self.inputs[ref.node].type
         return self.node_index[ref.node].outputs[ref.index]
 
+    def override_span(self, key: str) -> Span | None:
+        """Where an override was given: `--set` on the command line, or the API's overrides dict."""
+        if key in self.override_spans:
+            return self.override_spans[key]
+        if key == "--variant":
+            text, start = f"variant={self.variant}", 0
+        else:
+            text = ", ".join(f"{k}={v!r}" for k, v in self.overrides.items())
+            start = text.find(f"{key}=")
+            if start < 0:
+                return Span(API_OVERRIDES, 1, 1)
+        self.spec.sources.setdefault(API_OVERRIDES, text)
+        end = text.find(", ", start)
+        return Span(API_OVERRIDES, 1, start + len(key) + 2, 1, (end if end >= 0 else len(text)) + 1)
+
     # ---------------------------------------------------------------- params, symbols, inputs
     def resolve_params(self) -> None:
         m, f = self.model, self.main
@@ -193,10 +217,11 @@ class Elaborator:
                     self.override_spans.setdefault(k, ext.value_span(("params", k)))
         elif self.variant is None and m.variant is not None:
             self.variant = m.variant
+            self.override_spans.setdefault("--variant", f.value_span(("variant",)))
         if self.variant is not None:
             if self.variant not in m.variants:
                 close = difflib.get_close_matches(self.variant, list(m.variants), n=1)
-                self.error("ARC110", f"unknown variant `{self.variant}`", self.override_spans.get("--variant"),
+                self.error("ARC110", f"unknown variant `{self.variant}`", self.override_span("--variant"),
                            hint=f"did you mean `{close[0]}`?" if close else
                            (f"variants: {', '.join(m.variants)}" if m.variants else "this spec defines no variants"))
             else:
@@ -214,21 +239,24 @@ class Elaborator:
             self.error("ARC117", f"`{name}` is both a param and a symbol", f.key_span(("symbols", name)),
                        related=(Related("param declared here", f.key_span(("params", name))),),
                        hint="params and symbols share one namespace (`--set` reaches both); rename one")
+        self._bad_symbol_overrides: set[str] = set()
         for k, v in self.overrides.items():
-            span = self.override_spans.get(k)
+            span = self.override_span(k)
             if k in m.symbols:
                 if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
                     self.error("ARC114", f"symbol `{k}` must be set to a positive integer, got {v!r}", span)
+                    self._bad_symbol_overrides.add(k)
                 continue
             if k not in params:
                 close = difflib.get_close_matches(k, list(params) + list(m.symbols), n=1)
-                self.error("ARC114", f"`--set {k}=...`: `{k}` is not a param or symbol of `{m.name}`", span,
+                self.error("ARC114", f"`{k}` is not a param or symbol of `{m.name}`", span,
                            hint=f"did you mean `{close[0]}`?" if close else
                            f"params: {', '.join(params) or '(none)'}; symbols: {', '.join(m.symbols) or '(none)'}")
                 continue
             old = params[k]
             if old is not None and not contains_expr(old) and not _same_kind(old, v):
-                self.error("ARC114", f"`--set {k}={v!r}`: `{k}` is {_kind(old)} in the spec", span)
+                self.error("ARC114", f"`{k}` is {_kind(old)} in the spec, so it cannot be set to {v!r}", span,
+                           hint="write an integer, e.g. 2" if isinstance(old, int) and not isinstance(old, bool) else None)
                 continue
             params[k] = v
         # params may refer to each other through expressions: evaluate in declaration order
@@ -257,8 +285,8 @@ class Elaborator:
                     self.error("ARC102", f"symbol `{name}.{key}` must be a positive integer, got {v!r}", f.value_span(("symbols", name, key)))
                     v = None
                 vals[key] = v
-            ex = self.overrides.get(name, vals["example"])
-            span = self.override_spans.get(name) or f.value_span(("symbols", name, "example"))
+            ex = vals["example"] if name in self._bad_symbol_overrides else self.overrides.get(name, vals["example"])
+            span = self.override_span(name) if name in self.overrides else f.value_span(("symbols", name, "example"))
             rng = D.SymbolRange(min=max(vals["min"] or 1, 1), max=vals["max"], multiple_of=vals["multiple_of"] or 1)
             if not isinstance(ex, int) or isinstance(ex, bool):
                 ex = vals["example"] if vals["example"] is not None else rng.min
@@ -424,6 +452,9 @@ class Elaborator:
     def _check_cycles(self, layers: list[dict], data_path: tuple, scope: _Scope) -> None:
         """Report cycles among the nodes of one scope (forward references that close a loop)."""
         ids = [next(iter(e)) for e in layers]
+        if len(set(ids)) != len(ids):  # duplicate ids are reported as ARC105; dependencies are ambiguous
+            self._cycle_nodes = set()
+            return
         deps: dict[str, list[str]] = {}
         for j, entry in enumerate(layers):
             nid, body = next(iter(entry.items()))
@@ -507,28 +538,42 @@ class Elaborator:
                 raise _Abort
             if n == 0:
                 return in_refs[0]
-            self.scopes[full] = Scope(full, "repeat", None, span)
-            cur = in_refs
-            out: ValueRef | None = None
-            seen_names: set[str] = set()
-            for k in range(n):
-                env_k = dict(env, i=k)
-                child = str(k)
-                if "repeat_names" in data:
-                    child = self.eval_value(data["repeat_names"], env_k, f.value_span(path + ("repeat_names",)), f, f"`{nid}.repeat_names`")
-                    if not isinstance(child, str) or not child.isidentifier() and not child.isdigit() or child in seen_names:
-                        self.error("ARC102", f"`{nid}.repeat_names` must give each repetition its own identifier, got {child!r}",
-                                   f.value_span(path + ("repeat_names",)))
-                        raise _Abort
-                    seen_names.add(child)
-                out = self.expand_instance(f"{full}.{child}", f"{nid}.{child}", data, path, scope, env_k, cur, span)
-                self.scope_outputs[f"{full}.{child}"] = out
-                # the first input chains through the repetitions; the others (a mask, a memory)
-                # are shared by every repetition
-                cur = [out] + list(in_refs[1:])
-            self.scope_outputs[full] = out  # type: ignore[assignment]
-            return out
+            if self.repeat_product * n > MAX_NODES:
+                self.error("ARC115", f"`{nid}.repeat` is {n} inside repeats totalling {self.repeat_product}: "
+                           f"{self.repeat_product * n:,} copies would pass the limit of {MAX_NODES:,} nodes",
+                           f.value_span(path + ("repeat",)))
+                raise _Abort
+            self.repeat_product *= n
+            try:
+                return self._expand_repeat(full, nid, n, data, path, scope, env, in_refs, span)
+            finally:
+                self.repeat_product //= n
         out = self.expand_instance(full, nid, data, path, scope, env, in_refs, span)
+        return out
+
+    def _expand_repeat(self, full: str, nid: str, n: int, data: dict, path: tuple, scope: _Scope, env: dict,
+                       in_refs: list[ValueRef], span: Span | None) -> ValueRef:
+        f = scope.file
+        self.scopes[full] = Scope(full, "repeat", None, span)
+        cur = in_refs
+        out = in_refs[0]
+        seen_names: set[str] = set()
+        for k in range(n):
+            env_k = dict(env, i=k)
+            child = str(k)
+            if "repeat_names" in data:
+                child = self.eval_value(data["repeat_names"], env_k, f.value_span(path + ("repeat_names",)), f, f"`{nid}.repeat_names`")
+                if not isinstance(child, str) or not (child.isidentifier() or child.isdigit()) or child in seen_names:
+                    self.error("ARC102", f"`{nid}.repeat_names` must give each repetition its own identifier, got {child!r}",
+                               f.value_span(path + ("repeat_names",)))
+                    raise _Abort
+                seen_names.add(child)
+            out = self.expand_instance(f"{full}.{child}", f"{nid}.{child}", data, path, scope, env_k, cur, span)
+            self.scope_outputs[f"{full}.{child}"] = out
+            # the first input chains through the repetitions; the others (a mask, a memory) are
+            # shared by every repetition
+            cur = [out] + list(in_refs[1:])
+        self.scope_outputs[full] = out
         return out
 
     def expand_instance(self, full: str, label: str, data: dict, path: tuple, scope: _Scope, env: dict,
@@ -581,8 +626,12 @@ class Elaborator:
         try:
             model = op.attrs.model_validate(attrs)
         except ValidationError as e:
+            reported: set = set()
             for err in e.errors():
                 key = err["loc"][0] if err["loc"] else None
+                if key in reported:  # a union reports once per member: the first says it best
+                    continue
+                reported.add(key)
                 vspan = f.value_span(path + (key,)) if key in data else span
                 got = attrs.get(key, None) if key is not None else None
                 msg = err["msg"]
@@ -672,6 +721,13 @@ class Elaborator:
         ok = True
         for pname, pdecl in bdef.params.items():
             ptype, default, required = _param_decl(pdecl)
+            if ptype not in _PARAM_TYPES:
+                close = difflib.get_close_matches(str(ptype), list(_PARAM_TYPES), n=1)
+                self.error("ARC102", f"block `{name}` param `{pname}` has unknown type `{ptype}`",
+                           src.file.value_span(src.path + ("params", pname)),
+                           hint=f"did you mean `{close[0]}`?" if close else f"types: {', '.join(_PARAM_TYPES)}")
+                ok = False
+                continue
             if pname in args:
                 try:
                     val = self.eval_value(args[pname], env, f.value_span(path + ("args", pname)), f, f"`{label}.args.{pname}`")
@@ -836,10 +892,15 @@ def _kind(v: Any) -> str:
 
 
 def _same_kind(old: Any, new: Any) -> bool:
+    """May `new` replace the param value `old`? Same kind; an int param takes only integers."""
     if isinstance(old, bool) or isinstance(new, bool):
         return isinstance(old, bool) and isinstance(new, bool)
-    if isinstance(old, (int, float)) and isinstance(new, (int, float)):
-        return not (isinstance(old, int) and isinstance(new, float) and not float(new).is_integer()) or True
+    if isinstance(old, int):
+        return isinstance(new, int)
+    if isinstance(old, float):
+        return isinstance(new, (int, float))
+    if isinstance(old, list):
+        return isinstance(new, list)
     return type(old) is type(new)
 
 

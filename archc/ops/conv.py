@@ -1,7 +1,7 @@
 """op: conv1d/2d/3d and conv_transpose1d/2d: convolutions with groups, dilation and padding modes."""
 from __future__ import annotations
 
-from typing import Literal, Sequence, Union
+from typing import Annotated, Literal, Sequence, Union
 
 from pydantic import Field
 
@@ -9,7 +9,10 @@ from archc.ir.dims import Dim, floordiv
 from archc.ir.types import ShapeError, TensorType
 from archc.ops._registry import Attrs, InferContext, rank_error, register
 
-IntOrTuple = Union[int, list[int]]
+_Pos = Annotated[int, Field(ge=1)]
+_NonNeg = Annotated[int, Field(ge=0)]
+IntOrTuple = Union[_Pos, list[_Pos]]          # kernel, stride, dilation: >= 1
+NonNegOrTuple = Union[_NonNeg, list[_NonNeg]]  # padding, output_padding: >= 0
 
 
 def _tuple(v: IntOrTuple, n: int, what: str) -> tuple[int, ...]:
@@ -24,7 +27,7 @@ class ConvAttrs(Attrs):
     out: int = Field(gt=0, description="output channels")
     kernel: IntOrTuple = Field(description="kernel size, one int or one per spatial dim")
     stride: IntOrTuple = 1
-    padding: Union[int, list[int], Literal["same", "valid"]] = 0
+    padding: Union[_NonNeg, list[_NonNeg], Literal["same", "valid"]] = 0
     dilation: IntOrTuple = 1
     groups: int = Field(1, gt=0)
     bias: bool = True
@@ -35,8 +38,8 @@ class ConvTransposeAttrs(Attrs):
     out: int = Field(gt=0, description="output channels")
     kernel: IntOrTuple
     stride: IntOrTuple = 1
-    padding: IntOrTuple = 0
-    output_padding: IntOrTuple = 0
+    padding: NonNegOrTuple = 0
+    output_padding: NonNegOrTuple = 0
     dilation: IntOrTuple = 1
     groups: int = Field(1, gt=0)
     bias: bool = True

@@ -70,7 +70,22 @@ def _walk(data: Any, loc: tuple) -> tuple:
     """Map a pydantic error location onto a path of real keys/indexes in the data (dropping union tags)."""
     path: list = []
     cur = data
-    for seg in loc:
+    loc = tuple(loc)
+    i = 0
+    while i < len(loc):
+        seg = loc[i]
+        i += 1
+        rest = loc[i:]
+        # the node-kind discriminator adds a tag ("op", "block", "seq") and the op union adds the op
+        # name: they are not keys of the data, even though "op" is also a key
+        if isinstance(cur, dict) and seg in ("op", "block", "seq") and rest:
+            if seg == "op" and rest[0] == cur.get("op"):
+                i += 1
+                continue
+            if seg in ("block", "seq") and (rest[0] in cur or rest[0] == "from_"):
+                continue
+        if seg == "[key]":
+            break
         if isinstance(cur, dict) and isinstance(seg, str) and seg in cur:
             path.append(seg)
             cur = cur[seg]
@@ -92,8 +107,10 @@ _EXPECT = {
 }
 
 
-def _expected(err: dict) -> str:
+def _expected(err: dict, in_union: bool = False) -> str:
     t = err["type"]
+    if t == "string_type" and in_union:
+        return "a ${...} expression"
     if t in _EXPECT:
         return _EXPECT[t]
     if t == "string_pattern_mismatch":
@@ -103,7 +120,13 @@ def _expected(err: dict) -> str:
         if pat.startswith("^[A-Za-z_][A-Za-z0-9_]*$"):
             return "an identifier (letters, digits and _, not starting with a digit)"
         return f"a string matching {pat}"
-    return err["msg"][0].lower() + err["msg"][1:] if err.get("msg") else t
+    msg = err.get("msg") or t
+    if t == "literal_error" and msg.startswith("Input should be "):
+        return "one of " + msg[len("Input should be "):]
+    for prefix in ("Input should be ", "Value should be ", "Value error, "):
+        if msg.startswith(prefix):
+            return msg[len(prefix):]
+    return msg[0].lower() + msg[1:]
 
 
 def _describe_context(data: Any, path: tuple) -> str:
@@ -171,8 +194,8 @@ def validation_diagnostics(err: ValidationError, file: SpecFile) -> list[Diagnos
     by_path: dict[tuple, list[dict]] = {}
     for e in err.errors():
         path = _walk(data, e["loc"])
-        if e["type"] == "extra_forbidden":
-            path = _walk(data, e["loc"])  # includes the extra key
+        if "[key]" in e["loc"]:
+            e = dict(e, type="bad_key")
         by_path.setdefault(path, []).append(e)
     # a problem inside a list item explains the union errors reported on the list itself
     paths = sorted(by_path, key=len, reverse=True)
@@ -210,8 +233,15 @@ def validation_diagnostics(err: ValidationError, file: SpecFile) -> list[Diagnos
             span = file.value_span(p + ("op",)) if isinstance(_get(data, p), dict) else file.value_span(p)
             diags.append(Diagnostic("ARC113", f"unknown op `{tag}`", span, hint=hint))
             continue
+        if "bad_key" in types:
+            key = p[-1] if p else "?"
+            what = "node id" if len(p) >= 2 and isinstance(p[-2], int) else "name"
+            diags.append(Diagnostic("ARC102", f"{what} `{key}` must be an identifier (letters, digits and _, not starting with a digit)",
+                                    file.key_span(p), hint="ids become module paths and expression names"))
+            continue
         if "node_kind" in types:
-            diags.append(Diagnostic("ARC102", f"{where}: a node needs `op`, `block` or `seq`", file.value_span(p),
+            who = f"`{p[-1]}`" if p and isinstance(p[-1], str) else where
+            diags.append(Diagnostic("ARC102", f"{who}: a node needs `op`, `block` or `seq`", file.key_span(p) if p and isinstance(p[-1], str) else file.value_span(p),
                                     hint="e.g. `conv1: {op: conv2d, out: 64, kernel: 3}`"))
             continue
         if "union_tag_not_found" in types:
@@ -220,7 +250,7 @@ def validation_diagnostics(err: ValidationError, file: SpecFile) -> list[Diagnos
         value = _get(data, p)
         expected = []
         for e in errs:
-            x = _expected(e)
+            x = _expected(e, in_union=len(errs) > 1)
             if x not in expected:
                 expected.append(x)
         name = f"`{p[-1]}`" if p and isinstance(p[-1], str) else (f"item {p[-1]}" if p else "the spec")
@@ -271,19 +301,22 @@ def _library_dirs(spec_dir: Path, lib_first: bool = True) -> list[Path]:
 
 def _resolve_import(name: str, spec_dir: Path, span: Span | None, lib_first: bool = True) -> Path:
     roots = [d.resolve() for d in _library_dirs(spec_dir, lib_first)]
-    if ".." in name.split("/") or name.startswith("/"):
-        raise DiagnosticError([Diagnostic("ARC112", f"import `{name}` escapes the spec's folder and the block library", span,
+    word = "import" if lib_first else "extends"
+    if ".." in name.replace("\\", "/").split("/") or name.startswith(("/", "\\", "~")) or ":" in name:
+        raise DiagnosticError([Diagnostic("ARC112", f"{word} `{name}` escapes the spec's folder and the block library", span,
                                           hint="imports name a library file, e.g. `resnet` for lib/resnet.yaml")])
+    if not name or not all(part and (part.replace("_", "a").replace("-", "a").isalnum()) for part in name.split("/")):
+        raise DiagnosticError([Diagnostic("ARC112", f"{word} `{name}` is not a library name (letters, digits, _, - and /)", span)])
     for root in roots:
         cand = (root / f"{name}.yaml").resolve()
         if not any(cand.is_relative_to(r) for r in roots):
-            raise DiagnosticError([Diagnostic("ARC112", f"import `{name}` escapes the spec's folder and the block library", span)])
+            raise DiagnosticError([Diagnostic("ARC112", f"{word} `{name}` escapes the spec's folder and the block library", span)])
         if cand.is_file():
             return cand
     avail = sorted({p.stem for r in roots if r.is_dir() for p in r.glob("*.yaml")})
     close = difflib.get_close_matches(name, avail, n=1)
     raise DiagnosticError([Diagnostic(
-        "ARC112", f"import `{name}` not found in {', '.join(display_path(r) for r in roots)}", span,
+        "ARC112", f"{word} `{name}` not found in {', '.join(display_path(r) for r in roots)}", span,
         hint=f"did you mean `{close[0]}`?" if close else (f"available: {', '.join(avail)}" if avail else None))])
 
 
@@ -314,7 +347,13 @@ def load_spec(path_or_text: str | os.PathLike, *, text: str | None = None) -> Lo
         target = _resolve_import(main.model.extends, path.resolve().parent, main.value_span(("extends",)), lib_first=False)
         if target == path.resolve():
             raise DiagnosticError([Diagnostic("ARC106", "a spec cannot extend itself", main.value_span(("extends",)))])
-        base = validate(load_yaml_file(target, display=display_path(target)), target)
+        base_loaded = load_yaml_file(target, display=display_path(target))
+        sources[base_loaded.file] = base_loaded.text
+        try:
+            base = validate(base_loaded, target)
+        except DiagnosticError as e:
+            e.sources = sources  # type: ignore[attr-defined]
+            raise
         if base.model.extends is not None:
             raise DiagnosticError([Diagnostic("ARC112", f"`{main.model.extends}` extends another spec itself; only one level is supported",
                                               main.value_span(("extends",)))])
@@ -349,8 +388,9 @@ def load_spec(path_or_text: str | os.PathLike, *, text: str | None = None) -> Lo
                 if target in seen:
                     continue
                 seen.add(target)
-                lib = validate(load_yaml_file(target, display=display_path(target)), target)
-                sources[lib.file] = lib.loaded.text
+                lib_loaded = load_yaml_file(target, display=display_path(target))
+                sources[lib_loaded.file] = lib_loaded.text
+                lib = validate(lib_loaded, target)
                 add_blocks(lib)
                 visit(lib, depth + 1)
             except DiagnosticError as e:
@@ -360,5 +400,7 @@ def load_spec(path_or_text: str | os.PathLike, *, text: str | None = None) -> Lo
         seen.add(main.path)
     visit(main, 0)
     if diags:
-        raise DiagnosticError(diags)
+        e = DiagnosticError(diags)
+        e.sources = sources  # type: ignore[attr-defined]
+        raise e
     return LoadedSpec(main, blocks, sources, extension=extension)

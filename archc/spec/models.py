@@ -40,7 +40,7 @@ class NodeCommon(Strict):
     repeat: Optional[Union[int, Expr]] = Field(
         None, description="repeat the node N times in sequence; the index `i` is visible in its args"
     )
-    names: Optional[str] = Field(
+    repeat_names: Optional[str] = Field(
         None, description="with `repeat`: the name of repetition `i` (e.g. \"encoder_layer_${i}\"); default: the index"
     )
     doc: Optional[str] = None
@@ -193,15 +193,30 @@ class BlockDef(Strict):
     output: Optional[Ref] = None
 
 
+class BudgetDef(Strict):
+    """Limits `archc profile` checks; exceeding one exits 1 (ARC610-ARC613) pointing here.
+    Counts take SI suffixes as strings ("25M", "8G"); memory takes bytes ("2GB", "512MiB")."""
+
+    max_params: Optional[Union[Annotated[int, Field(ge=0)], Annotated[str, Field(pattern=r"^\s*[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?\s*[kKMGTP]?\s*$")]]] = Field(
+        None, description="largest parameter count (tied parameters once), e.g. 30000000 or \"30M\"")
+    max_flops: Optional[Union[Annotated[float, Field(ge=0)], Annotated[str, Field(pattern=r"^\s*[0-9]+(\.[0-9]*)?([eE][+-]?[0-9]+)?\s*[kKMGTP]?\s*$")]]] = Field(
+        None, description="largest dense FLOPs of one forward pass at the symbols' example sizes, e.g. 8.5e9 or \"8.5G\"")
+    max_memory: Optional[Union[Annotated[int, Field(ge=0)], Annotated[str, Field(pattern=r"^\s*[0-9]+(\.[0-9]*)?\s*([KMGTPkmgtp][iI]?)?[bB]?\s*$")]]] = Field(
+        None, description="largest memory in bytes (\"2GB\", \"512MiB\"): the static estimate (weights + peak live "
+        "activations), and the measured peak when profiling on a device")
+    max_latency_ms: Optional[Annotated[float, Field(gt=0)]] = Field(
+        None, description="largest median latency of one forward pass, in milliseconds (checked when measuring)")
+
+
 class SpecBase(Strict):
     archc: Literal[1] = Field(description="format version")
     name: str = Field(pattern=r"^[A-Za-z0-9_.\-]+$")
     doc: Optional[str] = None
-    extends: Optional[Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_\-/]*$")]] = Field(
+    extends: Optional[str] = Field(
         None, description="another spec (same folder or lib/) this one specialises: it may then set only name, doc, params and variant"
     )
     variant: Optional[str] = Field(None, description="the variant used when --variant is not given")
-    imports: list[Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_\-/]*$")]] = Field(default_factory=list)
+    imports: list[str] = Field(default_factory=list, description="block libraries by name: lib/NAME.yaml beside the spec")
     params: dict[Annotated[str, Field(pattern=ID_PATTERN)], Any] = Field(default_factory=dict)
     variants: dict[str, dict[str, Any]] = Field(default_factory=dict)
     symbols: dict[Annotated[str, Field(pattern=ID_PATTERN)], SymbolDef] = Field(default_factory=dict)
@@ -212,6 +227,7 @@ class SpecBase(Strict):
     init: InitDef = Field(default_factory=InitDef)
     ties: list[TieDef] = Field(default_factory=list)
     reference: Optional[ReferenceDef] = None
+    budget: Optional[BudgetDef] = Field(None, description="limits `archc profile` checks (parameters, FLOPs, memory, latency)")
 
 
 @lru_cache(maxsize=None)

@@ -1,0 +1,174 @@
+"""No traceback, ever: randomly mutated real specs either load and infer, or raise DiagnosticError
+whose every diagnostic has a known code and a real span. Anything else is a bug.
+
+The mutations work on the text of the specs in `specs/` (delete / duplicate a line, truncate,
+replace a token with one from a pool of keys, values, ops, expressions and garbage, re-indent).
+The mutated file is written next to copies of `specs/` and `specs/lib/`, so imports and
+`extends:` resolve as they do for the real specs. Torch-free: `load_spec` + `infer` only.
+"""
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, note, settings
+from hypothesis import strategies as st
+
+import archc
+from archc.diagnostics import CODES, DiagnosticError
+
+REPO = Path(__file__).resolve().parent.parent
+SPECS = {p.name: p.read_text(encoding="utf-8") for p in sorted((REPO / "specs").glob("*.yaml"))}
+SPECS.update({f"lib/{p.name}": p.read_text(encoding="utf-8") for p in sorted((REPO / "specs" / "lib").glob("*.yaml"))})
+
+
+def _importers() -> dict[str, str]:
+    """library stem -> a main spec in specs/ that imports it (the first, by name)."""
+    out: dict[str, str] = {}
+    for name, text in SPECS.items():
+        if name.startswith("lib/"):
+            continue
+        m = re.search(r"^imports:\s*\[([^\]]*)\]", text, re.M)
+        for lib in (m.group(1).split(",") if m else []):
+            out.setdefault(lib.strip().strip("'\""), name)
+    return out
+
+
+IMPORTERS = _importers()
+
+TOKEN = re.compile(r"\$\{[^}\n]*\}|[A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?|\S")
+
+POOL = [
+    # keys
+    "op", "from", "kernel", "kernal", "out", "stride", "padding", "groups", "bias", "layers", "layer",
+    "blocks", "block", "params", "symbols", "inputs", "outputs", "repeat", "when", "seq", "args",
+    "imports", "extends", "variant", "variants", "ties", "param", "to", "archc", "name", "shape",
+    "dtype", "example", "min", "max", "multiple_of", "init", "seed", "dim", "output", "doc",
+    # values
+    "0", "-1", "1", "2", "3", "64", "1e400", "1000000000000", "2.5", ".nan", "true", "false", "null",
+    "~", "[]", "{}", "[1, 2]", "[x, skip]", "''", '""', "int", "float", "list", "int64", "bfloat16",
+    "x", "skip", "image", "B", "H", "W", "resnet", "unet", "basic", "bottleneck", "resnet19",
+    # ops
+    "conv2d", "conv2", "linear", "add", "concat", "relu", "flatten", "max_pool2d", "batch_norm",
+    "split", "reshape", "conv_transpose2d", "adaptive_avg_pool2d", "dropout", "layer_norm", "mean",
+    # expressions
+    "${x}", "${i}", "${channels(x)}", "${channels(nope)}", "${dim(x, 99)}", "${rank(x)}",
+    "${9**9**9}", "${1/0}", "${foo.bar}", "${depths[9]}", "${width +}", "${hidden}", "${out * 2}",
+    "${stride != 1}", "${[1, 2][5]}", "${'a' * 10**9}", "${__import__('os')}", "$${", "${",
+    "\"${out}\"", "${None}", "${-1}", "${2 if i == 0 else 1}", "${len(widths)}",
+    # garbage
+    "&a", "*a", "*undefined", "!!python/name:os.system", "!!int", "!!str", "<<", ":", "- ", "{",
+    "}", "[", "]", "\t", "%", "@", "`", "?", "|", ">", "#", "\x00", "\x85", "é", "\"", "'", ",",
+    "\\", "---", "...", "&a [*a]",
+]
+
+MUTATIONS = ("delete_line", "duplicate_line", "truncate", "replace_token", "indent", "swap_lines")
+
+
+def mutate(text: str, data: st.DataObject) -> str:
+    lines = text.split("\n")
+    kind = data.draw(st.sampled_from(MUTATIONS), label="mutation")
+    if kind == "truncate":
+        return text[: data.draw(st.integers(0, len(text)), label="at")]
+    if not lines:
+        return text
+    i = data.draw(st.integers(0, len(lines) - 1), label="line")
+    if kind == "delete_line":
+        del lines[i]
+    elif kind == "duplicate_line":
+        lines.insert(i, lines[i])
+    elif kind == "swap_lines":
+        j = data.draw(st.integers(0, len(lines) - 1), label="other line")
+        lines[i], lines[j] = lines[j], lines[i]
+    elif kind == "indent":
+        delta = data.draw(st.sampled_from([-4, -2, -1, 1, 2, 4]), label="indent")
+        stripped = lines[i].lstrip(" ")
+        lines[i] = " " * max(0, len(lines[i]) - len(stripped) + delta) + stripped
+    else:  # replace_token
+        tokens = list(TOKEN.finditer(text))
+        if not tokens:
+            return text
+        m = data.draw(st.sampled_from(tokens), label="token")
+        new = data.draw(st.sampled_from(POOL), label="replacement")
+        return text[: m.start()] + new + text[m.end():]
+    return "\n".join(lines)
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    d = tmp_path_factory.mktemp("mutants")
+    shutil.copytree(REPO / "specs", d / "specs")
+    return d / "specs"
+
+
+# Overrides given through the Python API have no source text; archc reports their ARC114 without a
+# span (see test_api_override_diagnostics_have_a_span below), so those are exempt here.
+SPANLESS_WITH_API_OVERRIDES = {"ARC114"}
+
+
+def _check_diagnostics(e: DiagnosticError, text: str, overrides: dict | None = None) -> None:
+    assert e.diagnostics, f"DiagnosticError without diagnostics for:\n{text}"
+    for d in e.diagnostics:
+        assert d.code in CODES, f"unknown code {d.code} ({d.message}) for:\n{text}"
+        s = d.span
+        if s is None and overrides and d.code in SPANLESS_WITH_API_OVERRIDES:
+            continue
+        assert s is not None, f"{d.code} {d.message!r} has no span, for:\n{text}"
+        assert s.file and s.line >= 1 and s.col >= 1, f"{d.code} {d.message!r} has a bad span {s!r}, for:\n{text}"
+
+
+def check_mutant(workdir: Path, name: str, text: str, overrides: dict | None) -> None:
+    """Load + infer the mutated `name`; anything but success or a well-formed DiagnosticError fails.
+
+    A mutated main spec is written beside the real ones as `mutant.yaml`; a mutated library
+    (`lib/X.yaml`) replaces lib/X.yaml for the duration and the main spec `X.yaml` importing it is
+    loaded, so the mutation goes through block expansion.
+    """
+    if name.startswith("lib/"):
+        target = workdir / name
+        importer = IMPORTERS.get(Path(name).stem)
+        entry = workdir / importer if importer else target
+    else:
+        target = entry = workdir / "mutant.yaml"
+    original = target.read_bytes() if target.exists() else None
+    target.write_bytes(text.encode("utf-8", "surrogatepass"))
+    try:
+        loaded = archc.load_spec(str(entry))
+        archc.infer(loaded, overrides=overrides)
+    except DiagnosticError as e:
+        _check_diagnostics(e, text, overrides)
+    except Exception as e:  # noqa: BLE001 - any other exception is the bug this test looks for
+        raise AssertionError(f"{type(e).__name__}: {e}\nfor the mutated {name} (overrides {overrides}):\n{text}") from e
+    finally:
+        if original is not None and target != workdir / "mutant.yaml":
+            target.write_bytes(original)
+
+
+OVERRIDES = [None, {"H": 100}, {"B": 0}, {"depth": 2.5}, {"hidden": "wide"}, {"base": 3}, {"num_classes": 0}]
+
+
+@settings(max_examples=300, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(data=st.data())
+def test_mutated_specs_never_raise_anything_but_diagnostics(workdir: Path, data: st.DataObject) -> None:
+    name = data.draw(st.sampled_from(sorted(SPECS)), label="spec")
+    text = SPECS[name]
+    for _ in range(data.draw(st.integers(1, 3), label="mutations")):
+        text = mutate(text, data)
+    overrides = data.draw(st.sampled_from(OVERRIDES), label="overrides")
+    note(f"--- mutated {name} (overrides {overrides}) ---\n{text}\n---")
+    t0 = time.perf_counter()
+    check_mutant(workdir, name, text, overrides)
+    elapsed = time.perf_counter() - t0
+    assert elapsed < 10, f"took {elapsed:.1f}s for:\n{text}"
+
+
+def test_api_override_diagnostics_have_a_span() -> None:
+    with pytest.raises(DiagnosticError) as info:
+        archc.infer(str(REPO / "specs" / "mlp.yaml"), overrides={"hiden": 512})
+    (d,) = info.value.diagnostics
+    assert d.code == "ARC114"
+    assert d.span is not None
