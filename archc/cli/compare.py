@@ -1,0 +1,67 @@
+"""`archc compare SPEC [--against REF]`: a compiled spec against its reference implementation."""
+from __future__ import annotations
+
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from archc.diagnostics import Diagnostic, DiagnosticError
+from archc.cli._common import (
+    CMDLINE, EXIT_FAIL, EXIT_OK, DebugOpt, EnvironmentMissing, JsonOpt, SetOpt, UsageError, VariantOpt,
+    parse_sets, print_json, require_torch, run_command, spec_path, stdout_console,
+)
+
+
+def compare(
+    spec: Annotated[str, typer.Argument(help="The spec file.", metavar="SPEC")],
+    against: Annotated[Optional[str], typer.Option(
+        "--against", metavar="REF",
+        help="torchvision:NAME, timm:NAME, transformers:CLASS or diffusers:CLASS (default: the spec's reference.against).")] = None,
+    set_: SetOpt = None,
+    variant: VariantOpt = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed of the reference's weights, the input and the gradient projection.")] = 0,
+    tol: Annotated[float, typer.Option("--tol", help="Largest max abs difference of outputs and gradients that passes.")] = 1e-4,
+    json_: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Compare a spec with its reference implementation: parameter counts, weight keys, outputs, gradients."""
+
+    def body() -> int:
+        from archc.api import load_spec
+        from archc.pipeline import Options, front
+
+        ov = parse_sets(set_, variant)
+        loaded = load_spec(spec_path(spec))
+        loaded.sources[CMDLINE] = ov.source
+        _, graph = front(loaded, Options(dict(ov.values), variant, override_spans=ov.spans))
+        require_torch()
+        from archc.parity.compare import BadReference, NoReference, compare_graph
+        from archc.parity.weights import MissingPackage
+
+        try:
+            doc = compare_graph(graph, against, seed=seed, tol=tol, span_of=loaded.main.value_span)
+        except NoReference as e:
+            raise UsageError(str(e)) from None
+        except BadReference as e:
+            if e.path is None and against:
+                raise UsageError(str(e)) from None
+            err = DiagnosticError([Diagnostic("ARC119", str(e), loaded.main.value_span(e.path or ("reference", "against")))])
+            err.sources = loaded.sources  # type: ignore[attr-defined]
+            raise err from None
+        except MissingPackage as e:
+            raise EnvironmentMissing(str(e)) from None
+        except Exception as e:
+            if hasattr(e, "diagnostics") and not hasattr(e, "sources"):
+                e.sources = loaded.sources  # type: ignore[attr-defined]
+            raise
+        doc["spec"] = spec
+        if json_:
+            print_json(doc)
+        else:
+            from archc.report.compare import render_compare
+
+            render_compare(stdout_console(), doc)
+        return EXIT_OK if doc["passed"] else EXIT_FAIL
+
+    run_command(body, debug)
