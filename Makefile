@@ -12,7 +12,7 @@ JOBS ?= 2
 .PHONY: run test test-slow bench schema clean help
 
 help:
-	@echo "make run        build the environment and check the default spec ($(SPEC))"
+	@echo "make run        build the environment and build + verify the default spec ($(SPEC)) into out/"
 	@echo "make test       install dev + reference extras and run the default suite"
 	@echo "make test-slow  run the full-size (slow-marked) tests"
 	@echo "make bench      run the benchmarks and record them in benchmarks/RESULTS.md"
@@ -24,12 +24,13 @@ $(BIN)/python:
 # dependencies are installed once per environment (stamped); archc itself is (re)installed
 # editable on every run, so a cached environment always points at this checkout
 $(VENV)/.deps-run: constraints.txt pyproject.toml | $(BIN)/python
-	$(PIP) install $(PIN) "torch==2.14.1" "numpy" "pydantic>=2.6,<3" "PyYAML>=6,<7" "typer>=0.12,<1" "rich>=13,<16"
+	$(PIP) install $(PIN) "torch==2.14.1" "numpy" "pydantic>=2.6,<3" "PyYAML>=6,<7" "typer>=0.12,<1" "rich>=13,<16" \
+		"onnx" "onnxscript" "onnxruntime" "safetensors"
 	touch $@
 
 $(VENV)/.deps-test: $(VENV)/.deps-run
 	$(PIP) install $(PIN) "torchvision" "timm" "transformers" "onnx" "onnxscript" "onnxruntime" "safetensors" \
-		"pytest" "hypothesis" "jsonschema" "pytest-timeout" "pytest-xdist"
+		"pytest" "hypothesis" "jsonschema" "pytest-timeout" "pytest-xdist" "matplotlib" "yamllint" "pre-commit"
 	touch $@
 
 install-run: $(VENV)/.deps-run
@@ -37,9 +38,10 @@ install-run: $(VENV)/.deps-run
 
 install-test: $(VENV)/.deps-test
 	$(PIP) install --no-deps --no-build-isolation -e . 2>/dev/null || $(PIP) install --no-deps -e .
+	@command -v dot >/dev/null || (apt-get update -qq && apt-get install -y -qq graphviz) || echo "graphviz not installed: SVG/PNG tests will skip"
 
 run: install-run
-	$(BIN)/archc check $(SPEC)
+	$(BIN)/archc build $(SPEC) -o out/ --force
 
 test: install-test
 	$(BIN)/python -m pytest -q -n $(JOBS) $(PYTEST_ARGS)

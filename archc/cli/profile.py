@@ -1,0 +1,217 @@
+"""`archc profile SPEC`: parameters, MACs, FLOPs and activation memory per node and block (static,
+no execution), latency and peak memory on a device, batch and symbol sweeps, budgets for CI."""
+from __future__ import annotations
+
+from typing import Any, Optional
+
+import typer
+from typing_extensions import Annotated
+
+from archc.cli._common import (
+    CMDLINE, EXIT_FAIL, EXIT_OK, DebugOpt, EnvironmentMissing, JsonOpt, ParamLimitOpt, SetOpt, UsageError,
+    VariantOpt, parse_sets, print_diagnostics, print_json, require_torch, run_command, spec_path, stderr_console,
+    stdout_console,
+)
+from archc.diagnostics import Span
+
+HELP = """Profile a spec: parameters, MACs, FLOPs, activation memory per node and block, and
+(on --device cpu/cuda/mps) latency, per-node latency, throughput and peak memory.
+
+Static analysis (any --device, meta by default) runs nothing and works at any size. Counting
+convention (inference, one forward pass, at the symbols' sizes; `--json` carries it as
+`convention`): MACs are the multiply-accumulates of convolutions (out_elems * C_in/groups *
+prod(kernel)), linear, matmul, attention (projections + QK^T + AV) and recurrent cells. FLOPs =
+2 x MACs + other arithmetic per element: bias 1; relu 1, leaky_relu 2, sigmoid 4, tanh 4, silu 5,
+gelu 8, hardswish 5, mish 8, softmax 5; batch_norm 2 (eval), layer/group/instance norm 5 (+1 per
+affine param), rms_norm 3 (+1); max pool prod(kernel)-1, avg pool prod(kernel) per output;
+add/mul (inputs-1); attention scores 1 (scale) + 5 (softmax) (+1 mask) per pair and head; data
+movement 0. FLOPs are dense; causal attention is also counted exactly over the allowed pairs
+(flops_causal). Ops without a cost rule are listed as uncounted, with their share of the nodes.
+
+Memory (static): weights + buffers + the peak of live activations in a liveness walk of the
+graph's topological order. Measured: CUDA max_memory_allocated; on CPU the torch.profiler
+allocation timeline of one forward. Per-node latency: a torch.fx Interpreter timing each node
+(its overhead is reported).
+
+Budgets (`budget:` in the spec or --max-*): exceeded -> exit 1 with ARC610-ARC613."""
+
+DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="meta (static only), cpu, cuda, cuda:N or mps.")]
+
+
+def _ints(opt: str, text: str) -> list[int]:
+    try:
+        vals = [int(v) for v in text.split(",") if v.strip()]
+    except ValueError:
+        raise UsageError(f"{opt} expects comma-separated integers, got {text!r}") from None
+    if not vals or any(v < 1 for v in vals):
+        raise UsageError(f"{opt} expects positive integers, got {text!r}")
+    return vals
+
+
+def profile(
+    spec: Annotated[str, typer.Argument(help="The spec file.", metavar="SPEC")],
+    device: DeviceOpt = "meta",
+    dtype: Annotated[Optional[str], typer.Option("--dtype", help="float32, bfloat16 or float16 (weights and float tensors).")] = None,
+    compile_: Annotated[bool, typer.Option("--compile", help="Measure torch.compile(module) instead of eager.")] = False,
+    batch_size: Annotated[Optional[str], typer.Option("--batch-size", "-b", metavar="N,N,...",
+                          help="Throughput at these batch sizes, e.g. 1,8,32 (the batch symbol is set to each).")] = None,
+    sweep: Annotated[Optional[str], typer.Option("--sweep", metavar="SYMBOL=v1,v2,...",
+                     help="FLOPs, memory (and latency) per value of a symbol, re-elaborated exactly per value.")] = None,
+    warmup: Annotated[int, typer.Option("--warmup", min=0, help="Untimed calls before timing.")] = 3,
+    repeats: Annotated[int, typer.Option("--repeats", min=1, help="Timed calls (median and IQR).")] = 20,
+    per_node: Annotated[bool, typer.Option("--per-node/--no-per-node", help="Time every node (fx Interpreter).")] = True,
+    memory: Annotated[bool, typer.Option("--memory/--no-memory", help="Measure peak memory.")] = True,
+    top: Annotated[int, typer.Option("--top", min=0, help="Nodes shown in the table (0: all).")] = 20,
+    depth: Annotated[int, typer.Option("--depth", min=0, help="Block nesting depth shown in the table.")] = 1,
+    max_params: Annotated[Optional[str], typer.Option("--max-params", metavar="N", help="Budget: parameters (25M, 2.5e7).")] = None,
+    max_flops: Annotated[Optional[str], typer.Option("--max-flops", metavar="N", help="Budget: dense FLOPs of one forward (8G).")] = None,
+    max_memory: Annotated[Optional[str], typer.Option("--max-memory", metavar="BYTES",
+                          help="Budget: memory (2GB, 512MiB); the static estimate, and the measured peak when measuring.")] = None,
+    max_latency_ms: Annotated[Optional[str], typer.Option("--max-latency-ms", metavar="MS",
+                              help="Budget: median latency in ms (needs a measuring --device).")] = None,
+    plot: Annotated[Optional[str], typer.Option("--plot", metavar="FILE", help="Write a PNG or SVG chart (needs matplotlib).")] = None,
+    threads: Annotated[Optional[int], typer.Option("--threads", min=1, help="CPU threads torch may use while measuring (default: torch's).")] = None,
+    progress: Annotated[bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr while measuring (terminals only).")] = True,
+    set_: SetOpt = None,
+    variant: VariantOpt = None,
+    json_: JsonOpt = False,
+    param_limit: ParamLimitOpt = None,
+    debug: DebugOpt = False,
+) -> None:
+    def body() -> int:
+        from archc.api import load_spec
+        from archc.diagnostics import DiagnosticError
+        from archc.ir.expand import DEFAULT_PARAM_LIMIT
+        from archc.pipeline import Options
+        from archc.profile import budget as B
+        from archc.profile.run import ProfileUsageError, Request, profile_spec
+
+        ov = parse_sets(set_, variant)
+        dev = device.strip()
+        if dev.split(":")[0] not in ("meta", "cpu", "cuda", "mps"):
+            raise UsageError(f"--device must be meta, cpu, cuda, cuda:N or mps; got {device!r}")
+        if dtype is not None and dtype not in ("float32", "bfloat16", "float16"):
+            raise UsageError(f"--dtype must be float32, bfloat16 or float16; got {dtype!r}")
+        req = Request(device=dev, dtype=dtype, warmup=warmup, repeats=repeats, compile=compile_,
+                      per_node=per_node, memory=memory)
+        if compile_ and not req.measuring:
+            raise UsageError("--compile needs a measuring device (--device cpu, cuda or mps)")
+        if batch_size:
+            req.batch_sizes = _ints("--batch-size", batch_size)
+        if sweep:
+            sym, eq, vals = sweep.partition("=")
+            if not eq or not sym.strip().isidentifier():
+                raise UsageError(f"--sweep expects SYMBOL=v1,v2,..., got {sweep!r}")
+            req.sweep = (sym.strip(), _ints("--sweep", vals))
+        # flags: their text on the command line, so a diagnostic can point at them
+        source = ov.source
+        flags: dict[str, tuple[Any, Optional[Span]]] = {}
+        for name, raw in (("max_params", max_params), ("max_flops", max_flops), ("max_memory", max_memory),
+                          ("max_latency_ms", max_latency_ms)):
+            if raw is None:
+                continue
+            try:
+                B.parse_limit(name, raw)
+            except ValueError as e:
+                raise UsageError(f"{B.FLAG[name]}: {e}") from None
+            if name == "max_latency_ms" and not req.measuring:
+                raise UsageError("--max-latency-ms needs a measuring device (--device cpu, cuda or mps)")
+            text = f"{B.FLAG[name]} {raw}"
+            col = len(source) + (2 if source else 1)
+            flags[name] = (raw, Span(CMDLINE, 1, col + len(B.FLAG[name]) + 1, 1, col + len(text)))
+            source = f"{source} {text}" if source else text
+        if plot is not None and not plot.lower().endswith((".png", ".svg")):
+            raise UsageError(f"--plot {plot}: the file must end in .png or .svg")
+
+        loaded = load_spec(spec_path(spec))
+        loaded.sources[CMDLINE] = source
+        limit = None if not req.measuring else (param_limit if param_limit is not None else DEFAULT_PARAM_LIMIT)
+        opts = Options(dict(ov.values), variant, limit, ov.spans)
+        if req.measuring:
+            require_torch()
+            from archc.profile.measure import DeviceMissing, check_device
+
+            try:
+                check_device(dev)
+            except DeviceMissing as e:
+                raise EnvironmentMissing(f"error: {e}") from None
+            if threads is not None:
+                import torch
+
+                torch.set_num_threads(threads)
+        try:
+            limits = B.collect(loaded.model.budget, lambda n: loaded.main.value_span(("budget", n)), flags)
+        except ValueError as e:  # a spec value the schema let through but that does not parse
+            raise UsageError(f"budget: {e}") from None
+
+        with _progress_bar(progress and req.measuring and not json_) as cb:
+            try:
+                graph, static, results = profile_spec(loaded, opts, req, cb)
+            except ProfileUsageError as e:
+                raise UsageError(str(e)) from None
+            except DiagnosticError as e:
+                if not hasattr(e, "sources"):
+                    e.sources = loaded.sources  # type: ignore[attr-defined]
+                raise
+            except Exception as e:
+                from archc.profile.measure import CompileFailed
+
+                if isinstance(e, CompileFailed):
+                    raise EnvironmentMissing(f"error: {e}") from None
+                raise
+        checks, diags = B.check(limits, static, results.get("measured"))
+        from archc.report.profile import build_doc, render
+
+        doc = build_doc(spec, static, results, checks, dev, dtype)
+        if plot is not None:
+            from archc.profile.plot import MatplotlibMissing, write_plot
+
+            try:
+                write_plot(doc, plot)
+            except MatplotlibMissing as e:
+                raise EnvironmentMissing(str(e)) from None
+        if json_:
+            print_json(doc)
+        else:
+            render(stdout_console(), doc, top=top, depth=depth)
+        if diags:
+            print_diagnostics(diags, loaded.sources)
+        return EXIT_OK if doc["passed"] else EXIT_FAIL
+
+    run_command(body, debug)
+
+
+profile.__doc__ = HELP
+
+
+class _progress_bar:
+    """A rich progress bar on stderr (only on a terminal); yields a `(phase, done, total)` callback."""
+
+    def __init__(self, enabled: bool):
+        self.enabled = enabled
+        self.prog = None
+
+    def __enter__(self):
+        if not self.enabled:
+            return None
+        con = stderr_console()
+        if not con.is_terminal:
+            return None
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.prog = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                             console=con, transient=True)
+        self.prog.start()
+        tasks: dict[str, Any] = {}
+
+        def cb(phase: str, done: int, total: int) -> None:
+            if phase not in tasks:
+                tasks[phase] = self.prog.add_task(f"measuring {phase}", total=total)
+            self.prog.update(tasks[phase], completed=done, total=total)
+
+        return cb
+
+    def __exit__(self, *exc):
+        if self.prog is not None:
+            self.prog.stop()
+        return False

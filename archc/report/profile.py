@@ -1,0 +1,239 @@
+"""`archc profile`: the JSON document and its rich tables.
+
+JSON schema `archc-profile`, version 1 (additive changes keep the version; a removal or a change of
+meaning bumps it)::
+
+    schema: "archc-profile", schema_version: 1
+    spec, name, variant, device, dtype, torch (version or null), archc (version)
+    convention: {version, mode, macs, flops, flops_causal, activations_per_element, memory, docs}
+    symbols: {NAME: size}                      # the sizes everything below is evaluated at
+    params, macs, flops, macs_causal, flops_causal    # totals; flops is the dense headline
+    activation_bytes                           # sum of every node's output bytes
+    memory: {weights_bytes, buffers_bytes, inputs_bytes, peak_activation_bytes, peak_at,
+             static_peak_bytes, measured_peak_bytes, measured_activation_peak_bytes, method}
+    per_sample: {macs, flops, flops_causal} | null       # divided by the batch symbol
+    per_token: {macs, flops, flops_causal, tokens} | null  # token-id inputs [B, T]
+    uncounted: [{op, nodes, share, reason}]    # ops without a cost rule, never silently zero
+    nodes: [{id, op, block, scope, file, line, params, macs, flops, macs_causal, flops_causal,
+             output_bytes, output_shape, latency_ms}]          # in graph order
+    blocks: [{scope, kind, name, depth, file, line, nodes, params, macs, flops, macs_causal,
+              flops_causal, output_bytes, latency_ms}]
+    measured: null | {device, device_name, dtype, compile, compile_s, threads,
+                      latency_ms: {median, q1, q3, iqr, min, max, n, warmup},
+                      per_node_overhead: {interpreted_ms, eager_ms, sum_of_nodes_ms, ratio},
+                      peak_memory_bytes, activation_peak_bytes, methods}
+    throughput: [{batch_size, macs, flops, flops_causal, static_peak_bytes, latency_ms,
+                  samples_per_s, peak_memory_bytes}]
+    sweep: null | {symbol, rows: [{value, symbols, params, macs, flops, macs_causal, flops_causal,
+                                   activation_bytes, static_peak_bytes, latency_ms, peak_memory_bytes}]}
+    budget: [{name, what, limit, value, ok, checked, source, file, line}]
+    passed: bool                               # no budget exceeded
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from archc.profile.costs import CONVENTION
+from archc.profile.units import fmt_bytes, fmt_count
+
+SCHEMA = "archc-profile"
+SCHEMA_VERSION = 1
+
+
+def _torch_version(measured: dict | None) -> str | None:
+    import sys
+
+    if "torch" in sys.modules:
+        return sys.modules["torch"].__version__
+    try:
+        from importlib.metadata import version
+
+        return version("torch")
+    except Exception:
+        return None
+
+
+def build_doc(spec: str, static: Any, results: dict, checks: list, device: str, dtype: str | None) -> dict:
+    from archc import __version__
+
+    measured = results.get("measured")
+    per_node = (measured or {}).get("per_node_ms") or {}
+    nodes = []
+    for n in static.nodes:
+        nodes.append({
+            "id": n.path, "op": n.op, "block": n.block, "scope": n.scope, "file": n.file, "line": n.line,
+            "params": n.params, "macs": n.macs, "flops": n.flops, "macs_causal": n.macs_causal,
+            "flops_causal": n.flops_causal, "output_bytes": n.output_bytes,
+            "output_shape": n.output_shapes[0] if len(n.output_shapes) == 1 else n.output_shapes,
+            "latency_ms": per_node.get(n.path) if measured else None,
+            **({"counted": False, "uncounted_reason": n.uncounted_reason} if not n.counted else {}),
+        })
+    blocks = []
+    for b in static.blocks:
+        lat = None
+        if per_node:
+            pre = b.path + "."
+            lat = sum(v for k, v in per_node.items() if k.startswith(pre))
+        blocks.append({
+            "scope": b.path, "kind": b.kind, "name": b.name, "depth": b.depth, "file": b.file, "line": b.line,
+            "nodes": b.nodes, "params": b.params, "macs": b.macs, "flops": b.flops, "macs_causal": b.macs_causal,
+            "flops_causal": b.flops_causal, "output_bytes": b.output_bytes, "latency_ms": lat,
+        })
+    mem_method = (measured or {}).get("methods", {}).get("memory") if measured else None
+    doc = {
+        "schema": SCHEMA,
+        "schema_version": SCHEMA_VERSION,
+        "spec": spec,
+        "name": static.name,
+        "variant": static.variant,
+        "device": device,
+        "dtype": dtype or "float32",
+        "torch": _torch_version(measured),
+        "archc": __version__,
+        "convention": CONVENTION,
+        "symbols": dict(static.symbols),
+        "params": static.params,
+        "macs": static.macs,
+        "flops": static.flops,
+        "macs_causal": static.macs_causal,
+        "flops_causal": static.flops_causal,
+        "activation_bytes": static.activation_bytes,
+        "memory": {
+            "weights_bytes": static.weights_bytes,
+            "buffers_bytes": static.buffers_bytes,
+            "inputs_bytes": static.inputs_bytes,
+            "peak_activation_bytes": static.peak_activation_bytes,
+            "peak_at": static.peak_at,
+            "static_peak_bytes": static.static_peak_bytes,
+            "measured_peak_bytes": (measured or {}).get("peak_memory_bytes"),
+            "measured_activation_peak_bytes": (measured or {}).get("activation_peak_bytes"),
+            "method": mem_method,
+        },
+        "per_sample": static.per_sample,
+        "per_token": static.per_token,
+        "uncounted": static.uncounted,
+        "nodes": nodes,
+        "blocks": blocks,
+        "measured": ({k: v for k, v in measured.items() if k != "per_node_ms"} if measured else None),
+        "throughput": results.get("throughput") or [],
+        "sweep": results.get("sweep"),
+        "budget": [c.to_json() for c in checks],
+        "passed": all(c.ok is not False for c in checks),
+    }
+    return doc
+
+
+# ---------------------------------------------------------------------------------------------
+# rich rendering
+# ---------------------------------------------------------------------------------------------
+
+
+def _where(file: str | None, line: int | None, spec: str) -> str:
+    if line is None:
+        return ""
+    if file and os.path.normpath(file) != os.path.normpath(spec):
+        return f"{os.path.relpath(file, os.path.dirname(spec) or '.')}:{line}"
+    return str(line)
+
+
+def _pct(x: float, total: float) -> str:
+    return f"{100 * x / total:.1f}%" if total else ""
+
+
+def render(con: Any, doc: dict, top: int = 20, depth: int = 1) -> None:
+    from rich.table import Table
+
+    spec = doc["spec"]
+    measured = doc.get("measured")
+    total = doc["flops"] or 1
+    title = f"{spec}: {doc['name']}" + (f" ({doc['variant']})" if doc.get("variant") else "")
+    sizes = ", ".join(f"{k}={v}" for k, v in doc["symbols"].items())
+    t = Table(title=f"{title} — nodes by FLOPs" + (f" (top {top} of {len(doc['nodes'])})" if 0 < top < len(doc["nodes"]) else ""),
+              title_justify="left", show_edge=False, pad_edge=False)
+    for col, just in (("node", "left"), ("op", "left"), ("output", "left"), ("params", "right"), ("MACs", "right"),
+                      ("FLOPs", "right"), ("share", "right"), ("act. bytes", "right")):
+        t.add_column(col, justify=just)  # type: ignore[arg-type]
+    if measured:
+        t.add_column("ms", justify="right")
+    t.add_column("where", justify="right", style="dim")
+    nodes = sorted(doc["nodes"], key=lambda n: (-n["flops"], -(n["latency_ms"] or 0), n["id"]))
+    if top > 0:
+        nodes = nodes[:top]
+    for n in nodes:
+        shape = n["output_shape"]
+        shape_s = "x".join(map(str, shape)) if shape and isinstance(shape[0], int) else ("scalar" if shape == [] else "; ".join("x".join(map(str, s)) for s in shape))
+        flops = fmt_count(n["flops"]) + ("" if n.get("counted", True) else " ?")
+        row = [n["id"], n["op"], shape_s, fmt_count(n["params"]) if n["params"] else "", fmt_count(n["macs"]) if n["macs"] else "",
+               flops if n["flops"] or not n.get("counted", True) else "", _pct(n["flops"], total), fmt_bytes(n["output_bytes"])]
+        if measured:
+            row.append(f"{n['latency_ms']:.3f}" if n["latency_ms"] is not None else "")
+        row.append(_where(n["file"], n["line"], spec))
+        t.add_row(*row)
+    con.print(t)
+    blocks = [b for b in doc["blocks"] if b["depth"] <= depth]
+    if blocks:
+        bt = Table(title="blocks by FLOPs", title_justify="left", show_edge=False, pad_edge=False)
+        for col, just in (("block", "left"), ("kind", "left"), ("nodes", "right"), ("params", "right"), ("MACs", "right"),
+                          ("FLOPs", "right"), ("share", "right"), ("act. bytes", "right")):
+            bt.add_column(col, justify=just)  # type: ignore[arg-type]
+        if measured:
+            bt.add_column("ms", justify="right")
+        bt.add_column("where", justify="right", style="dim")
+        for b in sorted(blocks, key=lambda b: (-b["flops"], b["scope"])):
+            row = [b["scope"], b["name"] or b["kind"], str(b["nodes"]), fmt_count(b["params"]), fmt_count(b["macs"]),
+                   fmt_count(b["flops"]), _pct(b["flops"], total), fmt_bytes(b["output_bytes"])]
+            if measured:
+                row.append(f"{b['latency_ms']:.3f}" if b["latency_ms"] is not None else "")
+            row.append(_where(b["file"], b["line"], spec))
+            bt.add_row(*row)
+        con.print(bt)
+    mem = doc["memory"]
+    causal = f" (causal {fmt_count(doc['flops_causal'])})" if doc["flops_causal"] != doc["flops"] else ""
+    con.print(f"[bold]total[/bold] at {sizes or 'static sizes'}, {doc['dtype']}: {doc['params']:,} params "
+              f"({fmt_count(doc['params'])}), {fmt_count(doc['macs'])} MACs, {fmt_count(doc['flops'])} FLOPs{causal}")
+    if doc.get("per_token"):
+        con.print(f"per token: {fmt_count(doc['per_token']['flops'])} FLOPs")
+    elif doc.get("per_sample"):
+        con.print(f"per sample: {fmt_count(doc['per_sample']['flops'])} FLOPs")
+    con.print(f"memory (static): weights {fmt_bytes(mem['weights_bytes'] + mem['buffers_bytes'])} + peak activations "
+              f"{fmt_bytes(mem['peak_activation_bytes'])}" + (f" at {mem['peak_at']}" if mem["peak_at"] else "")
+              + f" = {fmt_bytes(mem['static_peak_bytes'])}")
+    for u in doc["uncounted"]:
+        con.print(f"[yellow]uncounted:[/yellow] {u['op']} ({u['nodes']} nodes, {100 * u['share']:.1f}% of nodes): {u['reason']}")
+    if measured:
+        lat = measured["latency_ms"]
+        comp = f", torch.compile (compiled in {measured['compile_s']:.2f} s)" if measured.get("compile") else ", eager"
+        con.print(f"latency on {measured['device']} ({measured['device_name']}, {measured['threads']} threads{comp}): "
+                  f"median {lat['median']:.3f} ms, IQR {lat['iqr']:.3f} ms over {lat['n']} runs after {lat['warmup']} warm-up")
+        ov = measured.get("per_node_overhead")
+        if ov:
+            con.print(f"per-node timing: fx.Interpreter, {ov['interpreted_ms']:.3f} ms per interpreted forward "
+                      f"({ov['ratio']:.2f}x the plain forward)")
+        if measured.get("peak_memory_bytes") is not None:
+            con.print(f"memory (measured): peak {fmt_bytes(measured['peak_memory_bytes'])} "
+                      f"(activations {fmt_bytes(measured['activation_peak_bytes'])})")
+    if doc["throughput"]:
+        tt = Table(title="throughput", title_justify="left", show_edge=False, pad_edge=False)
+        for col in ("batch", "FLOPs", "static memory", "median ms", "IQR ms", "samples/s", "peak memory"):
+            tt.add_column(col, justify="right")
+        for r in doc["throughput"]:
+            lat = r["latency_ms"]
+            tt.add_row(str(r["batch_size"]), fmt_count(r["flops"]), fmt_bytes(r["static_peak_bytes"]),
+                       f"{lat['median']:.3f}" if lat else "-", f"{lat['iqr']:.3f}" if lat else "-",
+                       f"{r['samples_per_s']:.1f}" if r["samples_per_s"] else "-", fmt_bytes(r["peak_memory_bytes"]))
+        con.print(tt)
+    if doc.get("sweep"):
+        sw = doc["sweep"]
+        st = Table(title=f"sweep over {sw['symbol']}", title_justify="left", show_edge=False, pad_edge=False)
+        for col in (sw["symbol"], "MACs", "FLOPs", "FLOPs causal", "static memory", "median ms", "peak memory"):
+            st.add_column(col, justify="right")
+        for r in sw["rows"]:
+            lat = r["latency_ms"]
+            st.add_row(str(r["value"]), fmt_count(r["macs"]), fmt_count(r["flops"]), fmt_count(r["flops_causal"]),
+                       fmt_bytes(r["static_peak_bytes"]), f"{lat['median']:.3f}" if lat else "-",
+                       fmt_bytes(r["peak_memory_bytes"]))
+        con.print(st)
+    for c in doc["budget"]:
+        mark = {True: "[green]ok[/green]", False: "[red]EXCEEDED[/red]", None: "[yellow]not checked[/yellow]"}[c["ok"]]
+        con.print(f"budget {c['name']} ({c['source']}): {c['what']} {mark}")
