@@ -6,7 +6,12 @@ import sys
 import typer
 
 from archc.cli import check as _check
+from archc.cli import graph as _graph
+from archc.cli import ops as _ops
+from archc.cli import compare as _compare
 from archc.cli import schema as _schema
+from archc.cli import lint as _lint
+from archc.cli import profile as _profile
 
 app = typer.Typer(
     name="archc",
@@ -18,7 +23,13 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 app.command("check")(_check.check)
+app.command("graph")(_graph.graph)
+app.command("ops")(_ops.ops)
+app.command("compare")(_compare.compare)
 app.command("schema")(_schema.schema)
+app.command("lint")(_lint.lint)
+app.command("profile")(_profile.profile)
+app.command("build")(__import__("archc.cli.build", fromlist=["build"]).build)
 
 
 @app.command("version")

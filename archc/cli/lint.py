@@ -1,0 +1,116 @@
+"""`archc lint PATH...`: design, performance and export rules; no torch. Exit 1 when a finding at or
+above `--fail-on` remains."""
+from __future__ import annotations
+
+import os
+import sys
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from archc.cli._common import EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, REPORT_URL, DebugOpt, UsageError, run_command
+
+FORMATS = ("text", "json", "github", "sarif", "junit")
+
+
+def _codes(values: Optional[list[str]], what: str) -> Optional[tuple[str, ...]]:
+    from archc.lint._config import ConfigError, check_patterns
+
+    if not values:
+        return None
+    try:
+        return check_patterns(",".join(values), what)
+    except ConfigError as e:
+        raise UsageError(str(e)) from None
+
+
+def lint(
+    paths: Annotated[Optional[list[str]], typer.Argument(help="Spec files and folders (default: .).", metavar="PATH...")] = None,
+    format_: Annotated[str, typer.Option("--format", "-f", metavar="FORMAT",
+                       help="text, json, github (workflow annotations), sarif (2.1.0) or junit.")] = "text",
+    select: Annotated[Optional[list[str]], typer.Option("--select", metavar="CODES",
+                      help="Only these rules: codes or prefixes, comma-separated or repeated (ARC3, ARC401, ALL).")] = None,
+    ignore: Annotated[Optional[list[str]], typer.Option("--ignore", metavar="CODES",
+                      help="Skip these rules (codes or prefixes), in addition to the configured ones.")] = None,
+    fail_on: Annotated[Optional[str], typer.Option("--fail-on", metavar="SEVERITY",
+                       help="Exit 1 when a finding at or above this severity remains: error (default), warning or info.")] = None,
+    opset: Annotated[Optional[int], typer.Option("--opset", metavar="N", help="ONNX opset for the export rules (default 18).")] = None,
+    output: Annotated[Optional[str], typer.Option("--output", "-o", metavar="FILE", help="Write the report to FILE instead of stdout.")] = None,
+    config: Annotated[Optional[str], typer.Option("--config", metavar="PYPROJECT",
+                      help="Read [tool.archc.lint] from this file instead of the nearest pyproject.toml.")] = None,
+    isolated: Annotated[bool, typer.Option("--isolated", help="Ignore every pyproject.toml.")] = False,
+    skip_non_specs: Annotated[bool, typer.Option("--skip-non-specs",
+                              help="Skip named YAML files that are not archc specs (no top-level `archc:`); for pre-commit.")] = False,
+    jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N",
+                    help="Worker processes (0: one per CPU, used from 24 files on; 1: none).")] = 0,
+    explain: Annotated[Optional[str], typer.Option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")] = None,
+    list_rules: Annotated[bool, typer.Option("--list-rules", help="List every rule (code, name, severity) and exit.")] = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Lint specs: design practice (ARC3xx), performance (ARC4xx), ONNX export (ARC5xx); torch-free."""
+
+    def body() -> int:
+        from pathlib import Path
+
+        from archc.lint import RULES, load_rules
+        from archc.lint._config import ConfigError, LintConfig, check_fail_on, check_opset, load_config
+        from archc.lint.engine import LintInternalError, LintOptions, Linter
+        from archc.report.lint_formats import render
+
+        load_rules()
+        if list_rules:
+            for r in RULES.values():
+                sys.stdout.write(f"{r.code}  {r.name:<32} {r.severity:<8} {r.summary}\n")
+            return EXIT_OK
+        if explain is not None:
+            r = RULES.get(explain.strip().upper())
+            if r is None:
+                raise UsageError(f"--explain: no rule {explain!r}; `archc lint --list-rules` lists them")
+            sys.stdout.write(r.doc())
+            return EXIT_OK
+        if format_ not in FORMATS:
+            raise UsageError(f"--format must be one of {', '.join(FORMATS)}; got {format_!r}")
+        try:
+            cfg = None
+            if isolated:
+                cfg = LintConfig()
+            elif config is not None:
+                if not os.path.isfile(config):
+                    raise UsageError(f"--config: no such file: {config}")
+                cfg = load_config(Path(config))
+            opts = LintOptions(
+                select=_codes(select, "--select"), ignore=_codes(ignore, "--ignore") or (),
+                fail_on=check_fail_on(fail_on, "--fail-on") if fail_on is not None else None,
+                opset=check_opset(opset, "--opset") if opset is not None else None,
+                config=cfg, skip_non_specs=skip_non_specs, jobs=max(0, jobs))
+            run = Linter(opts).lint_paths(paths or ["."])
+        except ConfigError as e:
+            raise UsageError(str(e)) from None
+        except FileNotFoundError as e:
+            raise UsageError(f"no such file or folder: {e.args[0] if e.args else e}") from None
+        except LintInternalError as e:
+            if debug:
+                import traceback
+
+                traceback.print_exception(e.exc)
+            sys.stderr.write(f"archc: internal error {e}\nThis is a bug in archc; please report it at {REPORT_URL}"
+                             + ("" if debug else " (rerun with --debug for the traceback)") + "\n")
+            return EXIT_INTERNAL
+        for file, message in run.internal_errors:
+            sys.stderr.write(f"archc: internal error while linting {file}: {message}\n")
+        if run.internal_errors:
+            sys.stderr.write(f"This is a bug in archc; please report it at {REPORT_URL} (the other files were linted)\n")
+        color = format_ == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        text = render(format_, run, RULES, color=color)
+        if output is not None:
+            try:
+                with open(output, "w", encoding="utf-8") as f:
+                    f.write(text)
+            except OSError as e:
+                raise UsageError(f"--output: cannot write {output}: {e.strerror}") from None
+        else:
+            sys.stdout.write(text)
+        return EXIT_INTERNAL if run.internal_errors else EXIT_FAIL if run.failed else EXIT_OK
+
+    run_command(body, debug)

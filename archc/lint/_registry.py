@@ -1,0 +1,98 @@
+"""The lint rule registry: one `@rule(...)` registration per rule, with its permanent code, its
+kebab-case name, its default severity and its doc (why it matters, a bad and a good example).
+
+Everything that lists rules (`archc lint --list-rules`, SARIF's rule table, the registry-parametrized
+tests) reads `RULES`; nothing else lists rules by hand.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterable, Literal
+
+from archc.diagnostics import Related, Span
+
+if TYPE_CHECKING:  # pragma: no cover
+    from archc.lint._context import LintContext
+
+Severity = Literal["error", "warning", "info"]
+Scope = Literal["model", "source"]
+_CODE = re.compile(r"^ARC[345]\d\d$")
+_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+
+
+@dataclass(frozen=True)
+class Finding:
+    """What a rule's check yields; the engine turns it into a `Diagnostic` with the rule's code."""
+
+    message: str
+    span: Span | None
+    hint: str | None = None
+    related: tuple[Related, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    severity: Severity
+    summary: str                      # one line: what it finds
+    why: str                          # why it matters
+    bad: str                          # a YAML example that triggers it
+    good: str                         # the same example, fixed
+    check: Callable[["LintContext"], Iterable[Finding]]
+    scope: Scope = "model"            # "model": needs the elaborated graph; "source": raw spec data only
+    library: bool = False             # also runs on block libraries (files under lib/)
+    also_reported_as: tuple[str, ...] = field(default=())  # codes an earlier stage may report instead
+
+    @property
+    def category(self) -> str:
+        return {"3": "design", "4": "performance", "5": "export"}[self.code[3]]
+
+    def doc(self) -> str:
+        return (f"{self.code} {self.name} ({self.severity}): {self.summary}\n\n"
+                f"Why it matters: {self.why}\n\nExample:\n{_indent(self.bad)}\n\nUse instead:\n{_indent(self.good)}\n")
+
+
+RULES: dict[str, Rule] = {}
+
+
+def rule(code: str, name: str, severity: Severity, *, summary: str, why: str, bad: str, good: str,
+         scope: Scope = "model", library: bool = False,
+         also_reported_as: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
+    """Register a lint rule. The decorated function takes a `LintContext` and yields `Finding`s."""
+    if not _CODE.match(code):
+        raise ValueError(f"lint codes are ARC3xx (design), ARC4xx (performance) or ARC5xx (export): {code!r}")
+    if not _NAME.match(name):
+        raise ValueError(f"rule names are kebab-case: {name!r}")
+
+    def deco(fn: Callable) -> Callable:
+        if code in RULES:
+            raise ValueError(f"lint rule {code} registered twice")
+        if any(r.name == name for r in RULES.values()):
+            raise ValueError(f"lint rule name {name!r} registered twice")
+        RULES[code] = Rule(code, name, severity, summary, why, bad.strip("\n"), good.strip("\n"), fn,
+                           scope, library, also_reported_as)
+        return fn
+
+    return deco
+
+
+_loaded = False
+
+
+def load_rules() -> dict[str, Rule]:
+    """Import the built-in rule modules (each registers its rules on import), once."""
+    global _loaded
+    if not _loaded:
+        _loaded = True
+        from archc.lint import rules  # noqa: F401
+
+        ordered = sorted(RULES.items())
+        RULES.clear()
+        RULES.update(ordered)
+    return RULES
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())

@@ -1,0 +1,360 @@
+"""The lint driver: collect spec files, load and elaborate each (torch-free), run the enabled rules,
+then apply inline suppressions, per-file ignores and de-duplication.
+
+Spec errors (ARC0xx-ARC2xx, ARC6xx) found while loading or elaborating are reported as they are;
+`--select`/`--ignore` and inline suppressions apply to lint rules (ARC3xx-ARC5xx) only. Files in a
+folder named `lib/` are block libraries: they are checked for YAML, schema and import problems and
+by the rules marked `library` (block params never read); their blocks are linted through the models
+that use them, with findings reported at the block's lines in the library.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable
+
+from archc.diagnostics import Diagnostic, DiagnosticError
+from archc.lint._config import SEVERITY_RANK, LintConfig, find_pyproject, load_config
+from archc.lint._context import LintContext
+from archc.lint._registry import RULES, Rule, load_rules
+from archc.lint._suppress import is_suppressed
+
+LINT_PREFIXES = ("ARC3", "ARC4", "ARC5")
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox",
+                       ".mypy_cache", ".pytest_cache", "build", "dist"})
+_SPEC_MARK = re.compile(r"^archc\s*:", re.M)
+
+
+class LintInternalError(Exception):
+    """A bug (in a rule or the front end) while linting `file`: exit code 4."""
+
+    def __init__(self, file: str, exc: BaseException):
+        self.file, self.exc = file, exc
+        super().__init__(f"while linting {file}: {type(exc).__name__}: {exc}")
+
+
+@dataclass
+class LintOptions:
+    select: tuple[str, ...] | None = None   # replaces the configured select
+    ignore: tuple[str, ...] = ()            # added to the configured ignore
+    fail_on: str | None = None
+    opset: int | None = None
+    config: LintConfig | None = None        # None: discover from pyproject.toml
+    skip_non_specs: bool = False            # skip explicitly named YAML files that are not archc specs
+    jobs: int = 0                           # worker processes; 0: one per CPU (up to 8) for many files
+
+
+@dataclass
+class FileResult:
+    file: str                               # display path of the linted file
+    kind: str                               # "model", "library"
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    suppressed: int = 0
+
+
+@dataclass
+class LintRun:
+    results: list[FileResult]
+    sources: dict[str, str]                 # display path -> text, for rendering excerpts
+    fail_on: str = "error"
+    skipped: list[str] = field(default_factory=list)
+    internal_errors: list[tuple[str, str]] = field(default_factory=list)  # (file, message): archc bugs
+
+    @property
+    def diagnostics(self) -> list[Diagnostic]:
+        return [d for r in self.results for d in r.diagnostics]
+
+    @property
+    def failed(self) -> bool:
+        bar = SEVERITY_RANK[self.fail_on]
+        return any(SEVERITY_RANK.get(d.severity, 2) >= bar for d in self.diagnostics)
+
+
+def is_lint_code(code: str) -> bool:
+    return code.startswith(LINT_PREFIXES)
+
+
+def display_path(path: str | os.PathLike) -> str:
+    """The name diagnostics use for a file: relative to the working directory, as the loader does."""
+    from archc.spec.load import display_path as loader_display
+
+    return loader_display(Path(path))
+
+
+def looks_like_spec(path: Path) -> bool:
+    """An archc spec has a top-level `archc:` key (or the archc schema modeline)."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(65536).decode("utf-8", errors="replace")
+    except OSError:
+        return True  # let the loader report it
+    return bool(_SPEC_MARK.search(head)) or "archc.schema.json" in head
+
+
+def is_library(path: Path) -> bool:
+    return path.parent.name == "lib"
+
+
+def collect_files(paths: Iterable[str], config_for, skip_non_specs: bool = False) -> tuple[list[Path], list[str]]:
+    """Spec files under `paths` (files as given; folders walked for *.yaml / *.yml, in sorted order).
+    Returns (files, skipped). A missing path raises FileNotFoundError."""
+    files: list[Path] = []
+    skipped: list[str] = []
+    seen: set[Path] = set()
+
+    def add(p: Path, walked: bool) -> None:
+        rp = p.resolve()
+        if rp in seen:
+            return
+        seen.add(rp)
+        if (walked or skip_non_specs) and not looks_like_spec(p):
+            skipped.append(str(p))
+            return
+        files.append(p)
+
+    for raw in paths:
+        p = Path(raw)
+        if not p.exists():
+            raise FileNotFoundError(raw)
+        if p.is_file():
+            add(p, False)
+            continue
+        cfg = config_for(p)
+        for root, dirs, names in os.walk(p):
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and d not in SKIP_DIRS
+                             and not cfg.excluded(os.path.join(root, d)))
+            for n in sorted(names):
+                if n.endswith((".yaml", ".yml")):
+                    fp = os.path.join(root, n)
+                    if not cfg.excluded(fp):
+                        add(Path(fp), True)
+    return files, skipped
+
+
+class Linter:
+    def __init__(self, options: LintOptions | None = None):
+        load_rules()
+        self.options = options or LintOptions()
+        self._configs: dict[Path, LintConfig] = {}
+
+    def config_for(self, path: Path) -> LintConfig:
+        if self.options.config is not None:
+            return self.options.config
+        start = path.resolve()
+        key = start.parent if start.is_file() or not start.exists() else start
+        if key not in self._configs:
+            cfg = load_config(find_pyproject(key))
+            self._configs[key] = cfg
+        return self._configs[key]
+
+    def effective(self, cfg: LintConfig) -> LintConfig:
+        o = self.options
+        c = LintConfig(select=o.select if o.select is not None else cfg.select, ignore=cfg.ignore + tuple(o.ignore),
+                       per_file_ignores=cfg.per_file_ignores, exclude=cfg.exclude,
+                       fail_on=o.fail_on or cfg.fail_on, opset=o.opset or cfg.opset, root=cfg.root, source=cfg.source)
+        return c
+
+    # ------------------------------------------------------------------ one file
+    def lint_file(self, path: str | os.PathLike, text: str | None = None) -> tuple[FileResult, dict[str, str]]:
+        p = Path(path)
+        cfg = self.effective(self.config_for(p))
+        shown = display_path(p)
+        try:
+            return self._lint(p, shown, cfg, text)
+        except (KeyboardInterrupt, LintInternalError):
+            raise
+        except Exception as e:  # RecursionError included: a bug in the front end, not in the spec
+            raise LintInternalError(shown, e) from e
+
+    def _lint(self, p: Path, shown: str, cfg: LintConfig, text: str | None) -> tuple[FileResult, dict[str, str]]:
+        from archc.spec.load import load_spec
+
+        library = is_library(p)
+        result = FileResult(shown, "library" if library else "model")
+        sources: dict[str, str] = {}
+        diags: list[Diagnostic] = []
+        spec = None
+        graph = None
+        try:
+            spec = load_spec(shown, text=text) if text is not None else load_spec(p)
+            sources.update(spec.sources)
+            diags.extend(spec.warnings)
+        except DiagnosticError as e:
+            diags.extend(e.diagnostics)
+            sources.setdefault(shown, _read(p) if text is None else text)
+        except FileNotFoundError:
+            raise
+        if spec is not None:
+            data = spec.main.loaded.data
+            if isinstance(data, dict) and not data.get("layers") and data.get("blocks") and spec.extension is None:
+                library = True
+                result.kind = "library"
+            if not library:
+                from archc.pipeline import Options, front
+
+                try:
+                    graph = front(spec, Options(param_limit=None))[1]  # lint allocates nothing
+                except DiagnosticError as e:
+                    diags.extend(e.diagnostics)
+        ctx = LintContext(shown, spec, graph, opset=cfg.opset, library=library)
+        for rule in RULES.values():
+            if not self._runs(rule, ctx, cfg):
+                continue
+            try:
+                for f in rule.check(ctx):
+                    diags.append(Diagnostic(rule.code, f.message, f.span, rule.severity, f.hint, tuple(f.related)))
+            except Exception as e:
+                raise LintInternalError(shown, RuntimeError(f"rule {rule.code} {rule.name}: {type(e).__name__}: {e}")) from e
+        kept: list[Diagnostic] = []
+        for d in _dedupe(diags):
+            if is_lint_code(d.code):
+                files = (shown,) + ((d.span.file,) if d.span is not None else ())
+                if not cfg.enabled(d.code, files):
+                    continue
+                if d.span is not None and is_suppressed(d.code, d.span.line, sources.get(d.span.file)):
+                    result.suppressed += 1
+                    continue
+            kept.append(d)
+        result.diagnostics = sorted(kept, key=_order)
+        return result, sources
+
+    @staticmethod
+    def _runs(rule: Rule, ctx: LintContext, cfg: LintConfig) -> bool:
+        if ctx.spec is None or not cfg.enabled(rule.code):
+            return False
+        if ctx.library:
+            return rule.library
+        return rule.scope == "source" or ctx.graph is not None
+
+    # ------------------------------------------------------------------ many files
+    def lint_paths(self, paths: Iterable[str]) -> LintRun:
+        files, skipped = collect_files(paths, self.config_for, self.options.skip_non_specs)
+        run = LintRun([], {}, skipped=skipped)
+        fail_ons = []
+        seen: set[tuple] = set()
+        for f, item in zip(files, self._lint_all(files)):
+            if isinstance(item, LintInternalError):  # a bug: reported, and the other files still linted
+                run.internal_errors.append((item.file, f"{type(item.exc).__name__}: {item.exc}"))
+                continue
+            res, sources = item
+            fail_ons.append(self.effective(self.config_for(f)).fail_on)
+            # a finding in a shared block or library is reported once per run
+            uniq = []
+            for d in res.diagnostics:
+                key = (d.code, d.span, d.message) if not is_lint_code(d.code) else (d.code, d.span)
+                if d.span is not None and d.span.file != res.file and key in seen:
+                    continue
+                seen.add(key)
+                uniq.append(d)
+            res.diagnostics = uniq
+            run.results.append(res)
+            run.sources.update(sources)
+        run.fail_on = self.options.fail_on or (min(fail_ons, key=SEVERITY_RANK.get) if fail_ons else "error")
+        return run
+
+
+    def _lint_all(self, files: list[Path]) -> list:
+        """Lint every file, in worker processes when there are many (forked after the op registry
+        and the spec models are built, so workers start warm); results keep the files' order.
+        A file whose linting hit a bug gives its LintInternalError instead of a result."""
+        jobs = self.options.jobs or min(8, _cpus())
+        if jobs <= 1 or len(files) < PARALLEL_MIN_FILES or "fork" not in _start_methods():
+            return [_lint_or_error(self, f) for f in files]
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        from archc.pipeline import front  # noqa: F401  (warm: imports, op registry, spec models)
+        from archc.spec.models import build_models
+
+        build_models()
+        global _WORKER
+        _WORKER = self
+        try:
+            with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("fork")) as ex:
+                out = list(ex.map(_lint_in_worker, files, chunksize=max(1, len(files) // (jobs * 8))))
+        finally:
+            _WORKER = None
+        return [LintInternalError(item[0], RuntimeError(item[1])) if isinstance(item[0], str) else item for item in out]
+
+
+PARALLEL_MIN_FILES = 24
+_WORKER: Linter | None = None
+
+
+def _lint_or_error(linter: Linter, path: Path):
+    try:
+        return linter.lint_file(path)
+    except LintInternalError as e:
+        return e
+
+
+def _lint_in_worker(path: Path) -> tuple:
+    assert _WORKER is not None
+    out = _lint_or_error(_WORKER, path)
+    if isinstance(out, LintInternalError):  # exceptions need not pickle: send the text
+        return (out.file, f"{type(out.exc).__name__}: {out.exc}")
+    return out
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def _start_methods() -> list[str]:
+    import multiprocessing
+
+    return multiprocessing.get_all_start_methods()
+
+
+def _read(p: Path) -> str:
+    try:
+        return p.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _order(d: Diagnostic) -> tuple:
+    s = d.span
+    return (s.file, s.line, s.col, d.code) if s is not None else ("", 0, 0, d.code)
+
+
+def _dedupe(diags: list[Diagnostic]) -> list[Diagnostic]:
+    """One diagnostic per (code, location) for lint rules: a block repeated N times gives one finding."""
+    out: list[Diagnostic] = []
+    index: dict[tuple, int] = {}
+    counts: dict[tuple, int] = {}
+    for d in diags:
+        if not is_lint_code(d.code) or d.span is None:
+            out.append(d)
+            continue
+        key = (d.code, d.span)
+        if key in index:
+            counts[key] += 1
+            continue
+        index[key] = len(out)
+        counts[key] = 1
+        out.append(d)
+    for key, i in index.items():
+        if counts[key] > 1:
+            d = out[i]
+            out[i] = Diagnostic(d.code, f"{d.message} (and {counts[key] - 1} more instance{'s' if counts[key] > 2 else ''} of this line)",
+                                d.span, d.severity, d.hint, d.related)
+    return out
+
+
+def lint_paths(paths: Iterable[str], options: LintOptions | None = None) -> LintRun:
+    """Lint files and folders; the Python API behind `archc lint`."""
+    return Linter(options).lint_paths(paths)
+
+
+def lint_text(text: str, name: str = "<spec>.yaml", options: LintOptions | None = None) -> FileResult:
+    """Lint a spec given as text (imports resolve against the current folder)."""
+    opts = options or LintOptions()
+    if opts.config is None:
+        opts = LintOptions(opts.select, opts.ignore, opts.fail_on, opts.opset, LintConfig(), opts.skip_non_specs, opts.jobs)
+    return Linter(opts).lint_file(name, text=text)[0]

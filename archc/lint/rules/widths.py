@@ -1,0 +1,58 @@
+"""ARC401 width-not-multiple-of-8: channel and feature widths that tensor cores cannot tile."""
+from __future__ import annotations
+
+from typing import Iterator
+
+from archc.ir.graph import Node
+from archc.lint._context import ACTIVATIONS, LintContext
+from archc.lint._registry import Finding, rule
+
+MIN_WIDTH = 16  # narrower layers cost too little for padding to matter
+_WIDTH_ATTR = {
+    **{op: "out" for op in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
+                            "conv_transpose3d", "linear")},
+    "embedding": "dim", "patch_embedding": "dim", "rnn": "hidden", "lstm": "hidden", "gru": "hidden",
+}
+_HEAD_TAIL = ACTIVATIONS | {"softmax", "identity", "dropout", "flatten", "reshape", "unflatten", "permute", "transpose"}
+
+
+def _is_head(ctx: LintContext, n: Node, depth: int = 0) -> bool:
+    """The node is an output, or reaches outputs only through param-free reshapes and activations."""
+    if ctx.is_output(n):
+        return True
+    users = ctx.users(n)
+    return bool(users) and depth < 8 and all(u.op in _HEAD_TAIL and _is_head(ctx, u, depth + 1) for u in users)
+
+
+@rule(
+    "ARC401", "width-not-multiple-of-8", "warning",
+    summary=f"A conv, linear, embedding or recurrent layer of width >= {MIN_WIDTH} that is not a multiple "
+    "of 8 (output heads, whose width the task fixes, are exempt).",
+    why="Tensor cores multiply tiles of 8 (fp16/bf16) or 16 (int8) along every dimension; a width "
+    "of 100 is padded to 104 at best and falls back to slower kernels at worst. Rounding widths "
+    "(`make_divisible(x, 8)`) is free accuracy-wise and often measurably faster; GPT-2's vocabulary "
+    "is padded from 50257 to 50304 for this reason.",
+    bad="""
+layers:
+  - fc1:  {op: linear, out: 100}
+  - act:  {op: relu}
+  - head: {op: linear, out: 10}
+""",
+    good="""
+layers:
+  - fc1:  {op: linear, out: 104}
+  - act:  {op: relu}
+  - head: {op: linear, out: 10}          # an output head: exempt
+""",
+)
+def width_not_multiple_of_8(ctx: LintContext) -> Iterator[Finding]:
+    for n in ctx.graph.nodes:
+        key = _WIDTH_ATTR.get(n.op)
+        w = ctx.attr(n, key) if key else None
+        if not isinstance(w, int) or isinstance(w, bool) or w < MIN_WIDTH or w % 8 == 0:
+            continue
+        if _is_head(ctx, n):
+            continue
+        up = (w + 7) // 8 * 8
+        yield Finding(f"`{n.path}` ({n.op}) has width {key}={w}, not a multiple of 8",
+                      ctx.attr_span(n, key), hint=f"use {up} (or `${{make_divisible(x, 8)}}`)")
