@@ -265,10 +265,7 @@ class Linter:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        from archc.pipeline import front  # noqa: F401  (warm: imports, op registry, spec models)
-        from archc.spec.models import build_models
-
-        build_models()
+        from archc.pipeline import front  # noqa: F401  (warm: imports and the op registry)
         global _WORKER
         _WORKER = self
         try:

@@ -18,7 +18,7 @@ from archc.ir.types import ShapeError, TensorType
 class Attrs(BaseModel):
     """Base class of every op's attribute model. Unknown keys are errors."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)
 
 
 class NoAttrs(Attrs):

@@ -25,7 +25,9 @@ Ref = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*(\[[0-9]+\])?$", de
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True)
+    # defer_build: a model's validator is built on first use, so reading a spec builds only the
+    # models of the ops it uses (start-up time matters to `archc lint`)
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, strict=True, defer_build=True)
 
 
 class NodeCommon(Strict):
@@ -44,6 +46,12 @@ class NodeCommon(Strict):
         None, description="with `repeat`: the name of repetition `i` (e.g. \"encoder_layer_${i}\"); default: the index"
     )
     doc: Optional[str] = None
+
+
+class SeqNodeLight(NodeCommon):
+    """An inline sequence, its items validated one by one (see `archc.spec.load`)."""
+
+    seq: list[Any] = Field(description="an inline sequence; its nodes are named 0, 1, 2, ...")
 
 
 class BlockCall(NodeCommon):
