@@ -1,0 +1,68 @@
+"""`archc build SPEC -o DIR`: compile, export (pt2, onnx, torchscript, source, state_dict), verify
+every artifact in its own runtime, write the artifacts and manifest.json."""
+from __future__ import annotations
+
+import sys
+from typing import Optional
+
+import typer
+from typing_extensions import Annotated
+
+from archc.cli._common import (
+    EXIT_FAIL, EXIT_OK, DebugOpt, EnvironmentMissing, JsonOpt, SetOpt, UsageError, VariantOpt, parse_sets,
+    print_diagnostics, print_json, require_torch, run_command, spec_path, stdout_console,
+)
+
+
+def build(
+    spec: Annotated[str, typer.Argument(help="The spec to build.", metavar="SPEC")],
+    out: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Output folder (created; must be empty unless --force).")],
+    emit: Annotated[Optional[str], typer.Option("--emit", metavar="LIST",
+                    help="Formats: pt2, onnx, torchscript, source, state_dict, or all (default pt2,onnx,torchscript).")] = None,
+    set_: SetOpt = None,
+    variant: VariantOpt = None,
+    dynamic: Annotated[Optional[str], typer.Option("--dynamic", metavar="SYMBOLS",
+                       help="Symbols that stay dynamic, comma-separated (default: every symbol the exporters can keep; 'none' for static).")] = None,
+    opset: Annotated[int, typer.Option("--opset", metavar="N", help="ONNX opset (18 or later).")] = 18,
+    dtype: Annotated[str, typer.Option("--dtype", metavar="DTYPE", help="float32, float16 or bfloat16.")] = "float32",
+    weights: Annotated[Optional[str], typer.Option("--weights", metavar="PATH", help="Load these weights (safetensors or a torch state_dict) before exporting.")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Replace archc's outputs in a non-empty DIR (other files are left alone).")] = False,
+    json_: JsonOpt = False,
+    debug: DebugOpt = False,
+) -> None:
+    """Compile a spec and write verified artifacts and manifest.json to DIR."""
+
+    def body() -> int:
+        from archc.export import atomic
+        from archc.export.build import MissingExtra, UsageProblem, build as run_build, parse_emit
+
+        ov = parse_sets(set_, variant)
+        path = spec_path(spec)
+        try:
+            formats = parse_emit(emit)
+        except UsageProblem as e:
+            raise UsageError(str(e)) from None
+        dyn = None
+        if dynamic is not None:
+            dyn = [] if dynamic.strip().lower() in ("", "none") else [d.strip() for d in dynamic.split(",") if d.strip()]
+        require_torch()
+        try:
+            result = run_build(path, out, emit=formats, overrides=ov.values, override_spans=ov.spans, variant=variant,
+                               dynamic=dyn, opset=opset, dtype=dtype, weights=weights, force=force, cmdline=ov.source)
+        except (UsageProblem, atomic.OutDirError) as e:
+            raise UsageError(str(e)) from None
+        except MissingExtra as e:
+            raise EnvironmentMissing(str(e)) from None
+        for note in result.notes:
+            sys.stderr.write(f"note: {note}\n")
+        if result.diagnostics:
+            print_diagnostics(result.diagnostics, result.sources)
+        if json_:
+            print_json(result.manifest)
+        else:
+            from archc.report.build import render_build
+
+            render_build(stdout_console(), result.manifest)
+        return EXIT_OK if result.ok else EXIT_FAIL
+
+    run_command(body, debug)

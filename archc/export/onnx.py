@@ -1,0 +1,206 @@
+"""`onnx`: the dynamo-based exporter (`torch.onnx.export(exported_program, dynamo=True)`), opset
+>= 18, translating the same `ExportedProgram` as the pt2 artifact; its progress prints and logs are
+captured. The model passes `onnx.checker.check_model` and is reloaded in an ONNX Runtime
+`InferenceSession` (CPU) for verification.
+
+Names: graph inputs and outputs are the spec's input and output names; dynamic axes are named after
+the spec's symbols (`B`, `H`; a derived dim's base is `H_div16`). ONNX value names are the exported
+program's node names, and each ONNX node that computes an IR node's value carries the metadata
+property `archc.node` = the IR path, so a mismatch is located by re-running the session with those
+values added as graph outputs (`intermediates`).
+"""
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import re
+import warnings
+from typing import Any, Mapping
+
+from archc.diagnostics import Diagnostic, DiagnosticError
+from archc.export.pt2 import TAG
+from archc.export.verify import Runner, UnsupportedDtype
+from archc.ir.graph import Graph
+
+META_KEY = "archc.node"
+TWO_GB = 2**31 - 2**20
+_LOGGERS = ("torch.onnx", "onnxscript", "onnx_ir", "torch.export", "torch._export", "torch.fx.experimental.symbolic_shapes")
+
+
+@contextlib.contextmanager
+def quiet():
+    """Silence the exporter: stdout/stderr prints, its loggers, its warnings."""
+    saved = {}
+    for name in _LOGGERS:
+        lg = logging.getLogger(name)
+        saved[name] = lg.level
+        lg.setLevel(logging.ERROR)
+    buf = io.StringIO()
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(buf), contextlib.redirect_stderr(buf):
+            warnings.simplefilter("ignore")
+            yield buf
+    finally:
+        for name, level in saved.items():
+            logging.getLogger(name).setLevel(level)
+
+
+def export(ep: Any, graph: Graph, path: str, opset: int) -> dict:
+    """Translate, name, tag and save. Returns facts for the manifest."""
+    import onnx
+    import torch
+
+    try:
+        with quiet():
+            prog = torch.onnx.export(ep, (), None, opset_version=opset, dynamo=True, optimize=True, verbose=False,
+                                     output_names=list(graph.outputs))
+    except Exception as e:  # noqa: BLE001
+        msg = " ".join(str(e).strip().splitlines()[:3])[:500]
+        raise DiagnosticError([Diagnostic("ARC510", f"the ONNX exporter failed: {type(e).__name__}: {msg}", None,
+                                          hint="an op of this spec has no ONNX translation at this opset; try --opset or drop onnx from --emit")]) from None
+    model = prog.model_proto
+    tags = {n.name: (n.meta.get("custom") or {}).get(TAG) for n in prog.exported_program.graph.nodes}
+    for node in model.graph.node:
+        for o in node.output:
+            if tags.get(o):
+                node.metadata_props.add(key=META_KEY, value=tags[o])
+                break
+    _rename_dims(model, prog.exported_program, graph)
+    model.producer_name = "archc"
+    entry = model.metadata_props.add()
+    entry.key, entry.value = "archc.graph", graph.name
+    size = model.ByteSize()
+    if size > TWO_GB:
+        onnx.save_model(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
+                        location=path.rsplit("/", 1)[-1] + ".data", size_threshold=1024)
+    else:
+        onnx.save_model(model, path)
+    return {"opset": opset, "external_data": size > TWO_GB}
+
+
+def _rename_dims(model: Any, ep: Any, graph: Graph) -> None:
+    """torch's symbol names (s40, 16*s15) -> the spec's (B, H; H_div16 for a derived dim's base)."""
+    import sympy
+
+    exact: dict[str, str] = {}
+    base: dict[str, str] = {}
+    user_inputs = [n for n in ep.graph.nodes if n.op == "placeholder" and n.name in graph.inputs]
+    for n in user_inputs:
+        val = n.meta.get("val")
+        if val is None:
+            continue
+        for ax, d in enumerate(graph.inputs[n.name].type.shape):
+            s = val.shape[ax]
+            if not hasattr(s, "node"):
+                continue
+            expr = s.node.expr
+            exact[str(expr)] = str(d)
+            free = list(expr.free_symbols)
+            if len(free) == 1:
+                sym = free[0]
+                if expr == sym:
+                    base[str(sym)] = str(d)
+                else:
+                    coeff = sympy.Poly(expr, sym).coeffs()[0] if expr.is_polynomial(sym) else None
+                    base[str(sym)] = f"{d}_div{coeff}" if coeff is not None else f"{d}_base"
+
+    def fix(dim_param: str) -> str:
+        if dim_param in exact:
+            return exact[dim_param]
+        return re.sub(r"\bs\d+\b", lambda m: base.get(m.group(0), m.group(0)), dim_param)
+
+    vis = list(model.graph.input) + list(model.graph.output) + list(model.graph.value_info)
+    for vi in vis:
+        for d in vi.type.tensor_type.shape.dim:
+            if d.HasField("dim_param"):
+                d.dim_param = fix(d.dim_param)
+
+
+def check(path: str) -> None:
+    import onnx
+
+    try:
+        onnx.checker.check_model(path, full_check=False)
+    except Exception as e:  # noqa: BLE001
+        raise DiagnosticError([Diagnostic("ARC623", f"onnx: onnx.checker.check_model rejects the model: {str(e).splitlines()[0][:300]}", None)]) from None
+
+
+_ORT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(bfloat16)": "bfloat16",
+              "tensor(int64)": "int64", "tensor(int32)": "int32", "tensor(bool)": "bool", "tensor(double)": "float64"}
+
+
+class OnnxRunner(Runner):
+    fmt = "onnx"
+
+    def __init__(self, path: str, graph: Graph):
+        self.path = path
+        self.graph = graph
+        self.session = self._session(path)
+        self.input_names = [i.name for i in self.session.get_inputs()]
+
+    @staticmethod
+    def _session(path_or_bytes: Any) -> Any:
+        import onnxruntime as ort
+
+        so = ort.SessionOptions()
+        so.log_severity_level = 3
+        so.intra_op_num_threads = 1  # see archc.export.verify.latency; also no spinning threads left behind
+        so.inter_op_num_threads = 1
+        so.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        try:
+            return ort.InferenceSession(path_or_bytes, so, providers=["CPUExecutionProvider"])
+        except Exception as e:  # noqa: BLE001
+            text = str(e)
+            if "NOT_IMPLEMENTED" in text or "Could not find an implementation" in text:
+                op = re.search(r"for (\w+)\(\d+\) node", text)
+                raise UnsupportedDtype("ONNX Runtime (CPU) has no kernel for "
+                                       + (f"`{op.group(1)}`" if op else "an operator") + " at this dtype") from None
+            raise
+
+    def _feed(self, inputs: Mapping[str, Any]) -> dict:
+        import torch
+
+        feed = {}
+        for name, t in zip(self.input_names, inputs.values()):
+            if t.dtype == torch.bfloat16:
+                raise UnsupportedDtype("numpy cannot carry bfloat16 inputs to ONNX Runtime")
+            feed[name] = t.detach().cpu().numpy()
+        return feed
+
+    def run(self, inputs: Mapping[str, Any]) -> list[Any]:
+        if self.session is None:
+            self.session = self._session(self.path)
+        return list(self.session.run(None, self._feed(inputs)))
+
+    def intermediates(self, inputs: Mapping[str, Any], ref: Mapping[str, Any]) -> dict[str, list[Any]]:
+        """Add every tagged value as a graph output and run once more."""
+        import onnx
+
+        model = onnx.load(self.path)
+        known = {vi.name: vi for vi in model.graph.value_info}
+        outs = {o.name for o in model.graph.output}
+        order: list[tuple[str, str]] = []
+        for node in model.graph.node:
+            tag = next((p.value for p in node.metadata_props if p.key == META_KEY), None)
+            if tag is None:
+                continue
+            for o in node.output:
+                if o and o not in outs:
+                    vi = known.get(o) or onnx.helper.ValueInfoProto(name=o)
+                    model.graph.output.append(vi)
+                    outs.add(o)
+                order.append((tag, o))
+        sess = self._session(model.SerializeToString())
+        names = [o.name for o in sess.get_outputs()]
+        vals = dict(zip(names, sess.run(names, self._feed(inputs))))
+        got: dict[str, list[Any]] = {}
+        self._where = {}
+        for tag, o in order:
+            if o in vals:
+                got.setdefault(tag, []).append(vals[o])
+                self._where[tag] = f"value `{o}`"
+        return got
+
+    def describe(self, path: str) -> str | None:
+        return getattr(self, "_where", {}).get(path)

@@ -1,0 +1,299 @@
+"""Artifact verification: every artifact is reloaded in its own runtime and compared with the eager
+GraphModule at every verification size; on a mismatch, the first IR node whose output diverges is
+named, with its spec line.
+
+Tolerances (elementwise, |artifact - eager| <= atol + rtol * |eager|, like `torch.allclose`):
+
+| dtype    | atol  | rtol  | why |
+| -------- | ----- | ----- | --- |
+| float32  | 1e-4  | 1e-4  | different kernels (ONNX Runtime's, fused conv+batch-norm) reorder sums |
+| float16  | 1e-2  | 1e-2  | ~10 bits of mantissa; reordering a 512-term sum moves the last bits   |
+| bfloat16 | 6e-2  | 6e-2  | ~7 bits of mantissa (eps 7.8e-3); errors of a few ulps are normal      |
+
+Finding the first divergent node: each runtime reports its intermediate values tagged with the IR
+node path they belong to (see each format's `intermediates`); walking the IR in order, the first
+node whose tagged value (the last one of the node's shape) is outside the tolerance is named. A node
+whose value the artifact does not keep (a convolution fused with the following batch norm in ONNX)
+cannot be observed, so the divergence shows at the next observable node; the diagnostic says which
+artifact values it compared.
+"""
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from archc.diagnostics import Diagnostic, Related
+from archc.ir.graph import Graph
+
+TOLERANCES: dict[str, tuple[float, float]] = {
+    "float32": (1e-4, 1e-4),
+    "float16": (1e-2, 1e-2),
+    "bfloat16": (6e-2, 6e-2),
+}
+
+
+class UnsupportedDtype(Exception):
+    """The runtime cannot execute this dtype (e.g. ONNX Runtime's CPU kernels and bfloat16)."""
+
+
+@dataclass
+class SizeResult:
+    sizes: dict[str, int]
+    max_abs_diff: float | None
+    ok: bool
+
+    def to_json(self) -> dict:
+        return {"sizes": self.sizes, "max_abs_diff": self.max_abs_diff, "ok": self.ok}
+
+
+@dataclass
+class Verification:
+    status: str                                   # "verified", "unverified", "failed"
+    results: list[SizeResult] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    latency_ms: float | None = None
+    reason: str | None = None                     # why unverified or failed
+
+    @property
+    def max_abs_diff(self) -> float | None:
+        ds = [r.max_abs_diff for r in self.results if r.max_abs_diff is not None]
+        return max(ds) if ds else None
+
+    def to_json(self) -> dict:
+        return {"status": self.status, "reason": self.reason, "max_abs_diff": self.max_abs_diff,
+                "sizes": [r.to_json() for r in self.results], "latency_ms": self.latency_ms}
+
+
+class Runner:
+    """A loaded artifact. `run` returns the flat list of outputs; `intermediates` maps IR node
+    paths to the candidate values the artifact computed for them, in execution order."""
+
+    fmt = "?"
+
+    def run(self, inputs: Mapping[str, Any]) -> list[Any]:  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def intermediates(self, inputs: Mapping[str, Any], ref: Mapping[str, Any]) -> dict[str, list[Any]]:
+        return {}
+
+    def describe(self, path: str) -> str | None:
+        """Where the artifact keeps the value compared for `path` (for the diagnostic)."""
+        return None
+
+
+def flatten(out: Any) -> list[Any]:
+    if isinstance(out, (tuple, list)):
+        res: list[Any] = []
+        for o in out:
+            res.extend(flatten(o))
+        return res
+    if isinstance(out, dict):
+        return flatten(list(out.values()))
+    return [out]
+
+
+def to_torch(x: Any) -> Any:
+    import numpy as np
+    import torch
+
+    if isinstance(x, np.ndarray):
+        return torch.from_numpy(np.ascontiguousarray(x))
+    return x
+
+
+def diff(ref: Any, got: Any, atol: float, rtol: float) -> tuple[bool, float | None]:
+    """(within tolerance, max |got - ref|); a shape or kind mismatch is (False, None)."""
+    import torch
+
+    got = to_torch(got)
+    if not isinstance(ref, torch.Tensor) or not isinstance(got, torch.Tensor):
+        return (ref == got, None if ref != got else 0.0)
+    if tuple(ref.shape) != tuple(got.shape):
+        return False, None
+    if not ref.dtype.is_floating_point:
+        same = bool(torch.equal(ref, got.to(ref.dtype)))
+        return same, 0.0 if same else float((ref.double() - got.double()).abs().max())
+    a, b = ref.detach().double(), got.detach().double()
+    if a.numel() == 0:
+        return True, 0.0
+    err = (a - b).abs()
+    nan_ok = torch.isnan(a) == torch.isnan(b)
+    err = torch.where(torch.isnan(a) & torch.isnan(b), torch.zeros_like(err), err)
+    finite = torch.isfinite(err)
+    md = float(err[finite].max()) if bool(finite.any()) else float("inf")
+    ok = bool(nan_ok.all()) and bool((err <= atol + rtol * a.abs()).all())
+    return ok, md
+
+
+def make_inputs(graph: Graph, env: Mapping[str, int], dtype: str, seed: int = 0) -> dict[str, Any]:
+    import torch
+
+    from archc.codegen.verify import example_inputs, torch_dtype
+
+    ins = example_inputs(graph, dict(env), seed=seed)
+    if dtype != "float32":
+        dt = torch_dtype(dtype)
+        ins = {k: (v.to(dt) if v.dtype.is_floating_point else v) for k, v in ins.items()}
+    return ins
+
+
+def eager_intermediates(gm: Any, inputs: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Run the GraphModule node by node: (IR path -> output, fx node name -> output)."""
+    import torch
+    import torch.fx as fx
+
+    f2p: dict[str, str] = getattr(gm, "archc_fx_to_path", {})
+    by_path: dict[str, Any] = {}
+    by_name: dict[str, Any] = {}
+
+    class Rec(fx.Interpreter):
+        def run_node(self, n):
+            r = super().run_node(n)
+            by_name[n.name] = r
+            if n.name in f2p:
+                by_path[f2p[n.name]] = r
+            return r
+
+    with torch.no_grad():
+        Rec(gm).run(*inputs.values())
+    return by_path, by_name
+
+
+def first_divergence(graph: Graph, ref: Mapping[str, Any], got: Mapping[str, list[Any]], atol: float,
+                     rtol: float) -> tuple[str, float | None, int] | None:
+    """The first IR node (graph order) whose artifact value is outside the tolerance: (path, max
+    diff, number of nodes compared before it)."""
+    import torch
+
+    compared = 0
+    for n in graph.nodes:
+        if n.path not in ref or not got.get(n.path):
+            continue
+        r = ref[n.path]
+        r = r[0] if isinstance(r, (tuple, list)) else r
+        if not isinstance(r, torch.Tensor):
+            continue
+        cands = [to_torch(c) for c in got[n.path]]
+        cands = [c for c in cands if isinstance(c, torch.Tensor) and tuple(c.shape) == tuple(r.shape)]
+        if not cands:
+            continue
+        ok, md = diff(r, cands[-1], atol, rtol)
+        if not ok:
+            return n.path, md, compared
+        compared += 1
+    return None
+
+
+LATENCY_THREADS = 1
+
+
+def latency(fn: Callable[[], Any], runs: int = 5) -> float:
+    """Median wall time of `runs` calls (after one warm-up), in milliseconds, on one thread (torch's
+    and ONNX Runtime's sessions are single-threaded): comparable across formats and stable on a
+    shared machine."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(LATENCY_THREADS)
+    try:
+        with torch.no_grad():
+            fn()
+            ts = []
+            for _ in range(runs):
+                t = time.perf_counter()
+                fn()
+                ts.append((time.perf_counter() - t) * 1e3)
+    finally:
+        torch.set_num_threads(threads)
+    return statistics.median(ts)
+
+
+def verify_artifact(fmt: str, runner: Runner, gm: Any, graph: Graph, envs: list[dict[str, int]], dtype: str,
+                    latency_runs: int = 5) -> Verification:
+    """Compare `runner` with the eager module at every env; localise a mismatch."""
+    import torch
+
+    atol, rtol = TOLERANCES[dtype]
+    v = Verification("verified")
+    for env in envs:
+        inputs = make_inputs(graph, env, dtype)
+        with torch.no_grad():
+            ref = flatten(gm(*inputs.values()))
+        try:
+            got = flatten(runner.run(inputs))
+        except UnsupportedDtype as e:
+            v.status, v.reason = "unverified", str(e)
+            v.diagnostics.append(Diagnostic(
+                "ARC514", f"{fmt}: {e}; the artifact is written but marked `unverified` in the manifest",
+                None, severity="warning", hint="verify it on a runtime that has these kernels, or build with --dtype float32"))
+            return v
+        except Exception as e:  # noqa: BLE001 - the runtime's own error, reported as a diagnostic
+            v.status, v.reason = "failed", f"{type(e).__name__}: {_first_line(e)}"
+            v.diagnostics.append(Diagnostic(
+                "ARC622", f"{fmt}: the reloaded artifact fails to run at {_env_str(env)}: {v.reason}", None,
+                hint="the exporter produced an artifact its own runtime cannot execute at this size"))
+            return v
+        if len(got) != len(ref):
+            v.status, v.reason = "failed", f"{len(got)} outputs, expected {len(ref)}"
+            v.diagnostics.append(Diagnostic("ARC621", f"{fmt}: the artifact returns {len(got)} outputs, the module {len(ref)}"))
+            return v
+        worst: float | None = 0.0
+        ok_all = True
+        for r, g in zip(ref, got):
+            ok, md = diff(r, g, atol, rtol)
+            ok_all &= ok
+            worst = None if (md is None or worst is None) else max(worst, md)
+        v.results.append(SizeResult(dict(env), worst, ok_all))
+        if not ok_all:
+            v.status, v.reason = "failed", f"outputs differ at {_env_str(env)} (max abs diff {_fmt(worst)})"
+            v.diagnostics.append(localise(fmt, runner, gm, graph, inputs, env, worst, atol, rtol))
+            return v
+    try:
+        inputs = make_inputs(graph, envs[0], dtype)
+        v.latency_ms = latency(lambda: runner.run(inputs), latency_runs)
+    except Exception:  # noqa: BLE001 - latency is informative only
+        v.latency_ms = None
+    return v
+
+
+def localise(fmt: str, runner: Runner, gm: Any, graph: Graph, inputs: Mapping[str, Any], env: Mapping[str, int],
+             worst: float | None, atol: float, rtol: float) -> Diagnostic:
+    ref_paths, _ = eager_intermediates(gm, inputs)
+    try:
+        got = runner.intermediates(inputs, ref_paths)
+    except Exception as e:  # noqa: BLE001
+        got = {}
+        note = f"intermediate values unavailable: {type(e).__name__}: {_first_line(e)}"
+    else:
+        note = None
+    hit = first_divergence(graph, ref_paths, got, atol, rtol) if got else None
+    if hit is None:
+        return Diagnostic("ARC621", f"{fmt}: the artifact's outputs differ from the compiled module's at {_env_str(env)} "
+                          f"(max abs diff {_fmt(worst)}, tolerance atol={atol:g} rtol={rtol:g}); "
+                          f"no single node could be singled out" + (f" ({note})" if note else ""), None,
+                          hint="the divergence lies in a value the artifact does not keep; rebuild and compare")
+    path, md, compared = hit
+    node = graph.node(path)
+    where = runner.describe(path)
+    related = (Related(f"{fmt} keeps this node's output as {where}", None),) if where else ()
+    return Diagnostic(
+        "ARC621",
+        f"{fmt}: the artifact diverges from the compiled module at node `{path}` ({node.op}): max abs diff "
+        f"{_fmt(md)} at {_env_str(env)} (tolerance atol={atol:g} rtol={rtol:g}); {compared} earlier nodes agree",
+        node.span, hint="the artifact's weights or operators for this node differ from the spec's module",
+        related=related)
+
+
+def _env_str(env: Mapping[str, int]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in env.items()) or "the static size"
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a (shapes differ)" if x is None else f"{x:.3g}"
+
+
+def _first_line(e: BaseException) -> str:
+    s = str(e).strip().splitlines()
+    return s[0][:300] if s else ""
