@@ -5,13 +5,14 @@ import sys
 
 import typer
 
+from archc.cli import build as _build
 from archc.cli import check as _check
-from archc.cli import graph as _graph
-from archc.cli import ops as _ops
 from archc.cli import compare as _compare
-from archc.cli import schema as _schema
+from archc.cli import graph as _graph
 from archc.cli import lint as _lint
+from archc.cli import ops as _ops
 from archc.cli import profile as _profile
+from archc.cli import schema as _schema
 
 app = typer.Typer(
     name="archc",
@@ -22,14 +23,15 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+# in the order users meet them; each command module imports torch (if at all) inside its body
 app.command("check")(_check.check)
+app.command("build")(_build.build)
+app.command("compare")(_compare.compare)
+app.command("profile")(_profile.profile)
+app.command("lint")(_lint.lint)
 app.command("graph")(_graph.graph)
 app.command("ops")(_ops.ops)
-app.command("compare")(_compare.compare)
 app.command("schema")(_schema.schema)
-app.command("lint")(_lint.lint)
-app.command("profile")(_profile.profile)
-app.command("build")(__import__("archc.cli.build", fromlist=["build"]).build)
 
 
 @app.command("version")
