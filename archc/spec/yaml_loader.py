@@ -1,10 +1,22 @@
 """Safe YAML loading that keeps a source span for every key and value.
 
 The spec is *data*: only the standard YAML tags are accepted and no Python object is ever
-constructed from the document. Parsing uses PyYAML's safe, pure-Python machinery
-(``yaml.SafeLoader`` subclass: reader, scanner, parser, composer); construction of plain Python
-values from the node tree is done here, so that ``start_mark``/``end_mark`` of every key and
-value survive as :class:`~archc.diagnostics.Span` values in a :class:`SpanMap`.
+constructed from the document. Plain Python values are built here, so that the start and end
+marks of every key and value survive as :class:`~archc.diagnostics.Span` values in a
+:class:`SpanMap`.
+
+Two loaders, one behaviour:
+
+* The fast path (when PyYAML has libyaml, ``yaml.__with_libyaml__``) pulls events from libyaml's C
+  parser and builds data and spans in one pass. It takes the common document only: no anchors,
+  aliases, tags, merge keys or directives, no tab or BOM inside the text, and nothing to report.
+* Everything else, and any text the fast path turns down or libyaml rejects, is loaded again by
+  the full loader: PyYAML's pure-Python machinery (``yaml.SafeLoader`` subclass: reader, scanner,
+  parser, composer) with every check (depth, alias expansion, duplicate keys, tags, merges), so
+  diagnostics and error messages are exactly that loader's. The fast path's results are the
+  full loader's, spans included (the test suite checks this differentially).
+
+``load_yaml_file`` keeps a small in-process cache of successful loads keyed by the file's bytes.
 
 Every problem is reported as a :class:`~archc.diagnostics.Diagnostic` inside a
 :class:`~archc.diagnostics.DiagnosticError`; no other exception escapes ``load_yaml_text`` or
@@ -18,6 +30,7 @@ This module must not import torch, rich or typer.
 """
 from __future__ import annotations
 
+import marshal
 import math
 import os
 import re
@@ -48,18 +61,39 @@ Path = tuple  # tuple[str | int, ...]
 class SpanMap:
     """Spans keyed by path: a tuple of str mapping keys and int sequence indexes from the document root."""
 
-    def __init__(self, file: str, values: dict | None = None, keys: dict | None = None):
+    def __init__(self, file: str, values: dict | None = None, keys: dict | None = None, *, _eof=None):
         self.file = file
-        self._values: dict[tuple, Span] = values if values is not None else {}
-        self._keys: dict[tuple, Span] = keys if keys is not None else {}
+        # An entry is a Span, or (start mark, end mark) from libyaml turned into a Span when first
+        # asked for (most spans are never looked at). `_eof`: (index, line, col) of the end of a
+        # text that does not end with a line break; a mark there is reported as PyYAML does.
+        self._values: dict[tuple, Any] = values if values is not None else {}
+        self._keys: dict[tuple, Any] = keys if keys is not None else {}
+        self._eof = _eof
+
+    def _get(self, table: dict, path: tuple) -> Span | None:
+        entry = table.get(path)
+        if entry is None or entry.__class__ is Span:
+            return entry
+        start, end = entry
+        eof = self._eof
+        if eof is not None and start.index == eof[0]:
+            line, col = eof[1], eof[2]
+        else:
+            line, col = start.line + 1, start.column + 1
+        if eof is not None and end.index == eof[0]:
+            end_line, end_col = eof[1], eof[2]
+        else:
+            end_line, end_col = end.line + 1, end.column + 1
+        span = table[path] = Span(self.file, line, col, end_line, end_col)
+        return span
 
     def value(self, path: tuple) -> Span | None:
         """Span of the value node at `path` (start..end)."""
-        return self._values.get(tuple(path))
+        return self._get(self._values, tuple(path))
 
     def key(self, path: tuple) -> Span | None:
         """Span of the KEY token whose value is at `path` (`path[-1]` is that key)."""
-        return self._keys.get(tuple(path))
+        return self._get(self._keys, tuple(path))
 
     def nearest(self, path: tuple) -> Span | None:
         """Span of the longest known prefix of `path` (key span for mapping entries, else value
@@ -67,7 +101,7 @@ class SpanMap:
         path = tuple(path)
         for i in range(len(path), 0, -1):
             prefix = path[:i]
-            span = self._keys.get(prefix) or self._values.get(prefix)
+            span = self._get(self._keys, prefix) or self._get(self._values, prefix)
             if span is not None:
                 return span
         return Span(self.file, 1, 1)
@@ -556,6 +590,185 @@ def _to_float(value: str) -> float:
 
 
 # --------------------------------------------------------------------------------------------
+# Fast path: libyaml's event parser, plain data built in one pass
+
+
+try:  # libyaml is optional; without it every document takes the pure-Python path
+    from yaml._yaml import CParser as _CParser
+except ImportError:  # pragma: no cover - depends on how PyYAML was built
+    _CParser = None
+
+_StreamEnd, _DocStart, _DocEnd = yaml.StreamEndEvent, yaml.DocumentStartEvent, yaml.DocumentEndEvent
+_Scalar, _SeqStart, _MapStart = ScalarEvent, SequenceStartEvent, MappingStartEvent
+_SeqEnd, _MapEnd = yaml.SequenceEndEvent, yaml.MappingEndEvent
+_BREAKS = "\n\r\x85\u2028\u2029"
+_BLOCK_HEADER_END = " \r\n\x85\u2028\u2029"
+
+
+class _Slow(Exception):
+    """The fast path cannot vouch for this document; load it with the pure-Python loader."""
+
+
+_NEED_KEY = object()  # the pending key of an open mapping while its next key is awaited
+
+
+_PLAIN_CACHE: dict[str, Any] = {}
+
+
+def _plain(value: str) -> Any:
+    """The value of an untagged plain scalar, resolved exactly as `_SpanLoader` resolves it."""
+    try:
+        return _PLAIN_CACHE[value]
+    except KeyError:
+        pass
+    tag = STR
+    for candidate, regexp in _SpanLoader.yaml_implicit_resolvers.get(value[:1], ()):
+        if regexp.match(value):
+            tag = candidate
+            break
+    if tag == STR or tag == MERGE:  # a `<<` value is kept as text, as `_Builder.scalar` does
+        out: Any = value
+    elif tag == NULL:
+        out = None
+    elif tag == BOOL:
+        out = value.lower() == "true"
+    else:
+        try:
+            out = _to_int(value) if tag == INT else _to_float(value)
+        except (ValueError, OverflowError):
+            raise _Slow from None  # ARC102, reported by the full loader
+    if len(_PLAIN_CACHE) > 4096:
+        _PLAIN_CACHE.clear()
+    _PLAIN_CACHE[value] = out
+    return out
+
+
+def _fast_load(text: str, limits: Limits) -> tuple[Any, dict, dict]:
+    """Build (data, value spans, key spans) from libyaml's events, in one pass.
+
+    This handles the common document only: no anchors, aliases, tags, merge keys or directives,
+    no tab or BOM in the text, and nothing to report. Anything else raises _Slow (or whatever libyaml raises) and the caller
+    loads the text again with the pure-Python loader, so diagnostics and every corner of the
+    behaviour are exactly that loader's. Spans are kept as libyaml marks (see `SpanMap`); libyaml's
+    marks equal PyYAML's except at the end of a text without a final line break (fixed up by
+    `SpanMap`) and for the constructs that raise _Slow below. libyaml pulls events one at a time
+    and keeps its own stacks on the heap, so deep nesting stops here at `max_depth` (-> _Slow)
+    without recursing in C.
+    """
+    if "\t" in text or "\ufeff" in text:
+        # where libyaml and PyYAML disagree most: PyYAML rejects some tabs that libyaml takes,
+        # and does not count a BOM in columns
+        raise _Slow
+    parser = _CParser(text)
+    try:
+        get = parser.get_event
+        get()  # StreamStartEvent
+        ev = get()
+        if ev.__class__ is _StreamEnd:
+            return None, {}, {}
+        if ev.__class__ is not _DocStart or ev.version is not None or ev.tags:
+            raise _Slow
+        max_nodes, max_depth = limits.max_nodes, limits.max_depth
+        values: dict[tuple, Any] = {}
+        keys: dict[tuple, Any] = {}
+        stack: list = []  # saved (container, is_map, path, key, start mark, flow) of open parents
+        root: Any = None
+        cur: Any = None  # the open collection (None: at the root)
+        is_map = False
+        path: tuple = ()
+        key: Any = _NEED_KEY  # mapping: the pending key
+        flow = 0  # open flow collections
+        count = 0
+        while True:
+            ev = get()
+            cls = ev.__class__
+            if cls is _Scalar:
+                if ev.anchor is not None or ev.tag is not None:
+                    raise _Slow
+                count += 1
+                if count > max_nodes:
+                    raise _Slow
+                value = ev.value
+                if ev.implicit[0]:  # plain
+                    if flow and ("?" in value or value[:1] == ":" or not value):
+                        raise _Slow  # PyYAML splits or rejects these; empty marks differ
+                    obj = _plain(value)
+                else:
+                    obj = value
+                    style = ev.style
+                    if style == "|" or style == ">":
+                        i = ev.start_mark.index + 1
+                        while i < len(text) and text[i] in "+-0123456789":
+                            i += 1
+                        if i < len(text) and text[i] not in _BLOCK_HEADER_END:
+                            raise _Slow  # e.g. `|#`: libyaml takes it, PyYAML does not
+                marks = (ev.start_mark, ev.end_mark)
+                if is_map:
+                    if key is _NEED_KEY:
+                        if obj.__class__ is not str or obj in cur or (value == "<<" and ev.implicit[0]):
+                            raise _Slow  # ARC102 key, ARC002 duplicate, or a merge key
+                        key = obj
+                        keys[path + (key,)] = marks
+                        continue
+                    values[path + (key,)] = marks
+                    cur[key] = obj
+                    key = _NEED_KEY
+                elif cur is not None:
+                    values[path + (len(cur),)] = marks
+                    cur.append(obj)
+                else:
+                    values[()] = marks
+                    root = obj
+            elif cls is _MapStart or cls is _SeqStart:
+                if ev.anchor is not None or ev.tag is not None:
+                    raise _Slow
+                count += 1
+                new: Any = {} if cls is _MapStart else []
+                if is_map:
+                    if key is _NEED_KEY:
+                        raise _Slow  # a collection as a key: ARC102
+                    child = path + (key,)
+                    cur[key] = new
+                elif cur is not None:
+                    child = path + (len(cur),)
+                    cur.append(new)
+                else:
+                    child = ()
+                    root = new
+                values[child] = None  # placeholder: keeps the parent-first order of the spans
+                stack.append((cur, is_map, path, key, ev.start_mark, flow))
+                if len(stack) > max_depth or count > max_nodes:
+                    raise _Slow
+                if ev.flow_style:
+                    flow += 1
+                cur, is_map, path, key = new, cls is _MapStart, child, _NEED_KEY
+            elif cls is _MapEnd or cls is _SeqEnd:
+                start = stack[-1][4]
+                values[path] = (start, ev.end_mark)
+                cur, is_map, path, key, _, flow = stack.pop()
+                if is_map:
+                    key = _NEED_KEY
+            elif cls is _DocEnd:
+                break
+            else:  # AliasEvent, or anything unexpected
+                raise _Slow
+        if get().__class__ is not _StreamEnd:
+            raise _Slow  # more than one document
+        return root, values, keys
+    finally:
+        parser.dispose()
+
+
+def _eof_mark(text: str) -> tuple[int, int, int] | None:
+    """(index, line, col) of the end of `text` when it does not end with a line break: libyaml
+    reports marks there on a new line at column 0, PyYAML at the end of the last line."""
+    if not text or text[-1] in _BREAKS:
+        return None
+    line, col = _line_col(text, len(text))
+    return len(text), line, col
+
+
+# --------------------------------------------------------------------------------------------
 # Entry points
 
 
@@ -573,7 +786,19 @@ def load_yaml_text(text: str, file: str = "<string>", limits: Limits = DEFAULT_L
         raise DiagnosticError([Diagnostic(
             "ARC006", f"the file is {size:,} bytes; the limit is {limits.max_bytes:,} bytes",
             Span(file, 1, 1), hint="a spec should be small; split it with imports")])
+    if _CParser is not None:
+        try:
+            data, values, keys = _fast_load(text, limits)
+        except Exception:  # _Slow, any libyaml error, anything at all: the full loader decides
+            pass
+        else:
+            return Loaded(data=data, spans=SpanMap(file, values, keys, _eof=_eof_mark(text)), file=file,
+                          text=text)
+    return _load_python(text, file, limits)
 
+
+def _load_python(text: str, file: str, limits: Limits) -> Loaded:
+    """The full loader: PyYAML's pure-Python scanner/parser, every check, every diagnostic."""
     diags: list[Diagnostic] = []
     try:
         loader = None
@@ -659,5 +884,33 @@ def load_yaml_file(path: str | os.PathLike, display: str | None = None,
         raise DiagnosticError([Diagnostic(
             "ARC006", f"the file is {shown}; the limit is {limits.max_bytes:,} bytes",
             Span(file, 1, 1), hint="a spec should be small; split it with imports")])
+    try:
+        key = (raw, file, limits)
+        hit = _FILE_CACHE.get(key) if len(raw) <= _FILE_CACHE_MAX_BYTES else None
+    except TypeError:  # unhashable limits: no caching
+        key, hit = None, None
+    if hit is not None:
+        blob, spans, text = hit
+        return Loaded(data=marshal.loads(blob), spans=spans, file=file, text=text)
     text = _decode(raw, file)
-    return load_yaml_text(text, file, limits)
+    loaded = load_yaml_text(text, file, limits)
+    if key is not None and len(raw) <= _FILE_CACHE_MAX_BYTES:
+        try:
+            blob = marshal.dumps(loaded.data)
+        except (ValueError, RecursionError):  # too deep for marshal (only with raised limits)
+            return loaded
+        if len(_FILE_CACHE) >= _FILE_CACHE_MAX_ENTRIES:
+            del _FILE_CACHE[next(iter(_FILE_CACHE))]
+        _FILE_CACHE[key] = (blob, loaded.spans, loaded.text)
+    return loaded
+
+
+# Successful loads by load_yaml_file, keyed by the file's bytes (not its mtime: same-size rewrites
+# within one filesystem timestamp tick must not be served stale), the display name and the
+# limits. A hit re-reads the file (cheap) but not the YAML (dear): linting specs that import the
+# same library reads that library once. Each caller gets its own copy of `data` (rebuilt from
+# marshal), so a caller that changes the document cannot change what later callers see; spans
+# and text are immutable and shared.
+_FILE_CACHE: dict[tuple, tuple[bytes, SpanMap, str]] = {}
+_FILE_CACHE_MAX_ENTRIES = 128
+_FILE_CACHE_MAX_BYTES = 64 * 1024

@@ -21,26 +21,7 @@ B, T, S = sym("B"), sym("T"), sym("S")
 TORCH_DT = {torch.float32: "float32", torch.float64: "float64", torch.bool: "bool", torch.int64: "int64"}
 
 
-class Ctx(InferContext):
-    def __init__(self, env=None):
-        self.env = dict(env or {})
-        self.constraints = []
-
-    def require_equal(self, a, b, what, inputs=None):
-        if equal(a, b):
-            return
-        try:
-            va, vb = evaluate(a, self.env), evaluate(b, self.env)
-        except UnboundSymbol:
-            self.constraints.append((a, b, what))
-            return
-        if va != vb:
-            raise ShapeError("ARC201", f"{what}: {dim_str(a)} != {dim_str(b)}")
-        if free_symbols(a) or free_symbols(b):
-            self.constraints.append((a, b, what))
-
-    def example(self, d):
-        return evaluate(d, self.env)
+from tests.ops._support import Ctx  # noqa: E402
 
 
 def types_of(tensors):
@@ -300,7 +281,7 @@ def test_symbolic_shapes_and_mask_constraints():
     out = infer({"heads": 4, "packed": False}, [(B, T, 16), (sym("B2"), S, 8), (sym("B3"), sym("S2"))],
                 ["float32", "float32", "bool"], ctx=ctx)
     assert out.shape == (B, T, 16)
-    whats = [w for _, _, w in ctx.constraints]
+    whats = [w for _, _, w, _ in ctx.constraints]
     assert len(whats) == 3 and any("batch of x and memory" in w for w in whats)
     ctx = Ctx()
     infer({"heads": 4}, [(B, T, 16), (B, T, 16), (B, 1, T, T)], ["float32", "float32", "float32"], ctx=ctx)

@@ -28,28 +28,7 @@ TORCH_DTYPES = {
 }
 
 
-class Ctx(InferContext):
-    """A minimal inference context: checks equalities at `env`, records the symbolic ones."""
-
-    def __init__(self, env: dict[str, int] | None = None):
-        self.env = dict(env or {})
-        self.constraints: list[tuple] = []
-
-    def require_equal(self, a, b, what, inputs=None):
-        if equal(a, b):
-            return
-        try:
-            va, vb = evaluate(a, self.env), evaluate(b, self.env)
-        except UnboundSymbol:
-            self.constraints.append((a, b, what))
-            return
-        if va != vb:
-            raise ShapeError("ARC201", f"{what}: {dim_str(a)} ({va}) != {dim_str(b)} ({vb})")
-        if free_symbols(a) or free_symbols(b):
-            self.constraints.append((a, b, what))
-
-    def example(self, d):
-        return evaluate(d, self.env)
+from tests.ops._support import Ctx  # noqa: E402
 
 
 def parse_attrs(op):

@@ -13,26 +13,7 @@ load_ops()
 B, T, H, W = sym("B"), sym("T"), sym("H"), sym("W")
 
 
-class Ctx(InferContext):
-    def __init__(self, env=None):
-        self.env = dict(env or {})
-        self.constraints = []
-
-    def require_equal(self, a, b, what, inputs=None):
-        if equal(a, b):
-            return
-        try:
-            va, vb = evaluate(a, self.env), evaluate(b, self.env)
-        except UnboundSymbol:
-            self.constraints.append((a, b, what, inputs))
-            return
-        if va != vb:
-            raise ShapeError("ARC201", f"{what}: {dim_str(a)} != {dim_str(b)}")
-        if free_symbols(a) or free_symbols(b):
-            self.constraints.append((a, b, what, inputs))
-
-    def example(self, d):
-        return evaluate(d, self.env)
+from tests.ops._support import Ctx  # noqa: E402
 
 
 def infer(name, attrs=None, *shapes, ctx=None, dtypes=None):

@@ -546,3 +546,209 @@ def test_random_bytes_only_raise_diagnostic_error(raw):
 def test_non_text_input():
     with pytest.raises(DiagnosticError):
         load_yaml_text(12)  # type: ignore[arg-type]
+
+
+# ---------------------------------------------------------------------------------------------
+# the libyaml fast path gives exactly what the full (pure-Python) loader gives
+
+
+from pathlib import Path  # noqa: E402
+
+from archc.spec import yaml_loader as Y  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+ZOO = sorted((ROOT / "specs").glob("*.yaml")) + sorted((ROOT / "specs" / "lib").glob("*.yaml"))
+needs_libyaml = pytest.mark.skipif(Y._CParser is None, reason="PyYAML built without libyaml")
+
+
+def _strict_equal(a, b):
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_strict_equal(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_strict_equal(x, y) for x, y in zip(a, b))
+    if isinstance(a, float) and math.isnan(a):
+        return math.isnan(b)
+    return a == b
+
+
+def _outcome(load):
+    """(data, every value span, every key span) of a load, or its diagnostics."""
+    try:
+        L = load()
+    except DiagnosticError as e:
+        return ("error", e.diagnostics)
+    s = L.spans
+    return ("ok", L.data, [(p, s.value(p)) for p in s._values], [(p, s.key(p)) for p in s._keys])
+
+
+def _full(text, limits=DEFAULT_LIMITS):
+    saved, Y._CParser = Y._CParser, None
+    try:
+        return _outcome(lambda: load_yaml_text(text, F, limits))
+    finally:
+        Y._CParser = saved
+
+
+def assert_same_as_full_loader(text, limits=DEFAULT_LIMITS):
+    got, want = _outcome(lambda: load_yaml_text(text, F, limits)), _full(text, limits)
+    assert got[0] == want[0], (got, want)
+    if got[0] == "error":
+        assert got[1] == want[1]
+    else:
+        assert _strict_equal(got[1], want[1]), (got[1], want[1])
+        assert got[2:] == want[2:]
+
+
+def _fast_or_none(text, limits=DEFAULT_LIMITS):
+    try:
+        return Y._fast_load(text, limits)
+    except Exception:
+        return None
+
+
+@needs_libyaml
+@pytest.mark.parametrize("path", ZOO, ids=lambda p: p.name)
+def test_zoo_takes_the_fast_path_and_matches_the_full_loader(path):
+    text = path.read_text(encoding="utf-8")
+    assert _fast_or_none(text) is not None
+    assert_same_as_full_loader(text)
+    assert_same_as_full_loader(text.rstrip("\n"))  # marks at the end of a text without a line break
+    assert_same_as_full_loader(text.replace("\n", "\r\n"))
+
+
+FAST_CASES = [
+    BLOCK, BLOCK.rstrip("\n"), "a: 1", "a: {b: [1, 2]}", "- a\n- b", "- [a, {b: c}]", "a:\n  - 1\n  - x: y",
+    "a: |\n  line1\n  line2\n", "a: >-\n  folded\n  text\nb: 1", "a: |+\n  keep\n\n", "a: |2\n   indented\n",
+    "a: 'multi\n  line'\nb: \"esc\\tq\\u00e9\\\n  cont\"\n", "a: plain\n  multi\n\n  line\n", "? a\n: b\n",
+    "a:\nb: ~\nc: null\nd: ''\n", "x: 1_000\ny: 0x1F\nz: .inf\nw: -.5e3\nv: true\nu: 010\n", "--- a\n...\n", "---\n",
+    "[a\n b, c]\n", "{a: [1,\n  2]}", "a: 1\rb: 2", "a: 1\x85b: [x]\u2028c: 3\u2029", "é: 日本\n😀: [ü]\n", "'<<': 1\n",
+    "a: <<\n", "a: x # comment\n# more\n", "[" * 64 + "]" * 64, "a: http://x:80/y\n", "[a: 1]", "- - - x\n",
+]
+
+
+@needs_libyaml
+@pytest.mark.parametrize("text", FAST_CASES)
+def test_fast_path_cases_match_the_full_loader(text):
+    assert _fast_or_none(text) is not None, "expected the fast path to take this text"
+    assert_same_as_full_loader(text)
+
+
+SLOW_CASES = [
+    "a: &x 1\nb: *x\n", "a: !!str 1\n", "a: {<<: {b: 1}}\n", "a: 1\na: 2\n", "1: x\n", "%YAML 1.1\n---\na: 1\n",
+    "a:\n\tb: 1\n", "a: x\ufeffy\n", "a: [b?c]\n", "a: {b: }\n", "a: [:x]\n", "a: |#c\n  x\n", "a: 1\n---\nb: 2\n",
+    "[" * 65 + "]" * 65, "a: 0x_\n", "a: [1, 2\n", "? [a]\n: b\n",
+]
+
+
+@needs_libyaml
+@pytest.mark.parametrize("text", SLOW_CASES)
+def test_fast_path_declines_what_only_the_full_loader_can_judge(text):
+    assert _fast_or_none(text) is None
+    assert_same_as_full_loader(text)
+
+
+def test_fast_path_respects_limits():
+    assert_same_as_full_loader("[" + ", ".join(["1"] * 100) + "]", Limits(max_nodes=50))
+    assert_same_as_full_loader("{a: {b: 1}}", Limits(max_nodes=3))
+    assert_same_as_full_loader("[[[[]]]]", Limits(max_depth=3))
+
+
+MUTATIONS = list("ab: -[]{},#?'\"|>\n") + ["  ", "\n  ", "- ", ": ", "\r\n", "\x85", "\u2028", "é", "&a ", "*a", "!!str ",
+                                          "<<: ", "~", "1e3", "0x1F", "true", "|-\n  x\n", "\\"]
+
+
+@needs_libyaml
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.one_of(
+    YAMLISH,
+    st.tuples(st.sampled_from(ZOO or [Path(__file__)]), st.lists(
+        st.tuples(st.floats(0, 1), st.sampled_from(["insert", "delete", "replace"]), st.sampled_from(MUTATIONS)),
+        max_size=4), st.booleans()),
+))
+def test_fast_path_matches_full_loader_on_random_text(case):
+    if isinstance(case, str):
+        text = case
+    else:
+        path, edits, strip = case
+        chars = list(path.read_text(encoding="utf-8"))
+        for where, op, piece in edits:
+            i = min(int(where * len(chars)), max(len(chars) - 1, 0))
+            if op == "insert":
+                chars.insert(i, piece)
+            elif chars and op == "delete":
+                del chars[i]
+            elif chars:
+                chars[i] = piece
+        text = "".join(chars).rstrip("\n") if strip else "".join(chars)
+    assert_same_as_full_loader(text)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=12)),
+    lambda kids: st.one_of(st.lists(kids, max_size=4), st.dictionaries(st.text(max_size=8), kids, max_size=4)),
+    max_leaves=20), st.sampled_from([None, True, False]), st.sampled_from([None, "'", '"', "|"]), st.booleans())
+def test_fast_path_matches_full_loader_on_dumped_documents(doc, flow, style, strip):
+    import yaml
+
+    text = yaml.safe_dump(doc, default_flow_style=flow, default_style=style, allow_unicode=True, width=30)
+    assert_same_as_full_loader(text.rstrip("\n") if strip else text)
+
+
+def test_without_libyaml_everything_still_loads(monkeypatch):
+    monkeypatch.setattr(Y, "_CParser", None)
+    L = load_yaml_text(BLOCK, F)
+    assert L.spans.value(("model", "flags", 1)) == Span(F, 7, 14, 7, 15)
+    assert codes("a: 1\na: 2\n") == ["ARC002"]
+
+
+@needs_libyaml
+def test_deep_nesting_is_declined_by_the_fast_path_quickly():
+    for text in ("[" * 100_000 + "]" * 100_000, "{a: " * 100_000, "- " * 100_000 + "x\n"):
+        t0 = time.perf_counter()
+        assert _fast_or_none(text) is None
+        assert time.perf_counter() - t0 < 0.5
+
+
+# ---------------------------------------------------------------------------------------------
+# load_yaml_file's cache
+
+
+def test_file_cache_hands_out_independent_documents(tmp_path):
+    p = tmp_path / "m.yaml"
+    p.write_text("a: {b: [1, 2]}\n", encoding="utf-8")
+    first = load_yaml_file(p, display="m.yaml")
+    first.data["a"]["b"].append(3)
+    first.data["x"] = 1
+    second = load_yaml_file(p, display="m.yaml")
+    assert second.data == {"a": {"b": [1, 2]}}
+    assert second.data is not first.data
+    assert second.spans.value(("a", "b", 1)) == Span("m.yaml", 1, 12, 1, 13)
+    third = load_yaml_file(p, display="m.yaml")
+    assert third.data == second.data and third.data is not second.data
+
+
+def test_file_cache_sees_same_size_rewrites_and_display_names(tmp_path):
+    p = tmp_path / "m.yaml"
+    p.write_text("a: 1\n", encoding="utf-8")
+    assert load_yaml_file(p).data == {"a": 1}
+    st0 = p.stat()
+    p.write_text("a: 2\n", encoding="utf-8")
+    os.utime(p, ns=(st0.st_atime_ns, st0.st_mtime_ns))  # same size, same mtime: still re-read
+    assert load_yaml_file(p).data == {"a": 2}
+    assert load_yaml_file(p, display="shown.yaml").spans.value(("a",)).file == "shown.yaml"
+    assert load_yaml_file(p).spans.value(("a",)).file == str(p)
+    with pytest.raises(DiagnosticError) as info:
+        load_yaml_file(p, limits=Limits(max_bytes=3))  # a cached load under other limits does not leak
+    assert [d.code for d in info.value.diagnostics] == ["ARC006"]
+
+
+def test_file_cache_does_not_cache_errors(tmp_path):
+    p = tmp_path / "m.yaml"
+    p.write_text("a: 1\na: 2\n", encoding="utf-8")
+    for _ in range(2):
+        with pytest.raises(DiagnosticError) as info:
+            load_yaml_file(p)
+        assert [d.code for d in info.value.diagnostics] == ["ARC002"]
