@@ -55,6 +55,7 @@ test-slow: install-test
 
 bench: install-test
 	$(BIN)/python benchmarks/compile_time.py
+	$(BIN)/python benchmarks/latency.py
 
 schema: install-run
 	$(BIN)/archc schema > schemas/archc.schema.json
