@@ -25,10 +25,22 @@ def _small(path):
     return None
 
 
+def _too_big(path) -> bool:
+    """Specs beyond the default parameter limit (gpt3_175b: 700 GB of fp32 weights) cannot be
+    built with weights on this machine; they are profiled on the meta device instead."""
+    import archc
+    from archc.ir.expand import DEFAULT_PARAM_LIMIT
+
+    return archc.infer(path).param_count > DEFAULT_PARAM_LIMIT
+
+
 def _params():
     for p in ZOO:
         cfg = _small(p)
-        yield pytest.param(p, cfg, id=p.stem, marks=() if cfg is not None else (pytest.mark.slow,))
+        marks = () if cfg is not None else (pytest.mark.slow,)
+        if cfg is None and _too_big(p):
+            marks += (pytest.mark.skip(reason="over the default parameter limit; see specs/gpt3_175b.yaml's profile tests"),)
+        yield pytest.param(p, cfg, id=p.stem, marks=marks)
 
 
 @pytest.mark.parametrize("path,cfg", list(_params()))
