@@ -12,10 +12,13 @@ from archc.spec.load import LoadedSpec
 from archc.spec.load import load_spec as _load_spec
 
 
-def load_spec(path: str | os.PathLike) -> LoadedSpec:
-    """Read and validate a spec and its imports. Raises `DiagnosticError` listing every problem."""
+def load_spec(path: str | os.PathLike, *, defer_node_errors: bool = False) -> LoadedSpec:
+    """Read and validate a spec and its imports. Raises `DiagnosticError` listing every problem.
+
+    With `defer_node_errors`, problems inside single nodes are kept in `.deferred` instead, so that
+    elaboration (`archc.infer`) reports them together with everything else it finds."""
     try:
-        return _load_spec(path)
+        return _load_spec(path, defer_node_errors=defer_node_errors)
     except DiagnosticError as e:
         if not getattr(e, "sources", None):
             try:
@@ -28,7 +31,7 @@ def load_spec(path: str | os.PathLike) -> LoadedSpec:
 def infer(spec_or_path: str | os.PathLike | LoadedSpec, overrides: dict[str, Any] | None = None,
           variant: str | None = None, param_limit: int | None = None) -> Graph:
     """The typed graph IR of a spec (torch-free; allocates nothing, so no parameter limit by default)."""
-    spec = spec_or_path if isinstance(spec_or_path, LoadedSpec) else load_spec(spec_or_path)
+    spec = spec_or_path if isinstance(spec_or_path, LoadedSpec) else load_spec(spec_or_path, defer_node_errors=True)
     return front(spec, Options(dict(overrides or {}), variant, param_limit))[1]
 
 

@@ -19,7 +19,8 @@ def check_one(path: str, ov: Any, variant: Optional[str], param_limit: Optional[
     from archc.pipeline import Options, back, front
     from archc.report.summary import graph_summary
 
-    loaded = load_spec(spec_path(path))
+    # node-level schema problems are reported together with what elaboration finds (one run)
+    loaded = load_spec(spec_path(path), defer_node_errors=True)
     loaded.sources[CMDLINE] = ov.source
     # check builds on the meta device, which allocates nothing: only an explicit --param-limit applies
     opts = Options(dict(ov.values), variant, param_limit, ov.spans)

@@ -84,9 +84,10 @@ class Elaborator:
         self.model = spec.main.model
         self.overrides = dict(overrides or {})
         self.override_spans = override_spans or {}
+        self.deferred = list(spec.deferred)   # node-level schema problems found when loading
         self.variant = variant
         self.param_limit = param_limit
-        self.diags: list[Diagnostic] = []
+        self.diags: list[Diagnostic] = list(spec.deferred)
         self.nodes: list[Node] = []
         self.node_index: dict[str, Node] = {}
         self.scopes: dict[str, Scope] = {}
@@ -383,8 +384,8 @@ class Elaborator:
         self.resolve_params()
         self.resolve_symbols()
         self.resolve_inputs()
-        if any(d.severity == "error" for d in self.diags):
-            raise DiagnosticError(self.diags)
+        if any(d.severity == "error" for d in self.diags[len(self.deferred):]):
+            raise DiagnosticError(self.diags)  # params, symbols or inputs are wrong: nothing to walk
         m, f = self.model, self.main
         if not m.layers:
             self.error("ARC103", f"spec `{m.name}` has no `layers:`", f.key_span(("name",)),
@@ -417,11 +418,18 @@ class Elaborator:
 
     def expand_layers(self, layers: list[dict], data_path: tuple, scope: _Scope, prev: ValueRef | None) -> ValueRef | None:
         later = {}
+        # entries that are not one `id: body` mapping were reported when the spec was loaded
+        wellformed = all(isinstance(e, dict) and len(e) == 1 and isinstance(next(iter(e)), str) for e in layers)
         for j, entry in enumerate(layers):
-            (nid,) = entry.keys()
-            later.setdefault(nid, j)
-        self._check_cycles(layers, data_path, scope)
+            if isinstance(entry, dict) and len(entry) == 1:
+                later.setdefault(next(iter(entry)), j)
+        if wellformed:
+            self._check_cycles(layers, data_path, scope)
+        else:
+            self._cycle_nodes = set()
         for j, entry in enumerate(layers):
+            if not (isinstance(entry, dict) and len(entry) == 1 and isinstance(next(iter(entry)), str)):
+                continue
             (nid, body) = next(iter(entry.items()))
             later.pop(nid, None) if later.get(nid) == j else None
             path = data_path + (j, nid)
@@ -500,8 +508,8 @@ class Elaborator:
                      later: dict[str, int]) -> ValueRef | None:
         f = scope.file
         span = f.key_span(path)
-        if nid in getattr(self, "_cycle_nodes", set()):
-            raise _Abort
+        if nid in getattr(self, "_cycle_nodes", set()) or path in f.bad_nodes:
+            raise _Abort  # already reported
         data = body.model_dump(by_alias=True, exclude_unset=True) if hasattr(body, "model_dump") else body
         data = _raw(f, path) if _raw(f, path) is not None else data
         # inputs

@@ -178,7 +178,7 @@ class Linter:
         spec = None
         graph = None
         try:
-            spec = load_spec(shown, text=text) if text is not None else load_spec(p)
+            spec = load_spec(shown, text=text, defer_node_errors=True) if text is not None else load_spec(p, defer_node_errors=True)
             sources.update(spec.sources)
             diags.extend(spec.warnings)
         except DiagnosticError as e:
@@ -191,7 +191,9 @@ class Linter:
             if isinstance(data, dict) and not data.get("layers") and data.get("blocks") and spec.extension is None:
                 library = True
                 result.kind = "library"
-            if not library:
+            if library:
+                diags.extend(spec.deferred)  # a model reports them with what elaboration finds
+            else:
                 from archc.pipeline import Options, front
 
                 try:

@@ -27,6 +27,10 @@ class SpecFile:
     path: Path | None
     loaded: Loaded
     model: Any  # the Spec model instance
+    # node-level schema problems, kept (not raised) when loading for elaboration: the walk skips
+    # these nodes and reports the problems with everything else it finds, in one run
+    deferred: list[Diagnostic] = field(default_factory=list)
+    bad_nodes: set = field(default_factory=set)   # data paths (..., j, id) of the nodes concerned
 
     @property
     def file(self) -> str:
@@ -54,6 +58,7 @@ class LoadedSpec:
     sources: dict[str, str] = field(default_factory=dict)   # display file name -> text, for rendering
     warnings: list[Diagnostic] = field(default_factory=list)
     extension: SpecFile | None = None   # the thin spec that `extends:` main, when there is one
+    deferred: list[Diagnostic] = field(default_factory=list)  # node-level problems (defer_node_errors)
 
     @property
     def model(self) -> Any:
@@ -287,7 +292,7 @@ def _check_version(loaded: Loaded) -> Diagnostic | None:
     return None
 
 
-def validate(loaded: Loaded, path: Path | None) -> SpecFile:
+def validate(loaded: Loaded, path: Path | None, defer_node_errors: bool = False) -> SpecFile:
     file = SpecFile(path, loaded, None)
     bad = _check_version(loaded)
     if bad:
@@ -300,23 +305,31 @@ def validate(loaded: Loaded, path: Path | None) -> SpecFile:
         file.model = SpecBase.model_validate(loaded.data)
     except ValidationError as e:
         errors.extend(e.errors())
-    errors.extend(_node_errors(loaded.data))
-    if errors:
-        raise DiagnosticError(validation_diagnostics(errors, file))
+    node_errors, bad = _node_errors(loaded.data)
+    if errors or (node_errors and not defer_node_errors):
+        raise DiagnosticError(validation_diagnostics(errors + node_errors, file))
+    if node_errors:
+        file.deferred = validation_diagnostics(node_errors, file)
+        file.bad_nodes = bad
     return file
 
 
-def _node_errors(data: Any) -> list[dict]:
-    """Validate every node body in `layers:` and in each block's `layers:` (and inside `seq:`)."""
+def _node_errors(data: Any) -> tuple[list[dict], set]:
+    """Validate every node body in `layers:` and in each block's `layers:` (and inside `seq:`).
+
+    Returns the errors and the data paths of the top-level entries (`(..., j, id)`) they are in."""
     from archc.ops import OPS, load_ops
     from archc.spec.models import ID_PATTERN, BlockCall, SeqNodeLight, raw_op_model
 
     load_ops()
     errors: list[dict] = []
+    bad: set = set()
+    current: list = [None]   # the entry being validated
     ident = re.compile(ID_PATTERN)
 
     def err(loc: tuple, type_: str, msg: str, **ctx: Any) -> None:
         errors.append({"type": type_, "loc": loc, "msg": msg, "input": None, "ctx": ctx or None})
+        bad.add(current[0])
 
     def body(b: Any, loc: tuple) -> None:
         if not isinstance(b, dict):
@@ -341,6 +354,7 @@ def _node_errors(data: Any) -> list[dict]:
         try:
             model.model_validate(b)
         except ValidationError as e:
+            bad.add(current[0])
             for x in e.errors():
                 errors.append(dict(x, loc=loc + tuple(x["loc"])))
         if "seq" in b and "op" not in b and "block" not in b and isinstance(b["seq"], list):
@@ -350,13 +364,15 @@ def _node_errors(data: Any) -> list[dict]:
     def entries(layers: Any, loc: tuple) -> None:
         if not isinstance(layers, list):
             return  # SpecBase reports it
-        for j, entry in enumerate(layers):
-            if not isinstance(entry, dict):
+        for j, entry_map in enumerate(layers):
+            if not isinstance(entry_map, dict):
                 continue  # SpecBase reports it
-            if len(entry) != 1:
+            current[0] = loc + (j,)
+            if len(entry_map) != 1:
                 err(loc + (j,), "node_entry", "each item is one `id: {...}` mapping")
                 continue
-            ((nid, b),) = entry.items()
+            ((nid, b),) = entry_map.items()
+            current[0] = loc + (j, nid)
             if not isinstance(nid, str) or not ident.match(nid):
                 err(loc + (j, nid, "[key]"), "string_pattern_mismatch", "bad id", pattern=ID_PATTERN)
                 continue
@@ -369,7 +385,7 @@ def _node_errors(data: Any) -> list[dict]:
             for name, b in blocks.items():
                 if isinstance(b, dict):
                     entries(b.get("layers"), ("blocks", name, "layers"))
-    return errors
+    return errors, bad
 
 
 def _library_dirs(spec_dir: Path, lib_first: bool = True) -> list[Path]:
@@ -399,7 +415,7 @@ def _resolve_import(name: str, spec_dir: Path, span: Span | None, lib_first: boo
         hint=f"did you mean `{close[0]}`?" if close else (f"available: {', '.join(avail)}" if avail else None))])
 
 
-def load_spec(path_or_text: str | os.PathLike, *, text: str | None = None) -> LoadedSpec:
+def load_spec(path_or_text: str | os.PathLike, *, text: str | None = None, defer_node_errors: bool = False) -> LoadedSpec:
     """Load and validate a spec file and the block libraries it imports.
 
     Raises DiagnosticError with every problem found in the file (and its imports).
@@ -412,7 +428,8 @@ def load_spec(path_or_text: str | os.PathLike, *, text: str | None = None) -> Lo
         if not path.is_file():
             raise FileNotFoundError(str(path))
         loaded = load_yaml_file(path, display=display_path(path))
-    main = validate(loaded, path.resolve())
+    defer = defer_node_errors
+    main = validate(loaded, path.resolve(), defer)
     sources = {loaded.file: loaded.text}
     extension: SpecFile | None = None
     if main.model.extends is not None:
@@ -429,7 +446,7 @@ def load_spec(path_or_text: str | os.PathLike, *, text: str | None = None) -> Lo
         base_loaded = load_yaml_file(target, display=display_path(target))
         sources[base_loaded.file] = base_loaded.text
         try:
-            base = validate(base_loaded, target)
+            base = validate(base_loaded, target, defer)
         except DiagnosticError as e:
             e.sources = sources  # type: ignore[attr-defined]
             raise
@@ -469,7 +486,7 @@ def load_spec(path_or_text: str | os.PathLike, *, text: str | None = None) -> Lo
                 seen.add(target)
                 lib_loaded = load_yaml_file(target, display=display_path(target))
                 sources[lib_loaded.file] = lib_loaded.text
-                lib = validate(lib_loaded, target)
+                lib = validate(lib_loaded, target, defer)
                 add_blocks(lib)
                 visit(lib, depth + 1)
             except DiagnosticError as e:
@@ -482,4 +499,6 @@ def load_spec(path_or_text: str | os.PathLike, *, text: str | None = None) -> Lo
         e = DiagnosticError(diags)
         e.sources = sources  # type: ignore[attr-defined]
         raise e
-    return LoadedSpec(main, blocks, sources, extension=extension)
+    files = [main] + ([extension] if extension is not None else []) + list({id(b.file): b.file for b in blocks.values()}.values())
+    deferred = [d for f in {id(f): f for f in files}.values() for d in f.deferred]
+    return LoadedSpec(main, blocks, sources, extension=extension, deferred=deferred)

@@ -92,3 +92,18 @@ def test_internal_error_is_one_line(monkeypatch):
     r = invoke("check", "specs/mlp.yaml")
     assert r.exit_code == 4
     assert "internal error: RuntimeError: boom" in r.stderr and "Traceback" not in r.output
+
+
+def test_schema_and_reference_problems_in_one_run(tmp_path):
+    """A node with a schema problem is skipped; the others are still elaborated and checked."""
+    spec = tmp_path / "s.yaml"
+    spec.write_text(
+        "archc: 1\nname: s\nsymbols: {B: {example: 2}}\ninputs:\n  x: {shape: [B, 8]}\nlayers:\n"
+        "  - a: {op: linear, out: 4, bais: true}\n"
+        "  - b: {op: relu, from: nowhere}\n"
+        "  - c: {op: linear, from: x, out: 0}\n"
+    )
+    r = invoke("check", str(spec))
+    assert r.exit_code == 1
+    codes = [line.split("]")[0].split("[")[1] for line in r.stderr.splitlines() if line.startswith("error[")]
+    assert codes == ["ARC101", "ARC104", "ARC102"], r.stderr
