@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
-from math import prod
 from typing import Any
 
 from pydantic import ValidationError
@@ -18,22 +17,21 @@ from pydantic import ValidationError
 from archc.diagnostics import Diagnostic, DiagnosticError, Related, Span
 from archc.ir import dims as D
 from archc.ir.expr import ExprError, contains_expr, parse
-from archc.ir.graph import Graph, GraphInput, GraphOutput, Node, Scope, Symbol, Tie, ValueRef, param_key
+from archc.ir.graph import Graph, Node, Scope, Symbol, ValueRef
 from archc.ir.types import ShapeError, TensorType
+from archc.ir._errors import Abort as _Abort
+from archc.ir._errors import ForwardRef as _ForwardRef
+from archc.ir._finish import FinishMixin
+from archc.ir._frame import FrameMixin
 from archc.ops import OPS, InferContext, load_ops
-from archc.spec.load import LoadedSpec, SpecFile, validation_diagnostics
+from archc.spec.load import LoadedSpec, SpecFile
 from archc.spec.models import ParamSpec
 
-API_OVERRIDES = "<overrides>"
 MAX_REPEAT = 10_000
 MAX_NODES = 200_000
 DEFAULT_PARAM_LIMIT = 2_000_000_000
 COMMON_KEYS = {"op", "from", "when", "repeat", "doc", "repeat_names"}
 _PARAM_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "list": (list,), "any": (object,)}
-
-
-class _Abort(Exception):
-    """Stop expanding this node (its diagnostic is already recorded)."""
 
 
 @dataclass(frozen=True)
@@ -75,7 +73,7 @@ class _Ctx(InferContext):
         self.ex.constraints.append(D.Constraint(a, b, origin=(self.node_path, what, inputs, self.span, tuple(self.in_refs))))
 
 
-class Elaborator:
+class Elaborator(FrameMixin, FinishMixin):
     def __init__(self, spec: LoadedSpec, overrides: dict[str, Any] | None = None, variant: str | None = None,
                  param_limit: int | None = DEFAULT_PARAM_LIMIT, override_spans: dict[str, Span] | None = None):
         load_ops()
@@ -182,161 +180,6 @@ class Elaborator:
         if ref.is_input:
             return self.inputs[ref.node].type
         return self.node_index[ref.node].outputs[ref.index]
-
-    def override_span(self, key: str) -> Span | None:
-        """Where an override was given: `--set` on the command line, or the API's overrides dict."""
-        if key in self.override_spans:
-            return self.override_spans[key]
-        if key == "--variant":
-            text, start = f"variant={self.variant}", 0
-        else:
-            text = ", ".join(f"{k}={v!r}" for k, v in self.overrides.items())
-            start = text.find(f"{key}=")
-            if start < 0:
-                return Span(API_OVERRIDES, 1, 1)
-        self.spec.sources.setdefault(API_OVERRIDES, text)
-        end = text.find(", ", start)
-        return Span(API_OVERRIDES, 1, start + len(key) + 2, 1, (end if end >= 0 else len(text)) + 1)
-
-    # ---------------------------------------------------------------- params, symbols, inputs
-    def resolve_params(self) -> None:
-        m, f = self.model, self.main
-        params = dict(m.params)
-        ext = self.spec.extension
-        if ext is not None:
-            if self.variant is None:
-                self.variant = ext.model.variant
-                if self.variant is not None:
-                    self.override_spans.setdefault("--variant", ext.value_span(("variant",)))
-            for k, v in ext.model.params.items():
-                if k not in params:
-                    close = difflib.get_close_matches(k, list(params), n=1)
-                    self.error("ARC114", f"`{k}` is not a param of `{m.name}`", ext.key_span(("params", k)),
-                               hint=f"did you mean `{close[0]}`?" if close else None)
-                else:
-                    self.overrides.setdefault(k, v)
-                    self.override_spans.setdefault(k, ext.value_span(("params", k)))
-        elif self.variant is None and m.variant is not None:
-            self.variant = m.variant
-            self.override_spans.setdefault("--variant", f.value_span(("variant",)))
-        if self.variant is not None:
-            if self.variant not in m.variants:
-                close = difflib.get_close_matches(self.variant, list(m.variants), n=1)
-                self.error("ARC110", f"unknown variant `{self.variant}`", self.override_span("--variant"),
-                           hint=f"did you mean `{close[0]}`?" if close else
-                           (f"variants: {', '.join(m.variants)}" if m.variants else "this spec defines no variants"))
-            else:
-                for k, v in m.variants[self.variant].items():
-                    if k not in params and k not in m.symbols:
-                        close = difflib.get_close_matches(k, list(params), n=1)
-                        self.error("ARC114", f"variant `{self.variant}` sets `{k}`, which is not a param",
-                                   f.key_span(("variants", self.variant, k)),
-                                   hint=f"did you mean `{close[0]}`?" if close else "declare it under `params:`")
-                    elif k in m.symbols:
-                        self.overrides.setdefault(k, v)
-                    else:
-                        params[k] = v
-        for name in set(m.params) & set(m.symbols):
-            self.error("ARC117", f"`{name}` is both a param and a symbol", f.key_span(("symbols", name)),
-                       related=(Related("param declared here", f.key_span(("params", name))),),
-                       hint="params and symbols share one namespace (`--set` reaches both); rename one")
-        self._bad_symbol_overrides: set[str] = set()
-        for k, v in self.overrides.items():
-            span = self.override_span(k)
-            if k in m.symbols:
-                if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                    self.error("ARC114", f"symbol `{k}` must be set to a positive integer, got {v!r}", span)
-                    self._bad_symbol_overrides.add(k)
-                continue
-            if k not in params:
-                close = difflib.get_close_matches(k, list(params) + list(m.symbols), n=1)
-                self.error("ARC114", f"`{k}` is not a param or symbol of `{m.name}`", span,
-                           hint=f"did you mean `{close[0]}`?" if close else
-                           f"params: {', '.join(params) or '(none)'}; symbols: {', '.join(m.symbols) or '(none)'}")
-                continue
-            old = params[k]
-            if old is not None and not contains_expr(old) and not _same_kind(old, v):
-                self.error("ARC114", f"`{k}` is {_kind(old)} in the spec, so it cannot be set to {v!r}", span,
-                           hint="write an integer, e.g. 2" if isinstance(old, int) and not isinstance(old, bool) else None)
-                continue
-            params[k] = v
-        # params may refer to each other through expressions: evaluate in declaration order
-        env: dict[str, Any] = {}
-        for s_name, s in m.symbols.items():
-            env[s_name] = self.overrides.get(s_name, s.example if isinstance(s.example, int) else None)
-        for k, v in params.items():
-            try:
-                env[k] = self.eval_value(v, env, f.value_span(("params", k)), f, f"param `{k}`")
-            except _Abort:
-                env[k] = None
-        self.params = {k: env[k] for k in params}
-        self.globals = env
-
-    def resolve_symbols(self) -> None:
-        m, f = self.model, self.main
-        for name, s in m.symbols.items():
-            vals = {}
-            for key in ("example", "min", "max", "multiple_of"):
-                v = getattr(s, key)
-                try:
-                    v = self.eval_value(v, self.globals, f.value_span(("symbols", name, key)), f, f"symbol `{name}.{key}`")
-                except _Abort:
-                    v = None
-                if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < (1 if key != "min" else 0)):
-                    self.error("ARC102", f"symbol `{name}.{key}` must be a positive integer, got {v!r}", f.value_span(("symbols", name, key)))
-                    v = None
-                vals[key] = v
-            ex = vals["example"] if name in self._bad_symbol_overrides else self.overrides.get(name, vals["example"])
-            span = self.override_span(name) if name in self.overrides else f.value_span(("symbols", name, "example"))
-            rng = D.SymbolRange(min=max(vals["min"] or 1, 1), max=vals["max"], multiple_of=vals["multiple_of"] or 1)
-            if not isinstance(ex, int) or isinstance(ex, bool):
-                ex = vals["example"] if vals["example"] is not None else rng.min
-            self.globals[name] = ex
-            problems = []
-            if ex < rng.min:
-                problems.append(f">= {rng.min}")
-            if rng.max is not None and ex > rng.max:
-                problems.append(f"<= {rng.max}")
-            if ex % rng.multiple_of:
-                problems.append(f"a multiple of {rng.multiple_of}")
-            if problems:
-                self.error("ARC203", f"{name} = {ex} is outside its declared range: it must be {' and '.join(problems)}",
-                           span, related=(Related("declared here", f.key_span(("symbols", name))),))
-            self.symbols[name] = Symbol(name, ex, rng, f.key_span(("symbols", name)))
-            self.example_env[name] = ex
-
-    def resolve_inputs(self) -> None:
-        m, f = self.model, self.main
-        self.inputs: dict[str, GraphInput] = {}
-        for name, inp in m.inputs.items():
-            shape: list[D.Dim] = []
-            for j, d in enumerate(inp.shape):
-                if isinstance(d, int) and not isinstance(d, bool):
-                    if d <= 0:
-                        self.error("ARC206", f"input `{name}` dim {j} must be positive, got {d}", f.value_span(("inputs", name, "shape", j)))
-                    shape.append(d)
-                elif isinstance(d, str) and d in m.symbols:
-                    shape.append(D.sym(d))
-                elif isinstance(d, str) and contains_expr(d):
-                    try:
-                        v = self.eval_value(d, self.globals, f.value_span(("inputs", name, "shape", j)), f, f"input `{name}`")
-                        shape.append(int(v))
-                    except (_Abort, TypeError, ValueError):
-                        shape.append(1)
-                else:
-                    close = difflib.get_close_matches(str(d), list(m.symbols), n=1)
-                    self.error("ARC104", f"input `{name}` uses symbol `{d}`, which is not declared under `symbols:`",
-                               f.value_span(("inputs", name, "shape", j)),
-                               hint=f"did you mean `{close[0]}`?" if close else f"declare it: `symbols: {{{d}: {{example: ...}}}}`")
-                    shape.append(1)
-            rng = None
-            if inp.range is not None:
-                try:
-                    rng = tuple(int(self.eval_value(v, self.globals, f.value_span(("inputs", name, "range")), f, f"input `{name}` range"))
-                                for v in inp.range)
-                except (_Abort, TypeError, ValueError):
-                    rng = None
-            self.inputs[name] = GraphInput(name, TensorType(tuple(shape), inp.dtype), f.key_span(("inputs", name)), rng)
 
     # ---------------------------------------------------------------- references
     def resolve_ref(self, name: str, scope: _Scope, span: Span | None, later: dict[str, int], here: str) -> ValueRef:
@@ -789,89 +632,6 @@ class Elaborator:
         self.scope_outputs[full] = last
         return last
 
-    # ---------------------------------------------------------------- outputs, ties, constraints
-    def resolve_outputs(self, scope: _Scope, last: ValueRef | None) -> dict[str, GraphOutput]:
-        m, f = self.model, self.main
-        outs: dict[str, GraphOutput] = {}
-        if not m.outputs:
-            if last is not None:
-                outs["output"] = GraphOutput("output", last, None, None)
-            return outs
-        for name, o in m.outputs.items():
-            src = o if isinstance(o, str) else o.from_
-            kind = None if isinstance(o, str) else o.kind
-            span = f.value_span(("outputs", name) if isinstance(o, str) else ("outputs", name, "from"))
-            try:
-                ref = self.resolve_ref(src, scope, span, {}, f"output {name}")
-            except (_Abort, _ForwardRef):
-                continue
-            outs[name] = GraphOutput(name, ref, kind, f.key_span(("outputs", name)))
-        return outs
-
-    def check_ties(self) -> None:
-        m, f = self.model, self.main
-        self.ties: list[Tie] = []
-        shapes = {}
-        for n in self.nodes:
-            for k, s in n.params.items():
-                shapes[param_key(n.path, k)] = s
-        for j, t in enumerate(m.ties):
-            span = f.value_span(("ties", j))
-            bad = False
-            for key in ("param", "to"):
-                name = getattr(t, key)
-                if name not in shapes:
-                    close = difflib.get_close_matches(name, list(shapes), n=1)
-                    self.error("ARC118", f"tie `{key}: {name}` names no parameter", f.value_span(("ties", j, key)),
-                               hint=f"did you mean `{close[0]}`?" if close else None)
-                    bad = True
-            if bad:
-                continue
-            if shapes[t.param] != shapes[t.to]:
-                self.error("ARC118", f"cannot tie `{t.param}` {list(shapes[t.param])} to `{t.to}` {list(shapes[t.to])}: shapes differ", span)
-                continue
-            self.ties.append(Tie(t.param, t.to, span))
-
-    def check_constraints(self) -> list[D.Derived]:
-        if not self.constraints:
-            return []
-        ranges = {s.name: s.range for s in self.symbols.values()}
-        derived = D.describe_constraints(self.constraints, ranges)
-        for d in derived:
-            if D.satisfies(d, self.example_env):
-                continue
-            syms = ", ".join(f"{s} = {self.example_env[s]}" for s in d.symbols)
-            related = []
-            for c in d.constraints:
-                if D.evaluate(c.lhs, self.example_env) == D.evaluate(c.rhs, self.example_env):
-                    continue
-                node_path, what, inputs, nspan, in_refs = c.origin
-                related.append(Related(
-                    f"`{node_path}`: {what} is {D.evaluate(c.lhs, self.example_env)} (`{D.dim_str(c.lhs)}`) "
-                    f"vs {D.evaluate(c.rhs, self.example_env)} (`{D.dim_str(c.rhs)}`)", nspan))
-            hint = None
-            if len(d.symbols) == 1 and d.modulus and d.residues:
-                s = d.symbols[0]
-                v = self.example_env[s]
-                cands = [x for x in range(max(1, v - 4 * d.modulus), v + 4 * d.modulus) if x % d.modulus in d.residues
-                         and (d.min_value is None or x >= d.min_value)]
-                near = sorted(cands, key=lambda x: (abs(x - v), x))[:2]
-                if near:
-                    hint = f"the nearest valid sizes are {' and '.join(str(x) for x in sorted(near))}"
-            span = None
-            if len(d.symbols) >= 1:
-                s = d.symbols[0]
-                span = self.override_spans.get(s) or self.main.value_span(("symbols", s, "example")) or self.symbols[s].span
-            self.error("ARC203", f"{syms} does not satisfy `{d.text}`, which this spec's ops require", span,
-                       hint=hint, related=tuple(related[:4]))
-        return derived
-
-
-class _ForwardRef(Exception):
-    def __init__(self, name: str):
-        self.name = name
-
-
 def _raw(f: SpecFile, path: tuple) -> Any:
     cur = f.loaded.data
     for p in path:
@@ -893,23 +653,6 @@ def _static(shape: Any) -> list[int]:
 
 def _short(r: ValueRef, ex: Elaborator) -> str:
     return str(r)
-
-
-def _kind(v: Any) -> str:
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list"}.get(type(v), type(v).__name__)
-
-
-def _same_kind(old: Any, new: Any) -> bool:
-    """May `new` replace the param value `old`? Same kind; an int param takes only integers."""
-    if isinstance(old, bool) or isinstance(new, bool):
-        return isinstance(old, bool) and isinstance(new, bool)
-    if isinstance(old, int):
-        return isinstance(new, int)
-    if isinstance(old, float):
-        return isinstance(new, (int, float))
-    if isinstance(old, list):
-        return isinstance(new, list)
-    return type(old) is type(new)
 
 
 def _param_decl(decl: Any) -> tuple[str, Any, bool]:
