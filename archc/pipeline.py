@@ -36,11 +36,12 @@ def front(spec: str | os.PathLike | LoadedSpec, opts: Options | None = None) -> 
     return loaded, graph
 
 
-def back(graph: Graph, device: Any = None, verify: bool = True, dtype: Any = None) -> tuple[Any, list[Diagnostic]]:
+def back(graph: Graph, device: Any = None, verify: bool = True, dtype: Any = None,
+         inplace: bool = True) -> tuple[Any, list[Diagnostic]]:
     """lower -> verify: the GraphModule and the verification's diagnostics (empty when it agrees)."""
     from archc.codegen.fx import lower
     from archc.codegen.verify import verify as run_verify
 
-    gm = lower(graph, device=device, dtype=dtype)
+    gm = lower(graph, device=device, dtype=dtype, inplace=inplace)
     diags = run_verify(gm, graph) if verify else []
     return gm, diags

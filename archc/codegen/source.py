@@ -343,6 +343,8 @@ def _fn_expr(fn: Any, ctx: _Ctx) -> str:
         return q[len("builtins."):]
     if q in ("_operator.getitem", "operator.getitem"):
         return "operator.getitem"
+    if q in ("_operator.iadd", "operator.iadd"):  # archc.codegen.fx's in-place residual sums
+        return "operator.iadd"
     raise SourceError(f"the function {q} is neither torch's nor archc's")
 
 

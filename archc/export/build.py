@@ -101,7 +101,8 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
             raise DiagnosticError(diags)
         import torch
 
-        gm, vdiags = back(graph, verify=True)
+        # out of place: the search for a first diverging node reads every node's output
+        gm, vdiags = back(graph, verify=True, inplace=False)
         if vdiags:
             raise DiagnosticError(vdiags)
         if weights is not None:

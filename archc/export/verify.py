@@ -151,9 +151,12 @@ def eager_intermediates(gm: Any, inputs: Mapping[str, Any]) -> tuple[dict[str, A
     class Rec(fx.Interpreter):
         def run_node(self, n):
             r = super().run_node(n)
-            by_name[n.name] = r
+            # a copy: later nodes may compute in place (archc.codegen.fx writes relu/add in place)
+            kept = tuple(t.clone() if isinstance(t, torch.Tensor) else t for t in r) if isinstance(r, tuple) else (
+                r.clone() if isinstance(r, torch.Tensor) else r)
+            by_name[n.name] = kept
             if n.name in f2p:
-                by_path[f2p[n.name]] = r
+                by_path[f2p[n.name]] = kept
             return r
 
     with torch.no_grad():
