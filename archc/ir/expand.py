@@ -547,7 +547,7 @@ class Elaborator(FrameMixin, FinishMixin):
             if e.input_index is not None and k not in (e.input_index, 0):
                 continue
             src_span = self.inputs[r.node].span if r.is_input else self.node_index[r.node].span
-            related.append(Related(f"`{_short(r, self)}` produces {t.shape_str()}", src_span))
+            related.append(Related(f"`{r}` produces {t.shape_str()}", src_span))
         self.error(e.code, f"`{label}` ({op}): {e.message}", span, hint=e.hint, related=tuple(related))
 
     def expand_block(self, full: str, label: str, data: dict, path: tuple, scope: _Scope, env: dict,
@@ -651,10 +651,6 @@ def _static(shape: Any) -> list[int]:
     return out
 
 
-def _short(r: ValueRef, ex: Elaborator) -> str:
-    return str(r)
-
-
 def _param_decl(decl: Any) -> tuple[str, Any, bool]:
     """A block param declaration -> (type, default, required)."""
     if isinstance(decl, ParamSpec):
@@ -665,8 +661,8 @@ def _param_decl(decl: Any) -> tuple[str, Any, bool]:
     if isinstance(decl, str) and decl in _PARAM_TYPES:
         return decl, None, True
     for t, py in (("bool", bool), ("int", int), ("float", float), ("str", str), ("list", list)):
-        if isinstance(decl, py):
-            return ("float" if t == "int" and False else t), decl, False
+        if isinstance(decl, py):  # a default value: its type is the param's (bool before int)
+            return t, decl, False
     return "any", decl, False
 
 
