@@ -20,31 +20,19 @@ def _fx_name(path: str) -> str:
 
 
 def _set_submodule(root: Any, path: str, module: Any) -> None:
-    import torch.nn as nn
+    from archc.ops._seqmodules import parent_module
 
-    parts = path.split(".")
-    cur = root
-    for p in parts[:-1]:
-        nxt = cur._modules.get(p)
-        if nxt is None:
-            nxt = nn.Module()
-            cur.add_module(p, nxt)
-        cur = nxt
-    cur.add_module(parts[-1], module)
+    parent, name = parent_module(root, path)
+    parent.add_module(name, module)
 
 
 def _set_param(root: Any, path: str, param: Any) -> None:
     import torch.nn as nn
 
-    parent, _, name = path.rpartition(".")
-    cur = root
-    for p in parent.split(".") if parent else []:
-        nxt = cur._modules.get(p)
-        if nxt is None:
-            nxt = nn.Module()
-            cur.add_module(p, nxt)
-        cur = nxt
-    cur.register_parameter(name, param if isinstance(param, nn.Parameter) else nn.Parameter(param))
+    from archc.ops._seqmodules import parent_module
+
+    parent, name = parent_module(root, path)
+    parent.register_parameter(name, param if isinstance(param, nn.Parameter) else nn.Parameter(param))
 
 
 def _class_name(name: str) -> str:

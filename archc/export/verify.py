@@ -20,6 +20,7 @@ artifact values it compared.
 from __future__ import annotations
 
 import statistics
+from abc import ABC, abstractmethod
 import time
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping
@@ -66,14 +67,15 @@ class Verification:
                 "sizes": [r.to_json() for r in self.results], "latency_ms": self.latency_ms}
 
 
-class Runner:
+class Runner(ABC):
     """A loaded artifact. `run` returns the flat list of outputs; `intermediates` maps IR node
     paths to the candidate values the artifact computed for them, in execution order."""
 
     fmt = "?"
 
-    def run(self, inputs: Mapping[str, Any]) -> list[Any]:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def run(self, inputs: Mapping[str, Any]) -> list[Any]:
+        """Run the loaded artifact on named inputs: its outputs, flattened."""
 
     def intermediates(self, inputs: Mapping[str, Any], ref: Mapping[str, Any]) -> dict[str, list[Any]]:
         return {}
@@ -128,8 +130,6 @@ def diff(ref: Any, got: Any, atol: float, rtol: float) -> tuple[bool, float | No
 
 
 def make_inputs(graph: Graph, env: Mapping[str, int], dtype: str, seed: int = 0) -> dict[str, Any]:
-    import torch
-
     from archc.codegen.verify import example_inputs, torch_dtype
 
     ins = example_inputs(graph, dict(env), seed=seed)

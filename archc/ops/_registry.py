@@ -6,6 +6,7 @@ lazily, inside the function, so the front end stays torch-free.
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -25,20 +26,21 @@ class NoAttrs(Attrs):
     pass
 
 
-class InferContext:
-    """What a shape rule may ask of the inference pass.
+class InferContext(ABC):
+    """What a shape rule may ask of the inference pass (implemented by `archc.ir.expand`).
 
     `require_equal` is how ops state facts such as "the two inputs of add have the same dims": the
     pass proves it symbolically, checks it at the example sizes, or records it as a derived
     constraint on the symbols (a U-Net's `H % 16 == 0`).
     """
 
-    def require_equal(self, a: Dim, b: Dim, what: str, inputs: tuple[int, int] | None = None) -> None:  # pragma: no cover - interface
-        raise NotImplementedError
+    @abstractmethod
+    def require_equal(self, a: Dim, b: Dim, what: str, inputs: tuple[int, int] | None = None) -> None:
+        """Prove `a == b`, check it at the example sizes, or record it as a constraint."""
 
-    def example(self, d: Dim) -> int:  # pragma: no cover - interface
+    @abstractmethod
+    def example(self, d: Dim) -> int:
         """The value of a dim at the symbols' example sizes."""
-        raise NotImplementedError
 
 
 InferFn = Callable[[InferContext, Any, Sequence[TensorType]], Any]  # TensorType or list of them

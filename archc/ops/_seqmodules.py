@@ -118,7 +118,8 @@ def sdpa(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: Optional[torch
     return F.scaled_dot_product_attention(q, k, v, attn_mask=_attn_mask(q, k, mask, causal, False), scale=scale)
 
 
-def _set_path(root: nn.Module, path: str, module: nn.Module) -> None:
+def parent_module(root: nn.Module, path: str) -> tuple[nn.Module, str]:
+    """The module that holds `path` (its containers created as plain Modules) and the last name."""
     parts = path.split(".")
     cur = root
     for p in parts[:-1]:
@@ -127,7 +128,12 @@ def _set_path(root: nn.Module, path: str, module: nn.Module) -> None:
             nxt = nn.Module()
             cur.add_module(p, nxt)
         cur = nxt
-    cur.add_module(parts[-1], module)
+    return cur, parts[-1]
+
+
+def _set_path(root: nn.Module, path: str, module: nn.Module) -> None:
+    parent, name = parent_module(root, path)
+    parent.add_module(name, module)
 
 
 class Attention(nn.Module):
