@@ -10,6 +10,7 @@ import re
 from contextlib import nullcontext
 from typing import Any
 
+from archc.codegen.nodemap import NodeMap, attach
 from archc.ir.graph import Graph, ValueRef
 from archc.ops import OPS, Call, load_ops
 
@@ -101,7 +102,7 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
     if dtype is not None:
         gm = gm.to(dtype)
     gm.archc_graph = graph
-    gm.archc_fx_to_path = fx_to_path
+    attach(gm, NodeMap(fx_to_path))
     gm.eval()
     return gm
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from archc.codegen.nodemap import node_map
 from archc.diagnostics import Diagnostic
 from archc.ir.dims import evaluate, shape_str
 from archc.ir.graph import Graph
@@ -48,7 +49,7 @@ def verify(gm: Any, graph: Graph, env: dict[str, int] | None = None) -> list[Dia
 
     env = graph.example_env if env is None else env
     diags: list[Diagnostic] = []
-    fx_to_path: dict[str, str] = getattr(gm, "archc_fx_to_path", {})
+    fx_to_path = node_map(gm).to_path
     by_path = {n.path: n for n in graph.nodes}
     seen: dict[str, Any] = {}
 

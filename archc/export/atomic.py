@@ -7,9 +7,9 @@ written and verified are the files moved into DIR, one `os.replace` each (atomic
 system), the manifest last; a failed or interrupted build removes its staging folder and leaves
 DIR as it was.
 
-`--force` replaces only archc's own outputs (`OWNED`): other files in DIR are never touched;
-archc outputs of an earlier build that this build does not produce are removed, so DIR and its
-manifest agree.
+`--force` replaces only archc's own outputs (`owned()`: the manifest and every file a registered
+format may write): other files in DIR are never touched; archc outputs of an earlier build that
+this build does not produce are removed, so DIR and its manifest agree.
 """
 from __future__ import annotations
 
@@ -19,15 +19,14 @@ import uuid
 from typing import Iterable
 
 MANIFEST = "manifest.json"
-FILES = {
-    "pt2": ["model.pt2"],
-    "onnx": ["model.onnx", "model.onnx.data"],
-    "torchscript": ["model.torchscript.pt"],
-    "source": ["model.py"],
-    "state_dict": ["model.safetensors"],
-}
-OWNED = frozenset([MANIFEST] + [f for fs in FILES.values() for f in fs])
 STAGING_PREFIX = ".archc-staging-"
+
+
+def owned() -> frozenset[str]:
+    """archc's own outputs: the manifest and the files of every registered export format."""
+    from archc.export.registry import owned_files
+
+    return frozenset({MANIFEST}) | owned_files()
 
 
 class OutDirError(Exception):
@@ -69,7 +68,7 @@ class Staging:
             dst = os.path.join(self.outdir, n)
             os.replace(self.file(n), dst)
             done.append(dst)
-        for stale in sorted(OWNED - set(names)):  # before the manifest, so it never lists a stale file
+        for stale in sorted(owned() - set(names)):  # before the manifest, so it never lists a stale file
             p = os.path.join(self.outdir, stale)
             if os.path.isfile(p):
                 os.remove(p)

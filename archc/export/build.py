@@ -10,21 +10,14 @@ from typing import Any
 
 from archc.diagnostics import Diagnostic, DiagnosticError, Span, has_errors
 from archc.export import atomic
-from archc.export.dynamic import SymbolPlan, envs as make_envs, plan as make_plan
-from archc.export.verify import TOLERANCES, Verification, make_inputs, verify_artifact
+from archc.export.dynamic import envs as make_envs, plan as make_plan
+from archc.export.registry import EXPORT_EXTRA, FORMATS, ExportContext, ExportFormat, default_emit, load_formats
+from archc.export.verify import TOLERANCES, Verification, bitwise_equal, make_inputs, verify_artifact
 
-FORMATS = ("pt2", "onnx", "torchscript", "source", "state_dict")
-DEFAULT_EMIT = ("pt2", "onnx", "torchscript")
+load_formats()
+DEFAULT_EMIT = default_emit()
 DTYPES = ("float32", "float16", "bfloat16")
-EXTRA = "pip install 'archc[export]'"
-_NEEDS = {"onnx": ("onnx", "onnxscript", "onnxruntime"), "source": ("safetensors",), "state_dict": ("safetensors",)}
-EXPORTERS = {
-    "pt2": "torch.export.export + torch.export.save",
-    "onnx": "torch.onnx.export(dynamo=True) of the torch.export program",
-    "torchscript": "torch.jit.script",
-    "source": "archc.codegen.source + safetensors",
-    "state_dict": "safetensors.torch.save_file",
-}
+EXTRA = EXPORT_EXTRA
 
 
 class MissingExtra(Exception):
@@ -49,7 +42,7 @@ class BuildResult:
 
 def parse_emit(emit: str | None) -> list[str]:
     if not emit:
-        return list(DEFAULT_EMIT)
+        return list(default_emit())
     items = [e.strip() for e in emit.split(",") if e.strip()]
     if "all" in items:
         return list(FORMATS)
@@ -60,9 +53,12 @@ def parse_emit(emit: str | None) -> list[str]:
 
 
 def require(formats: list[str]) -> None:
-    missing = sorted({m for f in formats for m in _NEEDS.get(f, ()) if importlib.util.find_spec(m) is None})
+    """Raise MissingExtra naming every package the formats need that is not installed."""
+    wanted = [FORMATS[f] for f in formats]
+    missing = sorted({m for f in wanted for m in f.needs if importlib.util.find_spec(m) is None})
     if missing:
-        raise MissingExtra(f"--emit {','.join(formats)} needs {', '.join(missing)}, which is not installed: {EXTRA}")
+        hints = list(dict.fromkeys(f.install for f in wanted if any(m in missing for m in f.needs)))
+        raise MissingExtra(f"--emit {','.join(formats)} needs {', '.join(missing)}, which is not installed: {'; '.join(hints)}")
 
 
 def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: dict[str, Any] | None = None,
@@ -77,7 +73,10 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
     from archc.ir.expand import DEFAULT_PARAM_LIMIT
     from archc.pipeline import Options, back, front
 
-    formats = list(emit or DEFAULT_EMIT)
+    formats = list(emit or default_emit())
+    unknown = [f for f in formats if f not in FORMATS]
+    if unknown:
+        raise UsageProblem(f"--emit: unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)} or all")
     if dtype not in DTYPES:
         raise UsageProblem(f"--dtype must be one of {', '.join(DTYPES)}")
     if opset < 18:
@@ -109,9 +108,6 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
             _load_weights(gm, graph, weights)
         if dtype != "float32":
             gm = _cast(gm, dtype)
-        from archc.export.pt2 import tag_nodes
-
-        tag_nodes(gm)
     except DiagnosticError as e:
         e.sources = loaded.sources  # type: ignore[attr-defined]
         raise
@@ -120,23 +116,20 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
     arts: dict[str, dict[str, Any]] = {}
     spec_hash = sha256_file(spec)
     with atomic.Staging(outdir) as stage:
+        ctx = ExportContext(gm, graph, plans, stage, opset, dtype, spec, spec_hash, __version__, result)
         try:
-            ep = None
-            t_ep = 0.0
-            if "pt2" in formats or "onnx" in formats:
-                from archc.export import pt2
+            if any(FORMATS[f].uses_program for f in formats):
+                from archc.export.formats import pt2
 
-                trace = make_inputs(graph, {n: p.export_size for n, p in plans.items()}, dtype)
                 t0 = time.perf_counter()
-                ep, pdiags = pt2.export_program(gm, graph, plans, tuple(trace.values()))
-                t_ep = time.perf_counter() - t0
+                ctx.program, pdiags = pt2.export_program(gm, graph, plans, ctx.trace_inputs())
+                ctx.program_seconds = time.perf_counter() - t0
                 result.diagnostics += pdiags
             envs = make_envs(graph, plans)
             written: list[str] = []
-            for fmt in formats:
-                entry, files = _emit_one(fmt, gm, graph, plans, ep, t_ep, stage, opset, dtype, spec, spec_hash,
-                                         __version__, envs, latency_runs, result)
-                arts[fmt] = entry
+            for name in formats:
+                entry, files = _emit_one(FORMATS[name], ctx, envs, latency_runs)
+                arts[name] = entry
                 written += [f for f in files if f not in written]
         except DiagnosticError as e:
             result.diagnostics += e.diagnostics
@@ -151,7 +144,7 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
             "overrides": dict(overrides or {}),
             "params": graph.params,
             "dtype": dtype,
-            "opset": opset if "onnx" in formats else None,
+            "opset": opset if any(FORMATS[f].uses_opset for f in formats) else None,
             "parameter_count": graph.param_count,
             "symbols": {n: p.to_json() for n, p in plans.items()},
             "inputs": ins,
@@ -175,84 +168,20 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
     return result
 
 
-def _emit_one(fmt: str, gm: Any, graph: Any, plans: dict[str, SymbolPlan], ep: Any, t_ep: float, stage: atomic.Staging,
-              opset: int, dtype: str, spec: str, spec_hash: str, version: str, envs: list, latency_runs: int,
-              result: BuildResult) -> tuple[dict[str, Any], list[str]]:
-    entry: dict[str, Any] = {"exporter": EXPORTERS[fmt], "notes": []}
-    files: list[str] = []
-    t0 = time.perf_counter()
-    if fmt == "pt2":
-        from archc.export import pt2
-
-        pt2.save(ep, stage.file("model.pt2"))
-        files = ["model.pt2"]
-        entry["export_seconds"] = t_ep + (time.perf_counter() - t0)
-        runner_fn = lambda: pt2.Pt2Runner(stage.file("model.pt2"))  # noqa: E731
-    elif fmt == "onnx":
-        from archc.export import onnx as onnx_fmt
-
-        info = onnx_fmt.export(ep, graph, stage.file("model.onnx"), opset)
-        entry.update(info)
-        files = ["model.onnx"] + (["model.onnx.data"] if info.get("external_data") else [])
-        entry["export_seconds"] = t_ep + (time.perf_counter() - t0)
-        entry["notes"].append("export_seconds includes the torch.export trace it translates")
-        onnx_fmt.check(stage.file("model.onnx"))
-        entry["checker"] = "onnx.checker.check_model: passed"
-        runner_fn = lambda: onnx_fmt.OnnxRunner(stage.file("model.onnx"), graph)  # noqa: E731
-    elif fmt == "torchscript":
-        from archc.export import torchscript as ts
-
-        trace = make_inputs(graph, {n: p.export_size for n, p in plans.items()}, dtype)
-        info = ts.export(gm, tuple(trace.values()), stage.file("model.torchscript.pt"))
-        entry["exporter"] = info["exporter"]
-        entry["fallback_reason"] = info["fallback_reason"]
-        entry["deprecated_upstream"] = True
-        entry["notes"].append(ts.DEPRECATION_NOTE)
-        if ts.DEPRECATION_NOTE not in result.notes:
-            result.notes.append(ts.DEPRECATION_NOTE)
-        d = ts.fallback_diagnostic(info)
-        if d:
-            result.diagnostics.append(d)
-        files = ["model.torchscript.pt"]
-        entry["export_seconds"] = time.perf_counter() - t0
-
-        def runner_fn():
-            r = ts.TorchScriptRunner(stage.file("model.torchscript.pt"))
-            r.gm = gm
-            return r
-    elif fmt in ("source", "state_dict"):
-        from archc.export import state_dict as sdf
-
-        if not os.path.exists(stage.file("model.safetensors")):
-            sdf.save(gm, graph, stage.file("model.safetensors"), {"archc.spec": spec, "archc.spec_sha256": spec_hash, "archc.dtype": dtype})
-        if fmt == "state_dict":
-            files = ["model.safetensors"]
-            entry["export_seconds"] = time.perf_counter() - t0
-            runner_fn = lambda: sdf.StateDictRunner(stage.file("model.safetensors"), gm, graph)  # noqa: E731
-        else:
-            from archc.codegen.source import SourceError, generate
-            from archc.export.source import SourceRunner
-
-            try:
-                text = generate(gm, graph, spec_path=spec, spec_sha256=spec_hash, dtype=dtype, archc_version=version)
-            except SourceError as e:
-                raise DiagnosticError([Diagnostic("ARC510", f"source: {e}", None)]) from None
-            with open(stage.file("model.py"), "w", encoding="utf-8") as f:
-                f.write(text)
-            files = ["model.py", "model.safetensors"]
-            entry["export_seconds"] = time.perf_counter() - t0
-            runner_fn = lambda: SourceRunner(stage.file("model.py"), stage.file("model.safetensors"), gm.archc_fx_to_path)  # noqa: E731
-    else:  # pragma: no cover
-        raise ValueError(fmt)
+def _emit_one(fmt: ExportFormat, ctx: ExportContext, envs: list, latency_runs: int) -> tuple[dict[str, Any], list[str]]:
+    """Export one format into the staging folder, reload and verify it: (manifest entry, files)."""
+    entry: dict[str, Any] = {"exporter": fmt.exporter, "notes": []}
+    files = list(fmt.export(ctx, entry))
     entry["files"] = files
-    entry["size_bytes"] = sum(os.path.getsize(stage.file(f)) for f in files)
-    v = _verify(fmt, runner_fn, gm, graph, envs, dtype, latency_runs)
-    if fmt == "source" and v.status == "verified" and dtype == "float32":
-        entry["bitwise_equal"] = _bitwise(runner_fn, gm, graph, envs)
+    entry["size_bytes"] = sum(os.path.getsize(ctx.file(f)) for f in files)
+    runner_fn = lambda: fmt.load(ctx)  # noqa: E731
+    v = _verify(fmt.name, runner_fn, ctx.gm, ctx.graph, envs, ctx.dtype, latency_runs)
+    if fmt.bitwise and v.status == "verified" and ctx.dtype == "float32":
+        entry["bitwise_equal"] = bitwise_equal(runner_fn(), ctx.gm, ctx.graph, envs)
         if not entry["bitwise_equal"]:
             entry["notes"].append("outputs within tolerance but not bitwise equal to the compiled module")
     entry.update(v.to_json())
-    result.diagnostics += v.diagnostics
+    ctx.result.diagnostics += v.diagnostics
     return entry, files
 
 
@@ -273,27 +202,14 @@ def _verify(fmt: str, runner_fn: Any, gm: Any, graph: Any, envs: list, dtype: st
     return verify_artifact(fmt, runner, gm, graph, envs, dtype, latency_runs)
 
 
-def _bitwise(runner_fn: Any, gm: Any, graph: Any, envs: list) -> bool:
-    import torch
-
-    from archc.export.verify import flatten
-
-    r = runner_fn()
-    for env in envs:
-        ins = make_inputs(graph, env, "float32")
-        with torch.no_grad():
-            a, b = flatten(gm(*ins.values())), r.run(ins)
-        if not all(torch.equal(x, y) for x, y in zip(a, b)):
-            return False
-    return True
-
-
 def _cast(gm: Any, dtype: str) -> Any:
+    from archc.codegen.nodemap import attach, node_map
     from archc.codegen.verify import torch_dtype
 
-    f2p, graph = gm.archc_fx_to_path, gm.archc_graph
+    nodes, graph = node_map(gm), gm.archc_graph
     gm = gm.to(torch_dtype(dtype))
-    gm.archc_fx_to_path, gm.archc_graph = f2p, graph
+    attach(gm, nodes)
+    gm.archc_graph = graph
     return gm
 
 

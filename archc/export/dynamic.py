@@ -7,7 +7,7 @@ When the valid sizes are one arithmetic progression `m*k + r` (k >= k0), the sym
 `Dim("H_div16") * 16 + r`-style derived dim; a symbol whose valid sizes are not such a progression
 (two residues, a constraint tying two symbols) stays static, with a warning.
 
-Torch-free: this module only plans; `archc.export.pt2` turns the plan into `Dim`s.
+Torch-free: this module only plans; `archc.export.formats.pt2` turns the plan into `Dim`s.
 """
 from __future__ import annotations
 

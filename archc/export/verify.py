@@ -144,7 +144,9 @@ def eager_intermediates(gm: Any, inputs: Mapping[str, Any]) -> tuple[dict[str, A
     import torch
     import torch.fx as fx
 
-    f2p: dict[str, str] = getattr(gm, "archc_fx_to_path", {})
+    from archc.codegen.nodemap import node_map
+
+    f2p = node_map(gm).to_path
     by_path: dict[str, Any] = {}
     by_name: dict[str, Any] = {}
 
@@ -259,6 +261,20 @@ def verify_artifact(fmt: str, runner: Runner, gm: Any, graph: Graph, envs: list[
     except Exception:  # noqa: BLE001 - latency is informative only
         v.latency_ms = None
     return v
+
+
+def bitwise_equal(runner: Runner, gm: Any, graph: Graph, envs: list[dict[str, int]]) -> bool:
+    """Whether the artifact's float32 outputs are exactly the module's at every env (formats that
+    run the very same kernels, such as the generated source, must be)."""
+    import torch
+
+    for env in envs:
+        ins = make_inputs(graph, env, "float32")
+        with torch.no_grad():
+            a, b = flatten(gm(*ins.values())), runner.run(ins)
+        if not all(torch.equal(x, y) for x, y in zip(a, b)):
+            return False
+    return True
 
 
 def localise(fmt: str, runner: Runner, gm: Any, graph: Graph, inputs: Mapping[str, Any], env: Mapping[str, int],

@@ -193,8 +193,10 @@ def per_node_times(gm: Any, inputs: dict, device: str, runs: int) -> tuple[dict[
     import torch
     import torch.fx as fx
 
+    from archc.codegen.nodemap import node_map
+
     sync = _sync_fn(device)
-    fx_to_path: dict[str, str] = getattr(gm, "archc_fx_to_path", {})
+    fx_to_path = node_map(gm).to_path
     owner: dict[str, str] = {}
     for n in gm.graph.nodes:
         if n.name in fx_to_path:

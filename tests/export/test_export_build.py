@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from archc.cli.main import app
 from archc.export import FORMATS
-from archc.export.atomic import OWNED
+from archc.export.atomic import owned
 from archc.export.manifest import sha256_file
 
 runner = CliRunner()
@@ -48,7 +48,7 @@ def test_every_format_builds_and_verifies(export_build, name, spec, overrides):
     assert m["artifacts"]["source"]["bitwise_equal"] is True
     assert m["artifacts"]["torchscript"]["exporter"] == "torch.jit.script"
     assert m["artifacts"]["onnx"]["checker"].endswith("passed")
-    assert set(os.listdir(out)) <= OWNED  # no staging left behind
+    assert set(os.listdir(out)) <= owned()  # no staging left behind
     assert json.loads((out / "manifest.json").read_text()) == json.loads(json.dumps(m, default=str))
 
 
@@ -114,7 +114,7 @@ def test_source_reproduces_bitwise(unet_build):
     import torch
 
     import archc
-    from archc.export.source import import_file
+    from archc.export.formats.source import import_file
     from archc.export.verify import make_inputs
 
     out, _ = unet_build
@@ -147,7 +147,7 @@ def test_force_replaces_only_archc_outputs(tmp_path):
 
 def test_failed_verification_writes_nothing(tmp_path, monkeypatch):
     from archc.export import build
-    from archc.export.source import SourceRunner
+    from archc.export.formats.source import SourceRunner
 
     orig = SourceRunner.run
     monkeypatch.setattr(SourceRunner, "run", lambda self, ins: [t + 1 for t in orig(self, ins)])
@@ -159,7 +159,7 @@ def test_failed_verification_writes_nothing(tmp_path, monkeypatch):
 
 def test_interrupted_build_writes_nothing(tmp_path, monkeypatch):
     from archc.export import build
-    from archc.export import state_dict as sdf
+    from archc.export.formats import state_dict as sdf
 
     def boom(*a, **k):
         raise KeyboardInterrupt

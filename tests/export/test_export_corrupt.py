@@ -8,6 +8,7 @@ import shutil
 import pytest
 
 import archc
+from archc.codegen.nodemap import node_map
 from archc.export.dynamic import envs, plan
 from archc.export.verify import verify_artifact
 
@@ -35,7 +36,7 @@ def test_onnx_initializer_corruption_names_the_node(mlp_build, mlp_gm, tmp_path)
     import onnx
     from onnx import numpy_helper
 
-    from archc.export.onnx import OnnxRunner
+    from archc.export.formats.onnx import OnnxRunner
 
     out, _ = mlp_build
     m = onnx.load(str(out / "model.onnx"))
@@ -51,7 +52,7 @@ def test_onnx_initializer_corruption_names_the_node(mlp_build, mlp_gm, tmp_path)
 
 
 def test_intact_onnx_verifies(mlp_build, mlp_gm):
-    from archc.export.onnx import OnnxRunner
+    from archc.export.formats.onnx import OnnxRunner
 
     out, _ = mlp_build
     v = _verify(OnnxRunner(str(out / "model.onnx"), mlp_gm.archc_graph), mlp_gm)
@@ -59,7 +60,7 @@ def test_intact_onnx_verifies(mlp_build, mlp_gm):
 
 
 def test_source_operator_corruption_names_the_node(mlp_build, mlp_gm, tmp_path):
-    from archc.export.source import SourceRunner
+    from archc.export.formats.source import SourceRunner
 
     out, _ = mlp_build
     text = (out / "model.py").read_text()
@@ -67,7 +68,7 @@ def test_source_operator_corruption_names_the_node(mlp_build, mlp_gm, tmp_path):
     assert line in text
     (tmp_path / "model.py").write_text(text.replace(line, "hidden_1_act = F.silu(hidden_1_fc)"))
     shutil.copy(out / "model.safetensors", tmp_path / "model.safetensors")
-    v = _verify(SourceRunner(str(tmp_path / "model.py"), str(tmp_path / "model.safetensors"), mlp_gm.archc_fx_to_path), mlp_gm)
+    v = _verify(SourceRunner(str(tmp_path / "model.py"), str(tmp_path / "model.safetensors"), node_map(mlp_gm)), mlp_gm)
     _named(v, "hidden.1.act", 15, "specs/mlp.yaml")
 
 
@@ -75,7 +76,7 @@ def test_source_weight_corruption_names_the_node(unet_build, tmp_path):
     import torch
     from safetensors.torch import load_file, save_file
 
-    from archc.export.source import SourceRunner
+    from archc.export.formats.source import SourceRunner
 
     out, _ = unet_build
     gm = archc.compile("specs/unet.yaml", {"base": 4, "H": 32, "W": 32})
@@ -83,7 +84,7 @@ def test_source_weight_corruption_names_the_node(unet_build, tmp_path):
     sd["up4.conv.conv1.weight"] = sd["up4.conv.conv1.weight"] * torch.tensor(3.0)
     save_file(sd, str(tmp_path / "model.safetensors"))
     shutil.copy(out / "model.py", tmp_path / "model.py")
-    v = _verify(SourceRunner(str(tmp_path / "model.py"), str(tmp_path / "model.safetensors"), gm.archc_fx_to_path), gm)
+    v = _verify(SourceRunner(str(tmp_path / "model.py"), str(tmp_path / "model.safetensors"), node_map(gm)), gm)
     _named(v, "up4.conv.conv1", 10, "specs/lib/unet.yaml")
 
 
@@ -91,8 +92,8 @@ def test_pt2_and_torchscript_localise(unet_build, tmp_path):
     """The same weight altered in the reloaded pt2 program and TorchScript module."""
     import torch
 
-    from archc.export.pt2 import Pt2Runner
-    from archc.export.torchscript import TorchScriptRunner
+    from archc.export.formats.pt2 import Pt2Runner
+    from archc.export.formats.torchscript import TorchScriptRunner
 
     out, _ = unet_build
     gm = archc.compile("specs/unet.yaml", {"base": 4, "H": 32, "W": 32})
@@ -100,8 +101,7 @@ def test_pt2_and_torchscript_localise(unet_build, tmp_path):
     with torch.no_grad():
         dict(r.module.named_parameters())["up3.conv.conv2.weight"].mul_(1.5)
     _named(_verify(r, gm), "up3.conv.conv2", 12, "specs/lib/unet.yaml")
-    t = TorchScriptRunner(str(out / "model.torchscript.pt"))
-    t.gm = gm
+    t = TorchScriptRunner(str(out / "model.torchscript.pt"), gm)
     with torch.no_grad():
         t.module.up3.conv.conv2.weight.mul_(1.5)
     _named(_verify(t, gm), "up3.conv.conv2", 12, "specs/lib/unet.yaml")

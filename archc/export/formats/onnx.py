@@ -19,7 +19,8 @@ import warnings
 from typing import Any, Mapping
 
 from archc.diagnostics import Diagnostic, DiagnosticError
-from archc.export.pt2 import TAG
+from archc.export.formats.pt2 import TAG
+from archc.export.registry import ExportContext, ExportFormat, register_format, timed
 from archc.export.verify import Runner, UnsupportedDtype
 from archc.ir.graph import Graph
 
@@ -204,3 +205,29 @@ class OnnxRunner(Runner):
 
     def describe(self, path: str) -> str | None:
         return getattr(self, "_where", {}).get(path)
+
+
+def _export(ctx: ExportContext, entry: dict) -> list[str]:
+    elapsed = timed()
+    info = export(ctx.program, ctx.graph, ctx.file("model.onnx"), ctx.opset)
+    entry.update(info)
+    entry["export_seconds"] = ctx.program_seconds + elapsed()
+    entry["notes"].append("export_seconds includes the torch.export trace it translates")
+    check(ctx.file("model.onnx"))
+    entry["checker"] = "onnx.checker.check_model: passed"
+    return ["model.onnx"] + (["model.onnx.data"] if info.get("external_data") else [])
+
+
+register_format(ExportFormat(
+    name="onnx",
+    files=("model.onnx", "model.onnx.data"),
+    exporter="torch.onnx.export(dynamo=True) of the torch.export program",
+    export=_export,
+    load=lambda ctx: OnnxRunner(ctx.file("model.onnx"), ctx.graph),
+    needs=("onnx", "onnxscript", "onnxruntime"),
+    default=True,
+    order=20,
+    uses_program=True,
+    uses_opset=True,
+    doc="ONNX (dynamo exporter), verified in ONNX Runtime",
+))

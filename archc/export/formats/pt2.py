@@ -11,8 +11,10 @@ from __future__ import annotations
 import re
 from typing import Any, Mapping
 
+from archc.codegen.nodemap import node_map
 from archc.diagnostics import Diagnostic, DiagnosticError
 from archc.export.dynamic import SymbolPlan, choose_sizes, guard_in_spec_terms, narrow
+from archc.export.registry import ExportContext, ExportFormat, register_format, timed
 from archc.export.verify import Runner
 from archc.ir.dims import evaluate
 from archc.ir.graph import Graph
@@ -21,8 +23,10 @@ TAG = "archc_node"
 
 
 def tag_nodes(gm: Any) -> None:
+    """Record on every fx node that computes an IR node the IR path (torch.export keeps it)."""
+    nodes = node_map(gm)
     for n in gm.graph.nodes:
-        p = gm.archc_fx_to_path.get(n.name)
+        p = nodes.path(n.name)
         if p is not None:
             custom = dict(n.meta.get("custom") or {})
             custom[TAG] = p
@@ -74,6 +78,7 @@ def export_program(gm: Any, graph: Graph, plans: dict[str, SymbolPlan], args: tu
     for a symbol named in --dynamic). Returns (program, diagnostics); raises DiagnosticError."""
     import torch
 
+    tag_nodes(gm)
     diags: list[Diagnostic] = []
     env = {n: p.export_size for n, p in plans.items()}
     for _ in range(2 * len(plans) + 2):
@@ -204,3 +209,23 @@ class Pt2Runner(Runner):
 
     def describe(self, path: str) -> str | None:
         return getattr(self, "_where", {}).get(path)
+
+
+def _export(ctx: ExportContext, entry: dict) -> list[str]:
+    elapsed = timed()
+    save(ctx.program, ctx.file("model.pt2"))
+    entry["export_seconds"] = ctx.program_seconds + elapsed()
+    return ["model.pt2"]
+
+
+register_format(ExportFormat(
+    name="pt2",
+    files=("model.pt2",),
+    exporter="torch.export.export + torch.export.save",
+    export=_export,
+    load=lambda ctx: Pt2Runner(ctx.file("model.pt2")),
+    default=True,
+    order=10,
+    uses_program=True,
+    doc="torch.export's ExportedProgram (`torch.export.load`)",
+))

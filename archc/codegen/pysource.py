@@ -23,6 +23,7 @@ import sys
 import types
 from typing import Any
 
+from archc.codegen.nodemap import node_map
 from archc.ir.dims import dim_str
 from archc.ir.graph import Graph
 
@@ -200,68 +201,42 @@ def _class_ref(cls: type, copier: _Copier) -> str:
     raise SourceError(f"module class {cls.__module__}.{cls.__qualname__} is neither torch.nn's nor archc's")
 
 
-def _candidates(m: Any, ref: str) -> list[str]:
-    """Constructor calls that may rebuild `m`: its __init__ arguments read back from attributes of
-    the same name, then its `extra_repr()` (which torch.nn writes as constructor arguments)."""
-    out = []
-    try:
-        sig = inspect.signature(type(m).__init__)
-        args: list[str] = []
-        for name, p in list(sig.parameters.items())[1:]:
-            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
-                continue
-            if hasattr(m, name) and _simple_value(getattr(m, name)):
-                args.append(f"{name}={_lit(getattr(m, name))}")
-            elif p.default is not p.empty:
-                continue
-            else:
-                raise SourceError(name)
-        out.append(f"{ref}({', '.join(args)})")
-    except (TypeError, ValueError, SourceError):
-        pass
-    try:
-        rep = f"{ref}({m.extra_repr()})"
-        # torch.nn writes its constructor arguments in extra_repr: the readable form, tried first
-        out.insert(0 if ref.startswith("nn.") else len(out), rep)
-    except Exception:  # noqa: BLE001
-        pass
-    return out
-
-
-def _simple_value(v: Any) -> bool:
-    try:
-        _lit(v)
-        return True
-    except SourceError:
-        return False
-
-
 class _Ctx:
-    def __init__(self) -> None:
+    def __init__(self, graph: Graph, module_nodes: dict[str, Any]) -> None:
         self.copier = _Copier()
         self.uses_block = False
         self.uses_restore = False
-        self.ns: dict[str, Any] | None = None
+        self.graph = graph
+        self.module_nodes = module_nodes  # module path -> the IR node whose lowering built it
 
-    def namespace(self) -> dict[str, Any]:
-        key = (len(self.copier.order), len(self.copier.imports))
-        if self.ns is not None and self._key == key:
-            return self.ns
-        self._key = key
-        import torch
-        import torch.nn as nn
-        import torch.nn.functional as F
 
-        ns: dict[str, Any] = {"torch": torch, "nn": nn, "F": F, "__name__": "archc_generated_check"}
-        exec(compile("\n".join(sorted(self.copier.imports)) + "\n" + "".join(f"{k} = {v}\n" for k, v in self.copier.consts.items())
-                     + self.copier.source() + "\n" + BLOCK_CLASS + "\n" + RESTORE_FN,
-                     "<archc-source-check>", "exec"), ns)
-        self.ns = ns
-        return ns
+def _constructor_call(m: Any, ctx: _Ctx, path: str) -> str | None:
+    """The call that built `m`, as the op's lowering made it (see archc.codegen.constructors), when
+    `m` is a node's module as lowered and every argument can be written as a literal."""
+    from archc.codegen.constructors import lowered_construction
+
+    node = ctx.module_nodes.get(path)
+    if node is None:
+        return None
+    c = lowered_construction(ctx.graph, node)
+    if c is None or not (_same_module(m, c.module) and _same_children(m, c.module)):
+        return None  # the module was replaced or changed after lowering: restore it as it is
+    try:
+        args = [_lit(v) for v in c.positional]
+        args += [f"{k}={_lit(v)}" for k, v in c.keywords if not (k in c.defaults and _is_default(v, c.defaults[k]))]
+    except SourceError:
+        return None
+    return f"{_class_ref(c.cls, ctx.copier)}({', '.join(args)})"
+
+
+def _is_default(v: Any, default: Any) -> bool:
+    try:
+        return type(v) is type(default) and bool(v == default)
+    except Exception:  # noqa: BLE001 - an argument without a plain equality is written out
+        return False
 
 
 def _module_expr(m: Any, ctx: _Ctx, indent: int, path: str) -> str:
-    import torch
     import torch.nn as nn
 
     pad = " " * (indent + 4)
@@ -280,16 +255,10 @@ def _module_expr(m: Any, ctx: _Ctx, indent: int, path: str) -> str:
             e = _module_expr(c, ctx, indent + 4, f"{path}.{k}")
             items.append(f"{pad}{key}={e}" if key else f"{pad}**{{{k!r}: {e}}}")
         return "Block(\n" + ",\n".join(items) + f",\n{' ' * indent})"
+    call = _constructor_call(m, ctx, path)
+    if call is not None:
+        return call
     ref = _class_ref(type(m), ctx.copier)
-    ns = ctx.namespace()
-    for cand in _candidates(m, ref):
-        try:
-            with torch.device("meta"):
-                built = eval(cand, ns)  # noqa: S307 - archc's own generated text, checked below
-        except Exception:  # noqa: BLE001
-            continue
-        if _same_module(m, built) and _same_children(m, built):
-            return cand
     # generic fallback: attributes, parameters, buffers and children restored one by one
     ctx.uses_restore = True
     attrs = _lit(_plain_attrs(m))
@@ -365,8 +334,10 @@ def generate(gm: Any, graph: Graph, *, spec_path: str | None = None, spec_sha256
     """The standalone source of `gm` (raises SourceError when something cannot be written)."""
     import torch.fx as fx
 
-    ctx = _Ctx()
-    f2p: dict[str, str] = getattr(gm, "archc_fx_to_path", {})
+    f2p = node_map(gm).to_path
+    module_nodes = {n.target: graph.node(f2p[n.name]) for n in gm.graph.nodes
+                    if n.op == "call_module" and n.name in f2p and f2p[n.name] == n.target}
+    ctx = _Ctx(graph, module_nodes)
     cls_name = type(gm).__name__ if type(gm).__name__.isidentifier() else "Model"
     if cls_name in ("GraphModule", "Block"):
         cls_name = "Model"

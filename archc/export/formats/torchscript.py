@@ -10,7 +10,9 @@ from __future__ import annotations
 import warnings
 from typing import Any, Mapping
 
+from archc.codegen.nodemap import node_map
 from archc.diagnostics import Diagnostic, DiagnosticError
+from archc.export.registry import ExportContext, ExportFormat, register_format, timed
 from archc.export.verify import Runner
 
 DEPRECATION_NOTE = ("TorchScript is deprecated upstream; archc still emits it because C++ (LibTorch) deployments "
@@ -50,8 +52,10 @@ def fallback_diagnostic(info: dict) -> Diagnostic | None:
 class TorchScriptRunner(Runner):
     fmt = "torchscript"
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, gm: Any = None):
         import torch
+
+        self.gm = gm  # the compiled module, whose node inputs `intermediates` replays
 
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
@@ -76,11 +80,12 @@ class TorchScriptRunner(Runner):
         from archc.export.verify import eager_intermediates
 
         gm = self.gm
+        nodes = node_map(gm)
         _, by_name = eager_intermediates(gm, inputs)
         got: dict[str, list[Any]] = {}
         with torch.no_grad():
             for n in gm.graph.nodes:
-                if n.op != "call_module" or n.name not in gm.archc_fx_to_path:
+                if n.op != "call_module" or n.name not in nodes:
                     continue
                 sub = self.module
                 try:
@@ -90,8 +95,35 @@ class TorchScriptRunner(Runner):
                     out = sub(*args)
                 except Exception:  # noqa: BLE001 - not replayable; skip the node
                     continue
-                got[gm.archc_fx_to_path[n.name]] = [out[0] if isinstance(out, (tuple, list)) else out]
+                got[nodes.to_path[n.name]] = [out[0] if isinstance(out, (tuple, list)) else out]
         return got
 
     def describe(self, path: str) -> str | None:
         return f"submodule `{path}`, replayed on the eager inputs"
+
+
+def _export(ctx: ExportContext, entry: dict) -> list[str]:
+    elapsed = timed()
+    info = export(ctx.gm, ctx.trace_inputs(), ctx.file("model.torchscript.pt"))
+    entry["exporter"] = info["exporter"]
+    entry["fallback_reason"] = info["fallback_reason"]
+    entry["deprecated_upstream"] = True
+    entry["notes"].append(DEPRECATION_NOTE)
+    ctx.note(DEPRECATION_NOTE)
+    d = fallback_diagnostic(info)
+    if d:
+        ctx.result.diagnostics.append(d)
+    entry["export_seconds"] = elapsed()
+    return ["model.torchscript.pt"]
+
+
+register_format(ExportFormat(
+    name="torchscript",
+    files=("model.torchscript.pt",),
+    exporter="torch.jit.script",
+    export=_export,
+    load=lambda ctx: TorchScriptRunner(ctx.file("model.torchscript.pt"), ctx.gm),
+    default=True,
+    order=30,
+    doc="TorchScript (`torch.jit.script`, else `torch.jit.trace`), for LibTorch",
+))

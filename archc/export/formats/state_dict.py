@@ -15,6 +15,8 @@ import json
 import os
 from typing import Any, Mapping
 
+from archc.codegen.nodemap import attach, node_map
+from archc.export.registry import ExportContext, ExportFormat, register_format, timed
 from archc.export.verify import Runner
 from archc.ir.graph import Graph
 
@@ -61,7 +63,7 @@ class StateDictRunner(Runner):
             from archc.codegen.fx import _tie
 
             _tie(self.module, t.param, t.to)
-        self.module.archc_fx_to_path = gm.archc_fx_to_path
+        attach(self.module, node_map(gm))
 
     def run(self, inputs: Mapping[str, Any]) -> list[Any]:
         import torch
@@ -80,3 +82,32 @@ class StateDictRunner(Runner):
     def describe(self, path: str) -> str | None:
         keys = [k for k in self.state if k.startswith(path + ".") or k == path]
         return f"tensors {', '.join(keys[:3])}" if keys else None
+
+
+WEIGHTS = "model.safetensors"
+
+
+def save_weights(ctx: ExportContext) -> None:
+    """Write `model.safetensors` once per build (the `source` format ships the same file)."""
+    if not os.path.exists(ctx.file(WEIGHTS)):
+        save(ctx.gm, ctx.graph, ctx.file(WEIGHTS),
+             {"archc.spec": ctx.spec, "archc.spec_sha256": ctx.spec_sha256, "archc.dtype": ctx.dtype})
+
+
+def _export(ctx: ExportContext, entry: dict) -> list[str]:
+    elapsed = timed()
+    save_weights(ctx)
+    entry["export_seconds"] = elapsed()
+    return [WEIGHTS]
+
+
+register_format(ExportFormat(
+    name="state_dict",
+    files=(WEIGHTS,),
+    exporter="safetensors.torch.save_file",
+    export=_export,
+    load=lambda ctx: StateDictRunner(ctx.file(WEIGHTS), ctx.gm, ctx.graph),
+    needs=("safetensors",),
+    order=50,
+    doc="the weights (safetensors), reloaded into the compiled module",
+))
