@@ -39,7 +39,11 @@ def version(dist: str) -> str | None:
 
 
 def versions() -> dict[str, str | None]:
-    return {"python": platform.python_version(), **{d: version(d) for d in ("torch", "onnx", "onnxscript", "onnxruntime", "safetensors")}}
+    """Python's version, torch's and those of the packages the registered formats need."""
+    from archc.export.registry import load_formats
+
+    needed = dict.fromkeys(["torch"] + [m for f in load_formats().values() for m in f.needs])
+    return {"python": platform.python_version(), **{d: version(d) for d in needed}}
 
 
 def signature(graph: Graph, plans: dict) -> tuple[dict, dict]:
