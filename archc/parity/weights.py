@@ -21,7 +21,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
 from typing import Any, Callable, Iterable, NamedTuple, Optional
 
@@ -81,6 +81,35 @@ def _fill(pattern: str, groups: tuple[str, ...]) -> str:
     return re.sub(r"\*", lambda _m: next(it), pattern)
 
 
+@dataclass
+class _MapState:
+    """The mapping in progress, shared by the steps of `map_state_dict`.
+
+    `current`: renamed key -> original reference key (the keys still in play); `values`: renamed
+    key -> tensor; `mapped`: spec key -> value so far; `consumed`: renamed keys used by a join, a
+    split or a copy; `targets`: the spec's keys and shapes not yet reported as mis-shaped.
+    """
+
+    src: str
+    span_of: SpanOf
+    targets: dict[str, tuple]
+    prov: dict[str, Provenance]
+    problems: list[Diagnostic] = field(default_factory=list)
+    current: dict[str, str] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    mapped: dict[str, Any] = field(default_factory=dict)
+    consumed: set[str] = field(default_factory=set)
+
+    def bad_spec(self, msg: str, path: tuple, hint: str | None = None) -> None:
+        """A malformed `reference.weights` rule (ARC119) at `path` inside the section."""
+        self.problems.append(Diagnostic("ARC119", msg, self.span_of(("reference", "weights") + path), hint=hint))
+
+    def problem(self, msg: str, path: tuple | None = None, hint: str | None = None) -> None:
+        """A value that cannot be mapped (ARC603), located at the rule `path` when given."""
+        span = self.span_of(("reference", "weights") + path) if path is not None else None
+        self.problems.append(Diagnostic("ARC603", msg, span, hint=hint))
+
+
 def map_state_dict(
     ref_sd: dict[str, Any],
     mapping: WeightMapping | None,
@@ -100,176 +129,196 @@ def map_state_dict(
     in `mapped` nor in the unmatched lists. `provenance`, when given, is filled for every mapped key.
     `ties` are (param, to) pairs of spec keys sharing storage.
     """
-    import torch
-
     mapping = mapping or WeightMapping()
-    span_of = span_of or (lambda _path: None)
-    problems: list[Diagnostic] = []
-    prov: dict[str, Provenance] = {} if provenance is None else provenance
-    src = source_name
-    targets = dict(target_shapes)
+    st = _MapState(source_name, span_of or (lambda _path: None), dict(target_shapes),
+                   {} if provenance is None else provenance)
+    _rename(st, ref_sd, mapping)
+    _ignore(st, mapping)
+    _join(st, mapping)
+    _split(st, mapping)
+    _copy_direct(st)
+    _transpose(st, mapping)
+    _fill_ties(st, ties)
+    _check_shapes(st)
+    return _result(st, ref_sd, target_shapes)
 
-    def bad_spec(msg: str, path: tuple, hint: str | None = None) -> None:
-        problems.append(Diagnostic("ARC119", msg, span_of(("reference", "weights") + path), hint=hint))
 
-    # 1. renames: keep the original name of every renamed key
-    current: dict[str, str] = {}   # renamed key -> original key
+def _rename(st: _MapState, ref_sd: dict[str, Any], mapping: WeightMapping) -> None:
+    """Step 1: apply the `rename` regular expressions in order to every reference key, keeping
+    each renamed key's original name; two keys renamed to one is a problem (the second is dropped).
+    A pattern that fails on a key stops renaming for the keys after it."""
     compiled = []
     for i, r in enumerate(mapping.rename):
         try:
             compiled.append((re.compile(r.pattern), r.to, i))
         except re.error as e:
-            bad_spec(f"rename pattern {r.pattern!r} is not a regular expression: {e}", ("rename", i, "pattern"))
+            st.bad_spec(f"rename pattern {r.pattern!r} is not a regular expression: {e}", ("rename", i, "pattern"))
     for key in ref_sd:
         new = key
         for rx, to, i in compiled:
             try:
                 new = rx.sub(to, new)
             except (re.error, IndexError) as e:
-                bad_spec(f"rename {rx.pattern!r} -> {to!r} fails on `{new}`: {e}", ("rename", i, "to"))
+                st.bad_spec(f"rename {rx.pattern!r} -> {to!r} fails on `{new}`: {e}", ("rename", i, "to"))
                 compiled = []
                 break
-        if new in current:
-            problems.append(Diagnostic(
-                "ARC603", f"{src} keys `{current[new]}` and `{key}` are both renamed to `{new}`",
-                span_of(("reference", "weights", "rename")), hint="make the rename patterns more specific"))
+        if new in st.current:
+            st.problem(f"{st.src} keys `{st.current[new]}` and `{key}` are both renamed to `{new}`", ("rename",),
+                       hint="make the rename patterns more specific")
             continue
-        current[new] = key
-    values = {new: ref_sd[orig] for new, orig in current.items()}
+        st.current[new] = key
+    st.values = {new: ref_sd[orig] for new, orig in st.current.items()}
 
-    # 2. ignore
+
+def _ignore(st: _MapState, mapping: WeightMapping) -> None:
+    """Step 2: drop the renamed keys that match an `ignore` glob."""
     for pat in mapping.ignore:
-        for k in [k for k in current if fnmatchcase(k, pat)]:
-            del current[k]
+        for k in [k for k in st.current if fnmatchcase(k, pat)]:
+            del st.current[k]
 
-    mapped: dict[str, Any] = {}
-    consumed: set[str] = set()   # renamed keys used
 
-    # 3. joins
+def _join(st: _MapState, mapping: WeightMapping) -> None:
+    """Step 3: concatenate each `join` group's source keys (matched segment by segment) into its
+    target key; a group with a missing member or parts that do not concatenate is a problem."""
+    import torch
+
     for i, j in enumerate(mapping.join):
         if not j.sources:
-            bad_spec("a join needs at least one source key", ("join", i, "from"))
+            st.bad_spec("a join needs at least one source key", ("join", i, "from"))
             continue
         regs = [_seg_regex(s) for s in j.sources]
         stars = regs[0][1]
         if any(n != stars for _, n in regs) or _seg_regex(j.into)[1] != stars:
-            bad_spec(f"join into `{j.into}`: every key must have the same number of `*` ({stars} in `{j.sources[0]}`)",
-                     ("join", i))
+            st.bad_spec(f"join into `{j.into}`: every key must have the same number of `*` ({stars} in `{j.sources[0]}`)",
+                        ("join", i))
             continue
-        for k in list(current):
+        for k in list(st.current):
             m = regs[0][0].match(k)
-            if m is None or k in consumed:
+            if m is None or k in st.consumed:
                 continue
             groups = m.groups()
             names = [_fill(s, groups) for s in j.sources]
             into = _fill(j.into, groups)
-            missing = [n for n in names if n not in current or n in consumed]
+            missing = [n for n in names if n not in st.current or n in st.consumed]
             if missing:
-                problems.append(Diagnostic(
-                    "ARC603", f"join into `{into}`: {src} has `{k}` but not " + ", ".join(f"`{n}`" for n in missing),
-                    span_of(("reference", "weights", "join", i))))
+                st.problem(f"join into `{into}`: {st.src} has `{k}` but not " + ", ".join(f"`{n}`" for n in missing),
+                           ("join", i))
                 continue
-            parts = [values[n] for n in names]
+            parts = [st.values[n] for n in names]
             try:
                 val = torch.cat(parts, dim=j.dim)
             except (RuntimeError, IndexError) as e:
-                problems.append(Diagnostic(
-                    "ARC603", f"join into `{into}`: cannot concatenate " + ", ".join(
-                        f"`{current[n]}` {_shape(p)}" for n, p in zip(names, parts)) + f" along dim {j.dim}: {e}",
-                    span_of(("reference", "weights", "join", i))))
-                consumed.update(names)
+                st.problem(f"join into `{into}`: cannot concatenate " + ", ".join(
+                    f"`{st.current[n]}` {_shape(p)}" for n, p in zip(names, parts)) + f" along dim {j.dim}: {e}",
+                    ("join", i))
+                st.consumed.update(names)
                 continue
-            consumed.update(names)
-            mapped[into] = val
-            prov[into] = Provenance(tuple(current[n] for n in names), "join", dim=j.dim,
-                                    sizes=tuple(int(p.shape[j.dim]) for p in parts))
+            st.consumed.update(names)
+            st.mapped[into] = val
+            st.prov[into] = Provenance(tuple(st.current[n] for n in names), "join", dim=j.dim,
+                                       sizes=tuple(int(p.shape[j.dim]) for p in parts))
 
-    # 4. splits
+
+def _split(st: _MapState, mapping: WeightMapping) -> None:
+    """Step 4: cut each key matching a `split` source into equal parts, one per target key; a value
+    that does not divide evenly along the dim is a problem."""
+    import torch
+
     for i, s in enumerate(mapping.split):
         rx, stars = _seg_regex(s.source)
         if not s.into or any(_seg_regex(t)[1] != stars for t in s.into):
-            bad_spec(f"split of `{s.source}`: needs target keys, each with {stars} `*` like the source", ("split", i))
+            st.bad_spec(f"split of `{s.source}`: needs target keys, each with {stars} `*` like the source", ("split", i))
             continue
         n = len(s.into)
-        for k in list(current):
+        for k in list(st.current):
             m = rx.match(k)
-            if m is None or k in consumed:
+            if m is None or k in st.consumed:
                 continue
-            consumed.add(k)
-            v = values[k]
+            st.consumed.add(k)
+            v = st.values[k]
             intos = [_fill(t, m.groups()) for t in s.into]
             if v.dim() <= s.dim or v.shape[s.dim] % n:
-                problems.append(Diagnostic(
-                    "ARC603", f"split of {src} `{current[k]}` {_shape(v)} into {n} equal parts along dim {s.dim} "
-                    f"({', '.join(f'`{t}`' for t in intos)}) is not possible",
-                    span_of(("reference", "weights", "split", i))))
+                st.problem(f"split of {st.src} `{st.current[k]}` {_shape(v)} into {n} equal parts along dim {s.dim} "
+                           f"({', '.join(f'`{t}`' for t in intos)}) is not possible", ("split", i))
                 continue
             for idx, (t, part) in enumerate(zip(intos, torch.chunk(v, n, dim=s.dim))):
-                mapped[t] = part
-                prov[t] = Provenance((current[k],), "split", dim=s.dim, index=idx, parts=n)
+                st.mapped[t] = part
+                st.prov[t] = Provenance((st.current[k],), "split", dim=s.dim, index=idx, parts=n)
 
-    # direct copies
-    for k, orig in current.items():
-        if k in consumed or k in mapped:
+
+def _copy_direct(st: _MapState) -> None:
+    """Copy every remaining renamed key that is a spec key, unchanged."""
+    for k, orig in st.current.items():
+        if k in st.consumed or k in st.mapped:
             continue
-        if k in targets:
-            mapped[k] = values[k]
-            prov[k] = Provenance((orig,), "copy")
-            consumed.add(k)
+        if k in st.targets:
+            st.mapped[k] = st.values[k]
+            st.prov[k] = Provenance((orig,), "copy")
+            st.consumed.add(k)
 
-    # 5. transposes (over the spec's keys)
+
+def _transpose(st: _MapState, mapping: WeightMapping) -> None:
+    """Step 5: transpose the 2-D values of spec keys matching a `transpose` glob (once each);
+    matching values of more than two dims are a problem, 0-D and 1-D ones are left alone."""
     for pat in mapping.transpose:
-        for k in list(mapped):
-            if not fnmatchcase(k, pat) or prov[k].transposed:
+        for k in list(st.mapped):
+            if not fnmatchcase(k, pat) or st.prov[k].transposed:
                 continue
-            v = mapped[k]
+            v = st.mapped[k]
             if v.dim() == 2:
-                mapped[k] = v.t()
-                prov[k] = _replace(prov[k], transposed=True)
+                st.mapped[k] = v.t()
+                st.prov[k] = _replace(st.prov[k], transposed=True)
             elif v.dim() > 2:
-                problems.append(Diagnostic(
-                    "ARC603", f"`{k}` matches transpose pattern {pat!r} but its value from {src} "
-                    f"`{', '.join(prov[k].sources)}` has {v.dim()} dims {_shape(v)}; only 2-D values are transposed",
-                    span_of(("reference", "weights", "transpose"))))
+                st.problem(f"`{k}` matches transpose pattern {pat!r} but its value from {st.src} "
+                           f"`{', '.join(st.prov[k].sources)}` has {v.dim()} dims {_shape(v)}; only 2-D values are transposed",
+                           ("transpose",))
 
-    # ties: a tied spec key with no value takes its partner's
+
+def _fill_ties(st: _MapState, ties: Iterable[tuple[str, str]]) -> None:
+    """A tied spec key with no value takes its partner's."""
     for param, to in ties:
         for a, b in ((param, to), (to, param)):
-            if a not in mapped and b in mapped and a in targets:
-                mapped[a] = mapped[b]
-                prov[a] = Provenance((b,), "tie")
+            if a not in st.mapped and b in st.mapped and a in st.targets:
+                st.mapped[a] = st.mapped[b]
+                st.prov[a] = Provenance((b,), "tie")
 
-    # shapes
-    for k in list(mapped):
-        if k not in targets:
+
+def _check_shapes(st: _MapState) -> None:
+    """Drop every mapped spec key whose value has another shape than the spec's, reporting it
+    (it is then neither mapped nor unmatched)."""
+    for k in list(st.mapped):
+        if k not in st.targets:
             continue
-        want = tuple(targets[k])
-        got = tuple(mapped[k].shape)
+        want = tuple(st.targets[k])
+        got = tuple(st.mapped[k].shape)
         if got != want:
-            p = prov.pop(k)
-            origin = _origin(k, p, src)
-            problems.append(Diagnostic(
-                "ARC603", f"`{k}`: {origin} has {list(got)}, spec has {list(want)}",
-                hint=None if p.op == "copy" and not p.transposed or p.op == "tie" else f"after {_describe(p)}"))
-            del mapped[k]
-            targets.pop(k)   # reported: not unmatched as well
+            p = st.prov.pop(k)
+            origin = _origin(k, p, st.src)
+            st.problem(f"`{k}`: {origin} has {list(got)}, spec has {list(want)}",
+                       hint=None if p.op == "copy" and not p.transposed or p.op == "tie" else f"after {_describe(p)}")
+            del st.mapped[k]
+            st.targets.pop(k)   # reported: not unmatched as well
 
-    # mapped keys the spec does not have: their sources are unmatched
+
+def _result(st: _MapState, ref_sd: dict[str, Any], target_shapes: dict[str, tuple]) -> MapResult:
+    """The result: mapped keys in the spec's order; the reference keys nothing used (in the
+    reference's order; the sources of mapped keys the spec lacks count as unused); the spec keys
+    given no value."""
     unmatched_ref: list[str] = []
-    for k in list(mapped):
-        if k not in targets:
-            p = prov.pop(k)
+    for k in list(st.mapped):
+        if k not in st.targets:
+            p = st.prov.pop(k)
             unmatched_ref.extend(p.sources if p.op != "tie" else ())
-            del mapped[k]
-    used_orig = {s for p in prov.values() for s in p.sources}
-    for k, orig in current.items():
-        if k not in consumed and orig not in used_orig:
+            del st.mapped[k]
+    used_orig = {s for p in st.prov.values() for s in p.sources}
+    for k, orig in st.current.items():
+        if k not in st.consumed and orig not in used_orig:
             unmatched_ref.append(orig)
     order = {k: i for i, k in enumerate(ref_sd)}
     unmatched_ref = sorted(set(unmatched_ref), key=lambda k: order.get(k, len(order)))
-    unmatched_spec = [k for k in targets if k not in mapped]
-    ordered = {k: mapped[k] for k in target_shapes if k in mapped}
-    return MapResult(ordered, unmatched_ref, unmatched_spec, problems)
+    unmatched_spec = [k for k in st.targets if k not in st.mapped]
+    ordered = {k: st.mapped[k] for k in target_shapes if k in st.mapped}
+    return MapResult(ordered, unmatched_ref, unmatched_spec, st.problems)
 
 
 def _replace(p: Provenance, **kw: Any) -> Provenance:
