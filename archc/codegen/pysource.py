@@ -5,7 +5,8 @@ The file holds
   with `inspect.getsource` together with the module-level helpers they reference;
 - one `nn.Module` class named after the spec, whose submodules are named as in the spec (a repeat
   becomes an `nn.ModuleList`, a block instance a `Block` container), so `state_dict()` keys are the
-  compiled module's;
+  compiled module's; each node's module is written as the constructor call its op's lowering made
+  (`archc.codegen.constructors`), and a module that is not as lowered is restored from its state;
 - a `forward` with one line per node, the variable named after the node, and the node's symbolic
   shape as a comment (`# (B, 64, H//4, W//4)`);
 - `load(path)`, which builds the model and loads its weights (safetensors) from beside the file.
@@ -43,9 +44,9 @@ BLOCK_CLASS = '''class Block(nn.Module):
 '''
 
 RESTORE_FN = '''def _restore(cls, attrs, params=None, buffers=None, children=None):
-    """Rebuild a module whose constructor arguments are not recoverable from its attributes:
-    plain attributes are set, parameters and buffers allocated (their values come from the
-    weights file), children attached."""
+    """Rebuild a module that was not built by a constructor call archc can write: plain
+    attributes are set, parameters and buffers allocated (their values come from the weights
+    file), children attached."""
     m = cls.__new__(cls)
     nn.Module.__init__(m)
     for k, v in attrs.items():
@@ -158,8 +159,7 @@ def _plain_attrs(m: Any) -> dict[str, Any]:
 
 
 def _same_module(a: Any, b: Any) -> bool:
-    same_cls = type(a) is type(b) or (_is_archc(type(a)) and type(a).__qualname__ == type(b).__qualname__)
-    if not same_cls or repr(a) != repr(b):
+    if type(a) is not type(b) or repr(a) != repr(b):
         return False
     sa, sb = a.state_dict(), b.state_dict()
     if list(sa) != list(sb) or any(tuple(sa[k].shape) != tuple(sb[k].shape) for k in sa):

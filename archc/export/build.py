@@ -11,13 +11,12 @@ from typing import Any
 from archc.diagnostics import Diagnostic, DiagnosticError, Span, has_errors
 from archc.export import atomic
 from archc.export.dynamic import envs as make_envs, plan as make_plan
-from archc.export.registry import EXPORT_EXTRA, FORMATS, ExportContext, ExportFormat, default_emit, load_formats
-from archc.export.verify import TOLERANCES, Verification, bitwise_equal, make_inputs, verify_artifact
+from archc.export.registry import FORMATS, ExportContext, ExportFormat, default_emit, load_formats
+from archc.export.verify import TOLERANCES, Verification, bitwise_equal, verify_artifact
 
 load_formats()
 DEFAULT_EMIT = default_emit()
 DTYPES = ("float32", "float16", "bfloat16")
-EXTRA = EXPORT_EXTRA
 
 
 class MissingExtra(Exception):

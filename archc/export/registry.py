@@ -11,7 +11,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
 if TYPE_CHECKING:
@@ -86,7 +86,6 @@ class ExportFormat:
     uses_program: bool = False
     uses_opset: bool = False
     bitwise: bool = False
-    doc: str = field(default="", compare=False)
 
 
 FORMATS: dict[str, ExportFormat] = {}

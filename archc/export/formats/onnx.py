@@ -229,5 +229,4 @@ register_format(ExportFormat(
     order=20,
     uses_program=True,
     uses_opset=True,
-    doc="ONNX (dynamo exporter), verified in ONNX Runtime",
 ))

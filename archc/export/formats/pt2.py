@@ -227,5 +227,4 @@ register_format(ExportFormat(
     default=True,
     order=10,
     uses_program=True,
-    doc="torch.export's ExportedProgram (`torch.export.load`)",
 ))

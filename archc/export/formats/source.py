@@ -104,5 +104,4 @@ register_format(ExportFormat(
     needs=("safetensors",),
     order=40,
     bitwise=True,
-    doc="a standalone PyTorch file (model.py) and its weights",
 ))

@@ -109,5 +109,4 @@ register_format(ExportFormat(
     load=lambda ctx: StateDictRunner(ctx.file(WEIGHTS), ctx.gm, ctx.graph),
     needs=("safetensors",),
     order=50,
-    doc="the weights (safetensors), reloaded into the compiled module",
 ))

@@ -125,5 +125,4 @@ register_format(ExportFormat(
     load=lambda ctx: TorchScriptRunner(ctx.file("model.torchscript.pt"), ctx.gm),
     default=True,
     order=30,
-    doc="TorchScript (`torch.jit.script`, else `torch.jit.trace`), for LibTorch",
 ))
