@@ -137,7 +137,7 @@ def check_mutant(workdir: Path, name: str, text: str, overrides: dict | None) ->
     target.write_bytes(text.encode("utf-8", "surrogatepass"))
     try:
         loaded = archc.load_spec(str(entry))
-        archc.infer(loaded, overrides=overrides)
+        archc.infer(loaded, overrides=overrides).check()  # a spec that elaborates gives a well-formed IR
     except DiagnosticError as e:
         _check_diagnostics(e, text, overrides)
     except Exception as e:  # noqa: BLE001 - any other exception is the bug this test looks for

@@ -23,6 +23,8 @@ Standard library only; this module must import in milliseconds.
 from __future__ import annotations
 
 import math
+import operator
+from itertools import compress, repeat
 from dataclasses import dataclass, field
 from typing import Iterable, Mapping, Sequence, Union
 
@@ -637,20 +639,32 @@ def shape_str(shape: Sequence[Dim]) -> str:
     return "[" + ", ".join(dim_str(d) for d in shape) + "]"
 
 
-def _py(d: Dim, names: Mapping[str, str]) -> str:
-    """Python source computing `d`, with symbols renamed through `names` (for fast scans)."""
+def _column(d: Dim, name: str, values: Sequence[int]) -> list:
+    """`d` evaluated at every value of `values` (symbol `name` bound to it), as a list.
+
+    A tree walk over the polynomial whose per-value arithmetic runs in ``map`` over
+    ``operator`` builtins, so a scan is fast without generating and ``eval``-ing source.
+    """
+    n = len(values)
     if isinstance(d, int):
-        return f"({d})"
-    parts = []
+        return [d] * n
+    total = None
     for m, c in d.terms:
-        factors = [str(c)]
+        col = None
         for a in m:
             if type(a) is Sym:
-                factors.append(names[a.name])
+                if a.name != name:
+                    raise UnboundSymbol(a.name)
+                f = values
             else:
-                factors.append(f"({_py(a.num, names)}//{a.den})")
-        parts.append("*".join(factors))
-    return "(" + " + ".join(parts) + ")"
+                f = list(map(operator.floordiv, _column(a.num, name, values), repeat(a.den, n)))
+            col = f if col is None else list(map(operator.mul, col, f))
+        if col is None:
+            col = [c] * n
+        elif c != 1:
+            col = list(map(operator.mul, col, repeat(c, n)))
+        total = col if total is None else list(map(operator.add, total, col))
+    return [0] * n if total is None else list(total)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -734,10 +748,19 @@ def _scan(name: str, cs: Sequence[Constraint], values: range) -> int:
     """Bitmask: bit i set iff values[i] satisfies every constraint."""
     if not len(values):
         return 0
-    names = {name: "v"}
-    cond = " and ".join(f"{_py(c.lhs, names)} == {_py(c.rhs, names)}" for c in cs)
-    fn = eval(f"lambda vals: ''.join(['1' if {cond} else '0' for v in vals])", {"__builtins__": {}})
-    return int(fn(values)[::-1], 2)
+    idx: Sequence[int] = range(len(values))
+    vals: Sequence[int] = values
+    for c in cs:  # each constraint is evaluated only on the values that passed the earlier ones
+        eq = map(operator.eq, _column(c.lhs, name, vals), _column(c.rhs, name, vals))
+        idx = list(compress(idx, eq))
+        if not idx:
+            return 0
+        vals = [values[i] for i in idx]
+    digits = bytearray(b"0" * len(values))
+    for i in idx:
+        digits[i] = 49  # "1"
+    digits.reverse()
+    return int(digits, 2)
 
 
 def _describe_single(name: str, cs: tuple, rng: SymbolRange, search_limit: int):

@@ -14,6 +14,14 @@ from archc.ir.dims import Derived, SymbolRange, evaluate
 from archc.ir.types import TensorType
 
 
+class GraphCheckError(Exception):
+    """`Graph.check()` found the IR inconsistent; `violations` lists each problem found."""
+
+    def __init__(self, graph: str, violations: list[str]):
+        self.violations = list(violations)
+        super().__init__(f"graph {graph} is malformed:\n" + "\n".join(f"  - {v}" for v in violations))
+
+
 def param_key(path: str, name: str) -> str:
     """The state_dict key of a node's parameter: `path.name`, or the node path itself for ""."""
     return path if name == "" else f"{path}.{name}"
@@ -152,6 +160,54 @@ class Graph:
             for k, s in n.buffers.items():
                 out[param_key(n.path, k)] = tuple(s)
         return out
+
+    def check(self) -> None:
+        """Verify the IR (like ``torch.fx.Graph.lint()``); raise `GraphCheckError` listing violations.
+
+        Every edge refers to a graph input or an output of an earlier node (so nodes are in
+        topological order) and is typed; node paths are unique; every scope lies on the path of
+        some node and no node shares a scope's path; nodes carry their spec span; outputs refer
+        to defined values.
+        """
+        bad: list[str] = []
+
+        def ref_ok(ref: ValueRef, where: str, defined: dict[str, Node]) -> None:
+            if ref.is_input:
+                gi = self.inputs.get(ref.node)
+                if gi is None:
+                    bad.append(f"{where} reads graph input {ref.node!r}, which does not exist")
+                elif not isinstance(gi.type, TensorType):
+                    bad.append(f"{where} reads graph input {ref.node!r}, which has no tensor type")
+                return
+            src = defined.get(ref.node)
+            if src is None:
+                bad.append(f"{where} reads {ref}, which is not defined before it")
+            elif not 0 <= ref.index < len(src.outputs):
+                bad.append(f"{where} reads {ref}, but {ref.node} has {len(src.outputs)} output(s)")
+            elif not isinstance(src.outputs[ref.index], TensorType):
+                bad.append(f"{where} reads {ref}, which has no tensor type")
+
+        defined: dict[str, Node] = {}
+        for n in self.nodes:
+            if n.path in defined:
+                bad.append(f"node {n.path} is defined twice")
+            for ref in n.inputs:
+                ref_ok(ref, f"node {n.path}", defined)
+            for i, t in enumerate(n.outputs):
+                if not isinstance(t, TensorType):
+                    bad.append(f"node {n.path} output {i} has no tensor type")
+            if n.span is None:
+                bad.append(f"node {n.path} has no span")
+            if n.path in self.scopes:
+                bad.append(f"node {n.path} has the path of a scope")
+            defined[n.path] = n
+        for path in self.scopes:
+            if not any(p.startswith(path + ".") for p in defined):
+                bad.append(f"scope {path} contains no node")
+        for o in self.outputs.values():
+            ref_ok(o.ref, f"output {o.name}", defined)
+        if bad:
+            raise GraphCheckError(self.name, bad)
 
     def pretty(self) -> str:
         """The printable IR (used for golden files)."""
