@@ -82,12 +82,21 @@ _loaded = False
 
 
 def load_rules() -> dict[str, Rule]:
-    """Import the built-in rule modules (each registers its rules on import), once."""
+    """Import the built-in rule modules (`archc/lint/rules/arcNNN_*.py`, each registers its rule on
+    import), once; RULES is then ordered by code."""
     global _loaded
     if not _loaded:
         _loaded = True
-        from archc.lint import rules  # noqa: F401
+        import importlib
+        import os
 
+        from archc.lint import rules
+
+        for folder in rules.__path__:
+            for entry in sorted(os.listdir(folder)):
+                stem, ext = os.path.splitext(entry)
+                if ext == ".py" and not stem.startswith("_"):
+                    importlib.import_module(f"{rules.__name__}.{stem}")
         ordered = sorted(RULES.items())
         RULES.clear()
         RULES.update(ordered)

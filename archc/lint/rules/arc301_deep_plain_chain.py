@@ -11,6 +11,7 @@ from archc.lint._registry import Finding, rule
 MAX_PLAIN_DEPTH = 10
 
 
+
 @rule(
     "ARC301", "deep-plain-chain", "warning",
     summary=f"Every path from an input to an output passes through more than {MAX_PLAIN_DEPTH} weighted "

@@ -66,12 +66,13 @@ def limits(node: Node) -> Iterator[Limit]:
                 yield lim
 
 
+
 @rule(
     "ARC501", "onnx-unsupported", "warning",
     summary="An op or attribute that torch's ONNX exporter cannot write at the chosen opset (`--opset`, default 18).",
     why="`archc build --emit onnx` (and any `torch.onnx.export` of the model) would fail or write an "
     "invalid model; finding it at lint time, with the spec line, is cheaper than in a deployment "
-    "pipeline. The table of limits and its sources are in `archc/lint/rules/onnx.py`.",
+    "pipeline. The table of limits and its sources are in `archc/lint/rules/arc501_onnx_unsupported.py`.",
     bad="""
 layers:
   - conv: {op: conv2d, out: 64, kernel: 3, padding: 1, padding_mode: circular}   # needs opset 19
