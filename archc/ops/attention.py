@@ -14,7 +14,7 @@ from pydantic import Field
 
 from archc.ir.dims import Dim, dim_str, equal
 from archc.ir.types import FLOAT_DTYPES, ShapeError, TensorType
-from archc.ops._registry import Attrs, Call, InferContext, rank_error, register
+from archc.ops._registry import Attrs, Call, InferContext, Traits, rank_error, register
 from archc.ops.tensor import broadcast, require_float, same_dtype, static_dim
 
 INT_DTYPES = ("int64", "int32")
@@ -182,6 +182,7 @@ register(
     lower=_attn_lower,
     family="attention",
     arity=(1, 3),
+    traits=Traits(weighted=True, attention="layer", init=True),
     doc="Multi-head attention (batch first). Inputs: x (self-attention); x, memory (cross-attention: "
     "k and v project the memory's Dm features to D; needs `packed: false`); x, memory, mask — use "
     "`from: [x, x, mask]` for self-attention with a mask. The mask is a [B, S] padding mask (bool, or "
@@ -253,6 +254,7 @@ register(
     lower=_sdpa_lower,
     family="attention",
     arity=(3, 4),
+    traits=Traits(weighted=True, attention="core"),  # no weights of its own, but a layer of depth like attention
     doc="Bare scaled dot-product attention softmax(q k^T * scale [+ mask]) v over heads the spec "
     "built itself (linear, unflatten, transpose). Optional 4th input: a bool (True = attend) or "
     "float additive mask broadcastable to [..., T, S]; `causal` is combined with it. No dropout.",

@@ -7,7 +7,7 @@ from pydantic import Field
 
 from archc.ir.dims import Dim, floordiv
 from archc.ir.types import ShapeError, TensorType
-from archc.ops._registry import Attrs, InferContext, rank_error, register
+from archc.ops._registry import Attrs, InferContext, OnnxLimit, Traits, rank_error, register
 
 _Pos = Annotated[int, Field(ge=1)]
 _NonNeg = Annotated[int, Field(ge=0)]
@@ -156,6 +156,12 @@ def _convt_lower(nd: int):
 
 
 _SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
+# torch's (dynamo) ONNX exporter lowers circular padding to `Pad(mode="wrap")`, which exists from
+# Pad-19; at opset <= 18 the model is invalid.
+_CIRCULAR = OnnxLimit(
+    19, "circular padding is ONNX `Pad` mode `wrap`, which needs opset 19",
+    "export with --opset 19 or later, or use `padding_mode: reflect` / `replicate`",
+    attr="padding_mode", applies=lambda a: getattr(a, "padding_mode", "zeros") == "circular")
 for _nd in (1, 2, 3):
     register(
         f"conv{_nd}d",
@@ -168,6 +174,8 @@ for _nd in (1, 2, 3):
         shape_doc=f"[B, C, {_SPATIAL[_nd]}] -> [B, out, ...] with each spatial size "
         "floor((L + 2*padding - dilation*(kernel-1) - 1) / stride) + 1; 'same' keeps it (stride 1).",
         lowers_to=f"torch.nn.Conv{_nd}d",
+        traits=Traits(weighted=True, width="out", bias="bias", positional=_nd == 1, overwritable=True, init=True,
+                      onnx=(_CIRCULAR,)),
         example=f"{{op: conv{_nd}d, out: 16, kernel: 3, padding: 1, bias: false}}",
         example_inputs=[(2, 8) + (10,) * _nd],
     )
@@ -182,6 +190,7 @@ for _nd in (1, 2, 3):
         doc=f"{_nd}-d transposed convolution (learned upsampling).",
         shape_doc="each spatial size (L - 1)*stride - 2*padding + dilation*(kernel-1) + output_padding + 1.",
         lowers_to=f"torch.nn.ConvTranspose{_nd}d",
+        traits=Traits(weighted=True, width="out", bias="bias", overwritable=True, init=True),
         example=f"{{op: conv_transpose{_nd}d, out: 16, kernel: 2, stride: 2}}",
         example_inputs=[(2, 8) + (5,) * _nd],
     )

@@ -9,7 +9,7 @@ from pydantic import Field
 
 from archc.ir.dims import dim_str, equal, floordiv
 from archc.ir.types import FLOAT_DTYPES, ShapeError, TensorType
-from archc.ops._registry import Attrs, Call, InferContext, rank_error, register
+from archc.ops._registry import Attrs, Call, InferContext, Traits, rank_error, register
 from archc.ops.tensor import require_float, static_dim
 
 INT_DTYPES = ("int64", "int32")
@@ -64,6 +64,7 @@ register(
     "BERT's `word_embeddings`). The input must hold integer ids in [0, num).",
     shape_doc="integer ids of any shape [...] -> [..., dim] float32; a non-integer input is ARC202.",
     lowers_to="torch.nn.Embedding",
+    traits=Traits(width="dim", width_dim=-1, vocab="num", init=True),
     example="{op: embedding, num: 10, dim: 8}",
     example_inputs=[(2, 5)],
     example_dtypes=["int64"],
@@ -145,6 +146,7 @@ register(
     "max_len - offset (a static T that does is ARC204; bound a symbolic T with the symbol's `max`).",
     shape_doc="[B, T] ids (needs `dim`) or [B, T, D] float (dim defaults to D) -> [1, T, dim].",
     lowers_to="archc.ops._seqmodules.LearnedPositionalEmbedding (an nn.Embedding) / SinusoidalPositionalEmbedding",
+    traits=Traits(positional=True, init=True),
     example="{op: positional_embedding, max_len: 16}",
     example_inputs=[(2, 5, 8)],
 )
@@ -202,6 +204,7 @@ register(
     "a symbolic one gets a derived constraint (a ViT with symbolic H, W is pinned to its image size).",
     shape_doc="[B, length, D] -> [B, length, D]; D is inferred.",
     lowers_to="torch.add with a node-owned parameter",
+    traits=Traits(positional=True),
     example="{op: pos_embedding_param, length: 5}",
     example_inputs=[(2, 5, 8)],
 )
@@ -297,6 +300,7 @@ register(
     shape_doc="[B, C, H, W] -> [B, (H/patch)*(W/patch), dim]; H and W must be divisible by patch "
     "(a constraint on symbolic sizes).",
     lowers_to="archc.ops._seqmodules.PatchEmbedding (Conv2d `proj`, flatten(2), transpose(1, 2))",
+    traits=Traits(width="dim", width_dim=-1, init=True),
     example="{op: patch_embedding, dim: 16, patch: 4}",
     example_inputs=[(2, 3, 8, 12)],
 )

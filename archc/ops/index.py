@@ -7,7 +7,7 @@ from pydantic import Field
 
 from archc.ir.dims import Dim, ceildiv, dim_str
 from archc.ir.types import ShapeError, TensorType
-from archc.ops._registry import Attrs, Call, InferContext, register
+from archc.ops._registry import Attrs, Call, InferContext, Traits, register
 from archc.ops.tensor import norm_dim
 
 
@@ -43,6 +43,7 @@ register(
     "`{op: select, dim: 1, index: 0}`).",
     shape_doc="[..., L, ...] -> [..., ...] (dim `dim` removed); a static L must satisfy -L <= index < L.",
     lowers_to="torch.select",
+    traits=Traits(aliases=True),
     example="{op: select, dim: 1, index: 0}",
     example_inputs=[(2, 5, 8)],
 )
@@ -96,6 +97,7 @@ register(
     "ceil((end' - start') / step) with negative bounds taken from L and end' = L by default, so the "
     "bounds must lie inside the dim (no clamping); an empty result is ARC206.",
     lowers_to="archc.ops._seqmodules.slice_dim (x[..., start:end:step])",
+    traits=Traits(aliases=True),
     example="{op: slice, dim: 1, start: 1, end: -1, step: 2}",
     example_inputs=[(2, 7, 4)],
 )

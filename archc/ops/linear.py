@@ -6,7 +6,7 @@ from typing import Sequence
 from pydantic import Field
 
 from archc.ir.types import TensorType
-from archc.ops._registry import Attrs, InferContext, rank_error, register
+from archc.ops._registry import Attrs, InferContext, Traits, rank_error, register
 from archc.ops.tensor import require_float, static_dim
 
 
@@ -51,6 +51,7 @@ register(
     doc="Fully connected layer on the last dim; the input features are inferred from the input.",
     shape_doc="[..., in] -> [..., out]; any rank >= 1; `in` must be static.",
     lowers_to="torch.nn.Linear",
+    traits=Traits(weighted=True, width="out", bias="bias", width_dim=-1, overwritable=True, init=True),
     example="{op: linear, out: 16}",
     example_inputs=[(2, 5, 8)],
 )

@@ -6,7 +6,7 @@ from typing import Optional, Sequence
 from pydantic import Field
 
 from archc.ir.types import ShapeError, TensorType
-from archc.ops._registry import Attrs, InferContext, rank_error, register
+from archc.ops._registry import Attrs, InferContext, OnnxLimit, Traits, rank_error, register
 from archc.ops.tensor import require_float, static_dim
 
 _ND = {2: 1, 3: 1, 4: 2, 5: 3}
@@ -93,6 +93,7 @@ register(
     shape_doc="output = input; [B, C] or [B, C, L] -> BatchNorm1d, [B, C, H, W] -> 2d, [B, C, D, H, W] -> 3d; "
     "C must be static.",
     lowers_to="torch.nn.BatchNorm1d / BatchNorm2d / BatchNorm3d",
+    traits=Traits(role="norm", batch_stats=True, overwritable=True),
     example="{op: batch_norm}",
     example_inputs=[(2, 3, 4, 5)],
 )
@@ -107,6 +108,7 @@ register(
     doc="Instance normalisation: per sample and channel over the spatial dims.",
     shape_doc="output = input; rank 3/4/5 -> InstanceNorm1d/2d/3d; C (dim 1) must be static.",
     lowers_to="torch.nn.InstanceNorm1d / InstanceNorm2d / InstanceNorm3d",
+    traits=Traits(role="norm", overwritable=True),
     example="{op: instance_norm, affine: true}",
     example_inputs=[(2, 3, 4, 5)],
 )
@@ -182,6 +184,9 @@ register(
     doc="Layer normalisation over the last `dims` dims (their sizes are inferred and must be static).",
     shape_doc="output = input; weight and bias have the shape of the last `dims` dims.",
     lowers_to="torch.nn.LayerNorm",
+    # torch's ONNX exporter emits `LayerNormalization`, introduced in opset 17
+    traits=Traits(role="norm", overwritable=True, onnx=(OnnxLimit(17, "ONNX `LayerNormalization` needs opset 17",
+                                                                  "export with --opset 17 or later"),)),
     example="{op: layer_norm}",
     example_inputs=[(2, 5, 8)],
 )
@@ -195,6 +200,7 @@ register(
     doc="RMS normalisation over the last `dims` dims (their sizes are inferred and must be static).",
     shape_doc="output = input; weight has the shape of the last `dims` dims.",
     lowers_to="torch.nn.RMSNorm",
+    traits=Traits(role="norm"),
     example="{op: rms_norm, eps: 1.0e-6}",
     example_inputs=[(2, 5, 8)],
 )
@@ -252,6 +258,7 @@ register(
     doc="Group normalisation: channels (dim 1) split into `groups`, normalised per sample and group.",
     shape_doc="output = input; C (dim 1) must be static and divisible by groups.",
     lowers_to="torch.nn.GroupNorm",
+    traits=Traits(role="norm", overwritable=True),
     example="{op: group_norm, groups: 2}",
     example_inputs=[(2, 4, 5, 6)],
 )

@@ -10,7 +10,7 @@ from typing import Literal, Sequence
 from pydantic import Field
 
 from archc.ir.types import TensorType
-from archc.ops._registry import Attrs, InferContext, rank_error, register
+from archc.ops._registry import Attrs, InferContext, Traits, rank_error, register
 from archc.ops.tensor import require_float, static_dim
 
 
@@ -96,6 +96,7 @@ for _op, (_what, _torch, _outs) in _DOCS.items():
         params=_params(_op),
         lower=_lower(_op),
         family="recurrent",
+        traits=Traits(weighted=True, width="hidden", width_dim=-1, positional=True),
         doc=f"Multi-layer {_what} with zero initial state; parameters exactly as {_torch} "
         "(weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ..._reverse when bidirectional). "
         f"Multi-output {_outs}: refer to them as `node[0]`, `node[1]`"

@@ -6,7 +6,7 @@ from typing import Sequence
 from pydantic import Field
 
 from archc.ir.types import TensorType
-from archc.ops._registry import Attrs, InferContext, register
+from archc.ops._registry import Attrs, InferContext, Traits, register
 
 
 class DropoutAttrs(Attrs):
@@ -42,6 +42,7 @@ register(
     doc="Dropout: zero elements with probability p in training (scaled by 1/(1-p)); identity in eval.",
     shape_doc="output = input.",
     lowers_to="torch.nn.Dropout",
+    traits=Traits(role="pass", aliases=True),
     example="{op: dropout, p: 0.1}",
     example_inputs=[(2, 5, 8)],
 )
@@ -55,6 +56,7 @@ register(
     "torchvision.ops.StochasticDepth(mode='row'); identity in eval or when p is 0.",
     shape_doc="output = input.",
     lowers_to="archc.ops._modules.DropPath",
+    traits=Traits(role="pass", aliases=True),
     example="{op: drop_path, p: 0.1}",
     example_inputs=[(2, 5, 8)],
 )

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from archc.ir.dims import Dim, dim_str, equal, floordiv
 from archc.ir.types import FLOAT_DTYPES, ShapeError, TensorType
-from archc.ops._registry import Attrs, Call, InferContext, NoAttrs, rank_error, register
+from archc.ops._registry import Attrs, Call, InferContext, NoAttrs, Traits, rank_error, register
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
@@ -118,11 +118,13 @@ def _elementwise(name: str):
 
 
 def _lower_add(a, ins, out):
+    import operator
+
     import torch
 
     from archc.ops._modules import add_n
 
-    return Call(torch.add) if len(ins) == 2 else Call(add_n)
+    return Call(torch.add, inplace=operator.iadd) if len(ins) == 2 else Call(add_n)
 
 
 def _lower_mul(a, ins, out):
@@ -144,6 +146,7 @@ register(
     doc="Elementwise sum of two or more tensors (residual connections).",
     shape_doc=_BCAST_DOC,
     lowers_to="torch.add (archc.ops._modules.add_n for more than two inputs)",
+    traits=Traits(role="merge", inplace=True, overwritable=True),
     example="{op: add}",
     example_inputs=[(2, 3, 4), (4,)],
 )
@@ -156,6 +159,7 @@ register(
     doc="Elementwise product of two or more tensors (gating, attention scaling).",
     shape_doc=_BCAST_DOC,
     lowers_to="torch.mul (archc.ops._modules.mul_n for more than two inputs)",
+    traits=Traits(role="merge"),
     example="{op: mul}",
     example_inputs=[(2, 3, 1), (2, 1, 4)],
 )
@@ -203,6 +207,7 @@ register(
     doc="Concatenate two or more tensors along `dim` (U-Net skips, DenseNet features).",
     shape_doc="same rank; every dim but `dim` must be equal; the result's `dim` is the sum.",
     lowers_to="torch.cat",
+    traits=Traits(role="merge"),
     example="{op: concat, dim: 1}",
     example_inputs=[(2, 3, 4), (2, 5, 4)],
 )
@@ -255,6 +260,7 @@ register(
     shape_doc="the split dim must be static; an int gives chunks of that size (the last may be smaller); "
     "a list gives exactly those sizes, which must add up to the dim.",
     lowers_to="torch.split",
+    traits=Traits(aliases=True),
     example="{op: split, sizes: [2, 3], dim: 1}",
     example_inputs=[(2, 5, 4)],
 )
@@ -334,6 +340,7 @@ register(
     shape_doc="the element count is kept; copied dims cancel before -1 is divided out, so "
     "[B, T, 768] -> [0, 0, 12, -1] gives [B, T, 12, 64]; a symbolic count records a divisibility constraint.",
     lowers_to="torch.reshape (archc.ops._modules.reshape_onnx when the shape has 0 entries)",
+    traits=Traits(role="view", aliases=True),
     example="{op: reshape, shape: [0, 0, 2, -1]}",
     example_inputs=[(2, 3, 8)],
 )
@@ -370,6 +377,7 @@ register(
     doc="Reorder the dims of a tensor.",
     shape_doc="output dim i is input dim dims[i]; dims must be a permutation of the input's dims.",
     lowers_to="torch.permute",
+    traits=Traits(role="view", aliases=True),
     example="{op: permute, dims: [0, 2, 1]}",
     example_inputs=[(2, 3, 4)],
 )
@@ -404,6 +412,7 @@ register(
     doc="Swap two dims.",
     shape_doc="dims dim0 and dim1 are exchanged.",
     lowers_to="torch.transpose",
+    traits=Traits(role="view", aliases=True),
     example="{op: transpose, dim0: 1, dim1: 2}",
     example_inputs=[(2, 3, 4)],
 )
@@ -438,6 +447,7 @@ register(
     doc="Merge the dims start_dim..end_dim into one.",
     shape_doc="[B, C, H, W] -> [B, C*H*W] by default; symbolic products are fine.",
     lowers_to="torch.flatten",
+    traits=Traits(role="view", aliases=True),
     example="{op: flatten}",
     example_inputs=[(2, 3, 4, 5)],
 )
@@ -485,6 +495,7 @@ register(
     doc="Split one dim into several (e.g. [B, T, 768] -> [B, T, 12, 64] for attention heads).",
     shape_doc="dim `dim` is replaced by `sizes`, whose product must equal it; one -1 is inferred.",
     lowers_to="torch.unflatten",
+    traits=Traits(role="view", aliases=True),
     example="{op: unflatten, dim: 1, sizes: [2, -1]}",
     example_inputs=[(2, 6, 4)],
 )
@@ -606,6 +617,7 @@ register(
     doc="Pass the input through unchanged.",
     shape_doc="output = input.",
     lowers_to="torch.nn.Identity",
+    traits=Traits(role="pass", aliases=True),
     example="{op: identity}",
     example_inputs=[(2, 3)],
 )
