@@ -1,5 +1,5 @@
-"""The op registry: one registration per op (attribute schema, shape rule, params, lowering, doc,
-traits).
+"""The op registry: one registration per op (attribute schema, shape rule, params, lowering, cost
+rule, traits, doc).
 
 Everything that lists ops (the JSON Schema, `archc ops`, docs, registry-parametrized tests) reads
 this registry; nothing else lists ops by hand. Shape rules are pure Python; lowerings import torch
@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 
 from archc.ir.dims import Dim
 from archc.ir.types import ShapeError, TensorType
+from archc.ops._cost import CostRule, Uncounted
 
 
 class Attrs(BaseModel):
@@ -166,6 +167,7 @@ class OpDef:
     example_dtypes: tuple[str, ...] = ()                 # input dtypes for `example` (default float32)
     example_ranges: tuple = ()                           # per input (low, high) for integer example inputs
     traits: Traits = Traits()                            # what lint, codegen, init, profile, graph read
+    cost: CostRule | Uncounted | None = None             # MACs and FLOPs (archc.ops._cost); None: no rule
 
 
 @dataclass(frozen=True)
@@ -212,17 +214,20 @@ def register(
     example_dtypes: Sequence[str] = (),
     example_ranges: Sequence = (),
     traits: Traits = Traits(),
+    cost: CostRule | Uncounted | None = None,
 ) -> OpDef:
     """Register an op. `lower(attrs, input_types, output_type)` returns an `nn.Module` or a `Call`;
     `infer(ctx, attrs, input_types)` returns the output TensorType (a list for multi-output ops);
-    `traits` says what later passes need to know (see `Traits`)."""
+    `traits` says what later passes need to know (see `Traits`); `cost(node, input_types, env)`
+    returns its `Cost` (MACs, FLOPs) at concrete sizes, or `Uncounted(reason)` declares it is not
+    counted (see `archc.ops._cost`)."""
     if name in OPS:
         raise ValueError(f"op {name!r} registered twice")
     if not traits.picture:
         traits = replace(traits, picture=family)
     op = OpDef(
         name, attrs, infer, lower, doc, example, family, arity, params, buffers, shape_doc, lowers_to,
-        tuple(tuple(s) for s in example_inputs), tuple(example_dtypes), tuple(example_ranges), traits,
+        tuple(tuple(s) for s in example_inputs), tuple(example_dtypes), tuple(example_ranges), traits, cost,
     )
     OPS[name] = op
     return op

@@ -1,12 +1,14 @@
 """op: conv1d/2d/3d and conv_transpose1d/2d: convolutions with groups, dilation and padding modes."""
 from __future__ import annotations
 
+from math import prod
 from typing import Annotated, Literal, Sequence, Union
 
 from pydantic import Field
 
 from archc.ir.dims import Dim, floordiv
 from archc.ir.types import ShapeError, TensorType
+from archc.ops._cost import Cost, ntuple, numel, size
 from archc.ops._registry import Attrs, InferContext, OnnxLimit, Traits, rank_error, register
 
 _Pos = Annotated[int, Field(ge=1)]
@@ -155,6 +157,31 @@ def _convt_lower(nd: int):
     return lower
 
 
+def _conv_cost(nd: int):
+    """MACs out_elems * (C_in / groups) * prod(kernel) (stride and dilation enter through out_elems);
+    FLOPs 2 * MACs + 1 per output element for the bias."""
+
+    def cost(node, ins, env) -> Cost:
+        a = node.attrs
+        out = numel(node.out, env)
+        macs = out * (size(ins[0].shape[1], env) // a.groups) * prod(ntuple(a.kernel, nd))
+        return Cost(macs, 2 * macs + (out if a.bias else 0))
+
+    return cost
+
+
+def _convt_cost(nd: int):
+    """MACs in_elems * (C_out / groups) * prod(kernel); FLOPs 2 * MACs + the bias per output element."""
+
+    def cost(node, ins, env) -> Cost:
+        a = node.attrs
+        macs = numel(ins[0], env) * (a.out // a.groups) * prod(ntuple(a.kernel, nd))
+        out = numel(node.out, env)
+        return Cost(macs, 2 * macs + (out if a.bias else 0))
+
+    return cost
+
+
 _SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
 # torch's (dynamo) ONNX exporter lowers circular padding to `Pad(mode="wrap")`, which exists from
 # Pad-19; at opset <= 18 the model is invalid.
@@ -169,6 +196,7 @@ for _nd in (1, 2, 3):
         infer=_conv_infer(_nd),
         params=_conv_params(_nd),
         lower=_conv_lower(_nd),
+        cost=_conv_cost(_nd),
         family="conv",
         doc=f"{_nd}-d convolution; input channels are inferred from the input.",
         shape_doc=f"[B, C, {_SPATIAL[_nd]}] -> [B, out, ...] with each spatial size "
@@ -186,6 +214,7 @@ for _nd in (1, 2, 3):
         infer=_convt_infer(_nd),
         params=_convt_params(_nd),
         lower=_convt_lower(_nd),
+        cost=_convt_cost(_nd),
         family="conv",
         doc=f"{_nd}-d transposed convolution (learned upsampling).",
         shape_doc="each spatial size (L - 1)*stride - 2*padding + dilation*(kernel-1) + output_padding + 1.",

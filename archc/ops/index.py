@@ -7,6 +7,7 @@ from pydantic import Field
 
 from archc.ir.dims import Dim, ceildiv, dim_str
 from archc.ir.types import ShapeError, TensorType
+from archc.ops._cost import no_arithmetic
 from archc.ops._registry import Attrs, Call, InferContext, Traits, register
 from archc.ops.tensor import norm_dim
 
@@ -38,6 +39,7 @@ register(
     attrs=SelectAttrs,
     infer=_select_infer,
     lower=_select_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Take index `index` of dim `dim`, removing the dim (the class token of a ViT or BERT: "
     "`{op: select, dim: 1, index: 0}`).",
@@ -91,6 +93,7 @@ register(
     attrs=SliceAttrs,
     infer=_slice_infer,
     lower=_slice_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Keep indices start, start+step, ... < end of dim `dim` (Python slicing, step > 0).",
     shape_doc="the sliced dim becomes len(range(L)[start:end:step]); for a symbolic L it is "

@@ -6,6 +6,7 @@ from typing import Sequence
 from pydantic import Field
 
 from archc.ir.types import TensorType
+from archc.ops._cost import no_arithmetic
 from archc.ops._registry import Attrs, InferContext, Traits, register
 
 
@@ -38,6 +39,7 @@ register(
     attrs=DropoutAttrs,
     infer=_identity_infer,
     lower=_dropout_lower,
+    cost=no_arithmetic,  # identity in eval
     family="regularize",
     doc="Dropout: zero elements with probability p in training (scaled by 1/(1-p)); identity in eval.",
     shape_doc="output = input.",
@@ -51,6 +53,7 @@ register(
     attrs=DropPathAttrs,
     infer=_identity_infer,
     lower=_drop_path_lower,
+    cost=no_arithmetic,  # identity in eval
     family="regularize",
     doc="Stochastic depth: drop a whole sample (dim 0) with probability p in training, like "
     "torchvision.ops.StochasticDepth(mode='row'); identity in eval or when p is 0.",

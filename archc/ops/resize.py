@@ -9,6 +9,7 @@ from pydantic import Field
 
 from archc.ir.dims import Dim, dim_str, floordiv
 from archc.ir.types import ShapeError, TensorType
+from archc.ops._cost import Cost, numel
 from archc.ops._registry import Attrs, Call, InferContext, OnnxLimit, Traits, rank_error, register
 from archc.ops.tensor import require_float
 
@@ -117,6 +118,14 @@ def _lower(op: str):
     return lower
 
 
+# FLOPs per output element by mode (the weighted sum of 1, 2, 4, 8 or 16 neighbours)
+_INTERP = {"nearest": 0, "nearest-exact": 0, "linear": 3, "bilinear": 7, "trilinear": 15, "bicubic": 31}
+
+
+def _cost(node, ins, env) -> Cost:
+    return Cost(0, _INTERP[node.attrs.mode] * numel(node.out, env))
+
+
 # ONNX `Resize` is opset 10; it gained `coordinate_transformation_mode` (align_corners, half_pixel),
 # which torch's linear and cubic modes need, and cubic mode in opset 11.
 _ONNX = (
@@ -133,6 +142,7 @@ for _name, _doc in (
         attrs=UpsampleAttrs,
         infer=_infer(_name),
         lower=_lower(_name),
+        cost=_cost,
         family="resize",
         traits=Traits(onnx=_ONNX),
         doc=_doc,

@@ -12,6 +12,7 @@ from pydantic import Field
 
 from archc.ir.dims import Dim, dim_str, equal, floordiv
 from archc.ir.types import FLOAT_DTYPES, ShapeError, TensorType
+from archc.ops._cost import Cost, no_arithmetic, numel, size
 from archc.ops._registry import Attrs, Call, InferContext, NoAttrs, Traits, rank_error, register
 
 # ---------------------------------------------------------------------------------------------
@@ -135,12 +136,18 @@ def _lower_mul(a, ins, out):
     return Call(torch.mul) if len(ins) == 2 else Call(mul_n)
 
 
+def _elementwise_cost(node, ins, env) -> Cost:
+    """(inputs - 1) FLOPs per output element."""
+    return Cost(0, (len(ins) - 1) * numel(node.out, env))
+
+
 _BCAST_DOC = "numpy broadcasting: shapes right-aligned, each dim equal across inputs or 1; " \
     "non-1 dims (symbols too) are required equal. Inputs must share a dtype."
 register(
     "add",
     infer=_elementwise("add"),
     lower=_lower_add,
+    cost=_elementwise_cost,
     family="tensor",
     arity=(2, None),
     doc="Elementwise sum of two or more tensors (residual connections).",
@@ -154,6 +161,7 @@ register(
     "mul",
     infer=_elementwise("mul"),
     lower=_lower_mul,
+    cost=_elementwise_cost,
     family="tensor",
     arity=(2, None),
     doc="Elementwise product of two or more tensors (gating, attention scaling).",
@@ -202,6 +210,7 @@ register(
     attrs=ConcatAttrs,
     infer=_concat_infer,
     lower=_concat_lower,
+    cost=no_arithmetic,
     family="tensor",
     arity=(2, None),
     doc="Concatenate two or more tensors along `dim` (U-Net skips, DenseNet features).",
@@ -255,6 +264,7 @@ register(
     attrs=SplitAttrs,
     infer=_split_infer,
     lower=_split_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Split a tensor along `dim` into several outputs (multi-output: refer to them as `node.0`, `node.1`, ...).",
     shape_doc="the split dim must be static; an int gives chunks of that size (the last may be smaller); "
@@ -335,6 +345,7 @@ register(
     attrs=ReshapeAttrs,
     infer=_reshape_infer,
     lower=_reshape_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Reshape with ONNX semantics: 0 copies the input dim at that position, one -1 is inferred.",
     shape_doc="the element count is kept; copied dims cancel before -1 is divided out, so "
@@ -373,6 +384,7 @@ register(
     attrs=PermuteAttrs,
     infer=_permute_infer,
     lower=_permute_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Reorder the dims of a tensor.",
     shape_doc="output dim i is input dim dims[i]; dims must be a permutation of the input's dims.",
@@ -408,6 +420,7 @@ register(
     attrs=TransposeAttrs,
     infer=_transpose_infer,
     lower=_transpose_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Swap two dims.",
     shape_doc="dims dim0 and dim1 are exchanged.",
@@ -443,6 +456,7 @@ register(
     attrs=FlattenAttrs,
     infer=_flatten_infer,
     lower=_flatten_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Merge the dims start_dim..end_dim into one.",
     shape_doc="[B, C, H, W] -> [B, C*H*W] by default; symbolic products are fine.",
@@ -491,6 +505,7 @@ register(
     attrs=UnflattenAttrs,
     infer=_unflatten_infer,
     lower=_unflatten_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Split one dim into several (e.g. [B, T, 768] -> [B, T, 12, 64] for attention heads).",
     shape_doc="dim `dim` is replaced by `sizes`, whose product must equal it; one -1 is inferred.",
@@ -533,6 +548,12 @@ def _matmul_infer(ctx: InferContext, a: NoAttrs, ins: Sequence[TensorType]) -> T
     return TensorType(tuple(out), dtype)
 
 
+def _matmul_cost(node, ins, env) -> Cost:
+    """MACs out_elems * k (k the contracted dim: batched and broadcast operands follow the output)."""
+    macs = numel(node.out, env) * size(ins[0].shape[-1], env)
+    return Cost(macs, 2 * macs)
+
+
 def _matmul_lower(a, ins, out):
     import torch
 
@@ -543,6 +564,7 @@ register(
     "matmul",
     infer=_matmul_infer,
     lower=_matmul_lower,
+    cost=_matmul_cost,
     family="tensor",
     arity=(2, 2),
     doc="Matrix product with torch.matmul semantics (batched, broadcasting, 1-d operands).",
@@ -579,6 +601,11 @@ def _mean_infer(ctx: InferContext, a: MeanAttrs, ins: Sequence[TensorType]) -> T
     return x.with_shape(shape)
 
 
+def _mean_cost(node, ins, env) -> Cost:
+    """1 FLOP per input element (the sums and the divides)."""
+    return Cost(0, numel(ins[0], env))
+
+
 def _mean_lower(a: MeanAttrs, ins, out):
     import torch
 
@@ -590,6 +617,7 @@ register(
     attrs=MeanAttrs,
     infer=_mean_infer,
     lower=_mean_lower,
+    cost=_mean_cost,
     family="tensor",
     doc="Average over one or more dims (global average pooling as `dims: [2, 3]`).",
     shape_doc="the reduced dims are removed (kept as 1 with keepdim).",
@@ -613,6 +641,7 @@ register(
     "identity",
     infer=_identity_infer,
     lower=_identity_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Pass the input through unchanged.",
     shape_doc="output = input.",
