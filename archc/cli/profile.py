@@ -13,20 +13,12 @@ from archc.cli._common import (
     stdout_console,
 )
 from archc.diagnostics import Span
+from archc.profile.convention import SUMMARY
 
 HELP = """Profile a spec: parameters, MACs, FLOPs, activation memory per node and block, and
 (on --device cpu/cuda/mps) latency, per-node latency, throughput and peak memory.
 
-Static analysis (any --device, meta by default) runs nothing and works at any size. Counting
-convention (inference, one forward pass, at the symbols' sizes; `--json` carries it as
-`convention`): MACs are the multiply-accumulates of convolutions (out_elems * C_in/groups *
-prod(kernel)), linear, matmul, attention (projections + QK^T + AV) and recurrent cells. FLOPs =
-2 x MACs + other arithmetic per element: bias 1; relu 1, leaky_relu 2, sigmoid 4, tanh 4, silu 5,
-gelu 8, hardswish 5, mish 8, softmax 5; batch_norm 2 (eval), layer/group/instance norm 5 (+1 per
-affine param), rms_norm 3 (+1); max pool prod(kernel)-1, avg pool prod(kernel) per output;
-add/mul (inputs-1); attention scores 1 (scale) + 5 (softmax) (+1 mask) per pair and head; data
-movement 0. FLOPs are dense; causal attention is also counted exactly over the allowed pairs
-(flops_causal). Ops without a cost rule are listed as uncounted, with their share of the nodes.
+Static analysis (any --device, meta by default) runs nothing and works at any size. """ + SUMMARY + """
 
 Memory (static): weights + buffers + the peak of live activations in a liveness walk of the
 graph's topological order. Measured: CUDA max_memory_allocated; on CPU the torch.profiler

@@ -6,7 +6,8 @@ from typing import Callable, Literal, Sequence
 from pydantic import Field
 
 from archc.ir.types import TensorType
-from archc.ops._registry import Attrs, Call, InferContext, NoAttrs, register
+from archc.ops._cost import per_output_element
+from archc.ops._registry import Attrs, Call, InferContext, NoAttrs, OnnxLimit, Traits, register
 from archc.ops.tensor import norm_dim, require_float
 
 
@@ -43,9 +44,9 @@ def _fn(path: str) -> Callable:
     return obj
 
 
-def _lower(path: str, kwargs_of: Callable):
+def _lower(path: str, kwargs_of: Callable, inplace: str | None):
     def lower(a, ins: Sequence[TensorType], out: TensorType):
-        return Call(_fn(path), kwargs=kwargs_of(a))
+        return Call(_fn(path), kwargs=kwargs_of(a), inplace=_fn(inplace) if inplace else None)
 
     return lower
 
@@ -66,6 +67,23 @@ _ACTS = [
     ("leaky_relu", LeakyReluAttrs, "torch.nn.functional.leaky_relu",
      lambda a: {"negative_slope": a.negative_slope}, True, "x if x > 0 else negative_slope * x."),
 ]
+# FLOPs per element (the convention's `activations_per_element`): sigmoid 4 (neg, exp, add,
+# reciprocal), tanh 4, silu 5, gelu 8 (either approximation), hardswish 5, mish 8; softmax 5 (max,
+# subtract, exp, sum, divide). Recurrent cells and attention scores count theirs from this table.
+FLOPS_PER_ELEMENT = {
+    "relu": 1, "leaky_relu": 2, "sigmoid": 4, "tanh": 4, "silu": 5, "gelu": 8, "hardswish": 5,
+    "mish": 8, "softmax": 5,
+}
+# ONNX: `HardSwish` exists from opset 14, `Mish` from opset 18.
+_TRAITS = {
+    "relu": Traits(role="activation", inplace=True),
+    "softmax": Traits(role="probability"),
+    "hardswish": Traits(role="activation", onnx=(OnnxLimit(14, "ONNX `HardSwish` needs opset 14",
+                                                           "export with --opset 14 or later"),)),
+    "mish": Traits(role="activation", onnx=(OnnxLimit(18, "ONNX `Mish` needs opset 18",
+                                                      "export with --opset 18 or later, or use `silu`"),)),
+}
+_INPLACE = {"relu": "torch.relu_"}
 _EXAMPLES = {
     "gelu": "{op: gelu, approximate: tanh}",
     "softmax": "{op: softmax, dim: -1}",
@@ -77,11 +95,13 @@ for _name, _attrs, _path, _kw, _float, _doc in _ACTS:
         _name,
         attrs=_attrs,
         infer=_infer(_name, _float),
-        lower=_lower(_path, _kw),
+        lower=_lower(_path, _kw, _INPLACE.get(_name)),
+        cost=per_output_element(FLOPS_PER_ELEMENT[_name]),
         family="activation",
         doc=_doc,
         shape_doc="output = input" + ("; `dim` must be in range." if _name == "softmax" else "."),
         lowers_to=_path,
+        traits=_TRAITS.get(_name, Traits(role="activation")),
         example=_EXAMPLES.get(_name, f"{{op: {_name}}}"),
         example_inputs=[(2, 5, 8)],
     )

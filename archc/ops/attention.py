@@ -8,13 +8,16 @@ key_padding_mask); a float mask is added to the scores (0 = attend, -inf = not).
 from __future__ import annotations
 
 import re
+from math import prod
 from typing import Literal, Optional, Sequence
 
 from pydantic import Field
 
 from archc.ir.dims import Dim, dim_str, equal
 from archc.ir.types import FLOAT_DTYPES, ShapeError, TensorType
-from archc.ops._registry import Attrs, Call, InferContext, rank_error, register
+from archc.ops._cost import Cost, causal_pairs, sizes
+from archc.ops._registry import Attrs, Call, InferContext, Traits, rank_error, register
+from archc.ops.activation import FLOPS_PER_ELEMENT
 from archc.ops.tensor import broadcast, require_float, same_dtype, static_dim
 
 INT_DTYPES = ("int64", "int32")
@@ -174,14 +177,56 @@ def _attn_lower(a: AttentionAttrs, ins: Sequence[TensorType], out: TensorType):
     )
 
 
+SOFTMAX = FLOPS_PER_ELEMENT["softmax"]
+
+
+def _attn_cost(node, ins, env) -> Cost:
+    """MACs: the projections (qkv or q, k, v; out) + Q K^T and A V, 2 * B * T * S * D. FLOPs: 2 * MACs
+    + the projections' biases + per (query, key) pair and head: scale 1, softmax 5, a mask 1. Causal
+    attention also counts the allowed pairs only (`macs_causal`, `flops_causal`). Workspace: q, k, v
+    and the merged heads (fused SDPA kernels do not materialise the scores)."""
+    a = node.attrs
+    x = sizes(ins[0], env)
+    B, T, D = x
+    packed = getattr(a, "packed", True)
+    cross = len(ins) >= 2 and not packed
+    mem = sizes(ins[1], env) if cross else x
+    S, Dm = mem[1], mem[2]
+    H = a.heads
+    mask = len(ins) == 3
+    if packed:
+        proj = B * T * D * 3 * D
+        bias = B * T * 3 * D
+    else:
+        proj = B * T * D * D + 2 * B * S * Dm * D
+        bias = B * T * D + 2 * B * S * D
+    if a.out_proj:
+        proj += B * T * D * D
+        bias += B * T * D
+    if not a.bias:
+        bias = 0
+    per_pair = 1 + SOFTMAX + (1 if mask else 0)
+
+    def total(pairs: int) -> tuple[int, int]:
+        macs = proj + 2 * B * pairs * D
+        return macs, 2 * macs + bias + B * H * pairs * per_pair
+
+    macs, flops = total(T * S)
+    mc, fc = total(causal_pairs(T, S)) if a.causal else (None, None)
+    workspace = B * T * D + 2 * B * S * D + B * T * D  # q, k, v and the merged heads
+    return Cost(macs, flops, mc, fc, workspace)
+
+
 register(
     "attention",
     attrs=AttentionAttrs,
     infer=_attn_infer,
     params=_attn_params,
     lower=_attn_lower,
+    cost=_attn_cost,
     family="attention",
     arity=(1, 3),
+    traits=Traits(weighted=True, attention="layer", init=True),
     doc="Multi-head attention (batch first). Inputs: x (self-attention); x, memory (cross-attention: "
     "k and v project the memory's Dm features to D; needs `packed: false`); x, memory, mask — use "
     "`from: [x, x, mask]` for self-attention with a mask. The mask is a [B, S] padding mask (bool, or "
@@ -246,13 +291,32 @@ def _sdpa_lower(a: SdpaAttrs, ins: Sequence[TensorType], out: TensorType):
     return Call(sdpa, kwargs={"causal": a.causal, "scale": a.scale})
 
 
+def _sdpa_cost(node, ins, env) -> Cost:
+    """q [.., T, E], k [.., S, E], v [.., S, Ev]: MACs batch * T * S * (E + Ev); FLOPs 2 * MACs + per
+    pair scale 1, softmax 5, a mask 1; causal also over the allowed pairs only."""
+    q, k, v = (sizes(t, env) for t in ins[:3])
+    batch = prod(q[:-2])
+    T, E, S, Ev = q[-2], q[-1], k[-2], v[-1]
+    per_pair = 1 + SOFTMAX + (1 if len(ins) == 4 else 0)
+
+    def total(pairs: int) -> tuple[int, int]:
+        macs = batch * pairs * (E + Ev)
+        return macs, 2 * macs + batch * pairs * per_pair
+
+    macs, flops = total(T * S)
+    mc, fc = total(causal_pairs(T, S)) if node.attrs.causal else (None, None)
+    return Cost(macs, flops, mc, fc)
+
+
 register(
     "sdpa",
     attrs=SdpaAttrs,
     infer=_sdpa_infer,
     lower=_sdpa_lower,
+    cost=_sdpa_cost,
     family="attention",
     arity=(3, 4),
+    traits=Traits(weighted=True, attention="core"),  # no weights of its own, but a layer of depth like attention
     doc="Bare scaled dot-product attention softmax(q k^T * scale [+ mask]) v over heads the spec "
     "built itself (linear, unflatten, transpose). Optional 4th input: a bool (True = attend) or "
     "float additive mask broadcastable to [..., T, S]; `causal` is combined with it. No dropout.",

@@ -1,13 +1,15 @@
 """op: conv1d/2d/3d and conv_transpose1d/2d: convolutions with groups, dilation and padding modes."""
 from __future__ import annotations
 
+from math import prod
 from typing import Annotated, Literal, Sequence, Union
 
 from pydantic import Field
 
 from archc.ir.dims import Dim, floordiv
 from archc.ir.types import ShapeError, TensorType
-from archc.ops._registry import Attrs, InferContext, rank_error, register
+from archc.ops._cost import Cost, ntuple, numel, size
+from archc.ops._registry import Attrs, InferContext, OnnxLimit, Traits, rank_error, register
 
 _Pos = Annotated[int, Field(ge=1)]
 _NonNeg = Annotated[int, Field(ge=0)]
@@ -155,7 +157,38 @@ def _convt_lower(nd: int):
     return lower
 
 
+def _conv_cost(nd: int):
+    """MACs out_elems * (C_in / groups) * prod(kernel) (stride and dilation enter through out_elems);
+    FLOPs 2 * MACs + 1 per output element for the bias."""
+
+    def cost(node, ins, env) -> Cost:
+        a = node.attrs
+        out = numel(node.out, env)
+        macs = out * (size(ins[0].shape[1], env) // a.groups) * prod(ntuple(a.kernel, nd))
+        return Cost(macs, 2 * macs + (out if a.bias else 0))
+
+    return cost
+
+
+def _convt_cost(nd: int):
+    """MACs in_elems * (C_out / groups) * prod(kernel); FLOPs 2 * MACs + the bias per output element."""
+
+    def cost(node, ins, env) -> Cost:
+        a = node.attrs
+        macs = numel(ins[0], env) * (a.out // a.groups) * prod(ntuple(a.kernel, nd))
+        out = numel(node.out, env)
+        return Cost(macs, 2 * macs + (out if a.bias else 0))
+
+    return cost
+
+
 _SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
+# torch's (dynamo) ONNX exporter lowers circular padding to `Pad(mode="wrap")`, which exists from
+# Pad-19; at opset <= 18 the model is invalid.
+_CIRCULAR = OnnxLimit(
+    19, "circular padding is ONNX `Pad` mode `wrap`, which needs opset 19",
+    "export with --opset 19 or later, or use `padding_mode: reflect` / `replicate`",
+    attr="padding_mode", applies=lambda a: getattr(a, "padding_mode", "zeros") == "circular")
 for _nd in (1, 2, 3):
     register(
         f"conv{_nd}d",
@@ -163,11 +196,14 @@ for _nd in (1, 2, 3):
         infer=_conv_infer(_nd),
         params=_conv_params(_nd),
         lower=_conv_lower(_nd),
+        cost=_conv_cost(_nd),
         family="conv",
         doc=f"{_nd}-d convolution; input channels are inferred from the input.",
         shape_doc=f"[B, C, {_SPATIAL[_nd]}] -> [B, out, ...] with each spatial size "
         "floor((L + 2*padding - dilation*(kernel-1) - 1) / stride) + 1; 'same' keeps it (stride 1).",
         lowers_to=f"torch.nn.Conv{_nd}d",
+        traits=Traits(weighted=True, width="out", bias="bias", positional=_nd == 1, overwritable=True, init=True,
+                      onnx=(_CIRCULAR,)),
         example=f"{{op: conv{_nd}d, out: 16, kernel: 3, padding: 1, bias: false}}",
         example_inputs=[(2, 8) + (10,) * _nd],
     )
@@ -178,10 +214,12 @@ for _nd in (1, 2, 3):
         infer=_convt_infer(_nd),
         params=_convt_params(_nd),
         lower=_convt_lower(_nd),
+        cost=_convt_cost(_nd),
         family="conv",
         doc=f"{_nd}-d transposed convolution (learned upsampling).",
         shape_doc="each spatial size (L - 1)*stride - 2*padding + dilation*(kernel-1) + output_padding + 1.",
         lowers_to=f"torch.nn.ConvTranspose{_nd}d",
+        traits=Traits(weighted=True, width="out", bias="bias", overwritable=True, init=True),
         example=f"{{op: conv_transpose{_nd}d, out: 16, kernel: 2, stride: 2}}",
         example_inputs=[(2, 8) + (5,) * _nd],
     )

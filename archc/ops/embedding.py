@@ -9,7 +9,8 @@ from pydantic import Field
 
 from archc.ir.dims import dim_str, equal, floordiv
 from archc.ir.types import FLOAT_DTYPES, ShapeError, TensorType
-from archc.ops._registry import Attrs, Call, InferContext, rank_error, register
+from archc.ops._cost import Cost, no_arithmetic, numel, per_output_element, size
+from archc.ops._registry import Attrs, Call, InferContext, Traits, rank_error, register
 from archc.ops.tensor import require_float, static_dim
 
 INT_DTYPES = ("int64", "int32")
@@ -59,11 +60,13 @@ register(
     infer=_embedding_infer,
     params=_embedding_params,
     lower=_embedding_lower,
+    cost=no_arithmetic,  # a lookup
     family="embedding",
     doc="Lookup table of `num` learned vectors of size `dim` (token embeddings: GPT-2's `wte`, "
     "BERT's `word_embeddings`). The input must hold integer ids in [0, num).",
     shape_doc="integer ids of any shape [...] -> [..., dim] float32; a non-integer input is ARC202.",
     lowers_to="torch.nn.Embedding",
+    traits=Traits(width="dim", width_dim=-1, vocab="num", init=True),
     example="{op: embedding, num: 10, dim: 8}",
     example_inputs=[(2, 5)],
     example_dtypes=["int64"],
@@ -131,12 +134,18 @@ def _posemb_lower(a: PositionalEmbeddingAttrs, ins: Sequence[TensorType], out: T
     return cls(a.max_len, dim, a.offset)
 
 
+def _posemb_cost(node, ins, env) -> Cost:
+    """The sinusoidal table costs 2 FLOPs per element (the angle and its sin/cos); a learned one is a lookup."""
+    return Cost(0, 2 * numel(node.out, env) if node.attrs.kind == "sinusoidal" else 0)
+
+
 register(
     "positional_embedding",
     attrs=PositionalEmbeddingAttrs,
     infer=_posemb_infer,
     params=_posemb_params,
     lower=_posemb_lower,
+    cost=_posemb_cost,
     family="embedding",
     doc="Position embeddings for positions offset..offset+T-1, to be added to the tokens with an `add` "
     "node. `learned`: a [max_len, dim] table with state_dict key `weight` (GPT-2's `wpe`, BERT's "
@@ -145,6 +154,7 @@ register(
     "max_len - offset (a static T that does is ARC204; bound a symbolic T with the symbol's `max`).",
     shape_doc="[B, T] ids (needs `dim`) or [B, T, D] float (dim defaults to D) -> [1, T, dim].",
     lowers_to="archc.ops._seqmodules.LearnedPositionalEmbedding (an nn.Embedding) / SinusoidalPositionalEmbedding",
+    traits=Traits(positional=True, init=True),
     example="{op: positional_embedding, max_len: 16}",
     example_inputs=[(2, 5, 8)],
 )
@@ -196,12 +206,14 @@ register(
     infer=_pep_infer,
     params=_pep_params,
     lower=_pep_lower,
+    cost=per_output_element(1),  # its add
     family="embedding",
     doc="Add a learned [1, length, D] parameter to the input (torchvision ViT's `encoder.pos_embedding`). "
     "The parameter's state_dict key is the node path itself. The input's length must equal `length`: "
     "a symbolic one gets a derived constraint (a ViT with symbolic H, W is pinned to its image size).",
     shape_doc="[B, length, D] -> [B, length, D]; D is inferred.",
     lowers_to="torch.add with a node-owned parameter",
+    traits=Traits(positional=True),
     example="{op: pos_embedding_param, length: 5}",
     example_inputs=[(2, 5, 8)],
 )
@@ -231,6 +243,7 @@ register(
     infer=_ct_infer,
     params=_ct_params,
     lower=_ct_lower,
+    cost=no_arithmetic,  # a concatenation
     family="embedding",
     doc="Prepend a learned [1, 1, D] token (zero-initialised) to every sequence of the batch "
     "(torchvision ViT's `class_token`; the state_dict key is the node path itself).",
@@ -285,18 +298,28 @@ def _pe_lower(a: PatchEmbeddingAttrs, ins: Sequence[TensorType], out: TensorType
     return PatchEmbedding(_pe_channels(ins[0]), a.dim, a.patch, a.bias)
 
 
+def _pe_cost(node, ins, env) -> Cost:
+    """A convolution with kernel = stride = patch: MACs out_elems * C * patch^2, + the bias."""
+    a = node.attrs
+    out = numel(node.out, env)
+    macs = out * size(ins[0].shape[1], env) * a.patch * a.patch
+    return Cost(macs, 2 * macs + (out if a.bias else 0))
+
+
 register(
     "patch_embedding",
     attrs=PatchEmbeddingAttrs,
     infer=_pe_infer,
     params=_pe_params,
     lower=_pe_lower,
+    cost=_pe_cost,
     family="embedding",
     doc="Split an image into non-overlapping patch x patch squares and project each to `dim` "
     "(a Conv2d with kernel = stride = patch, submodule `proj` as in timm), as a token sequence.",
     shape_doc="[B, C, H, W] -> [B, (H/patch)*(W/patch), dim]; H and W must be divisible by patch "
     "(a constraint on symbolic sizes).",
     lowers_to="archc.ops._seqmodules.PatchEmbedding (Conv2d `proj`, flatten(2), transpose(1, 2))",
+    traits=Traits(width="dim", width_dim=-1, init=True),
     example="{op: patch_embedding, dim: 16, patch: 4}",
     example_inputs=[(2, 3, 8, 12)],
 )

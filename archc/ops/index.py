@@ -7,7 +7,8 @@ from pydantic import Field
 
 from archc.ir.dims import Dim, ceildiv, dim_str
 from archc.ir.types import ShapeError, TensorType
-from archc.ops._registry import Attrs, Call, InferContext, register
+from archc.ops._cost import no_arithmetic
+from archc.ops._registry import Attrs, Call, InferContext, Traits, register
 from archc.ops.tensor import norm_dim
 
 
@@ -38,11 +39,13 @@ register(
     attrs=SelectAttrs,
     infer=_select_infer,
     lower=_select_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Take index `index` of dim `dim`, removing the dim (the class token of a ViT or BERT: "
     "`{op: select, dim: 1, index: 0}`).",
     shape_doc="[..., L, ...] -> [..., ...] (dim `dim` removed); a static L must satisfy -L <= index < L.",
     lowers_to="torch.select",
+    traits=Traits(aliases=True),
     example="{op: select, dim: 1, index: 0}",
     example_inputs=[(2, 5, 8)],
 )
@@ -90,12 +93,14 @@ register(
     attrs=SliceAttrs,
     infer=_slice_infer,
     lower=_slice_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Keep indices start, start+step, ... < end of dim `dim` (Python slicing, step > 0).",
     shape_doc="the sliced dim becomes len(range(L)[start:end:step]); for a symbolic L it is "
     "ceil((end' - start') / step) with negative bounds taken from L and end' = L by default, so the "
     "bounds must lie inside the dim (no clamping); an empty result is ARC206.",
     lowers_to="archc.ops._seqmodules.slice_dim (x[..., start:end:step])",
+    traits=Traits(aliases=True),
     example="{op: slice, dim: 1, start: 1, end: -1, step: 2}",
     example_inputs=[(2, 7, 4)],
 )

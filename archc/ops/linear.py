@@ -6,7 +6,8 @@ from typing import Sequence
 from pydantic import Field
 
 from archc.ir.types import TensorType
-from archc.ops._registry import Attrs, InferContext, rank_error, register
+from archc.ops._cost import Cost, numel, size
+from archc.ops._registry import Attrs, InferContext, Traits, rank_error, register
 from archc.ops.tensor import require_float, static_dim
 
 
@@ -41,16 +42,25 @@ def _linear_lower(a: LinearAttrs, ins: Sequence[TensorType], out: TensorType):
     return nn.Linear(_in_features(ins[0]), a.out, bias=a.bias)
 
 
+def _linear_cost(node, ins, env) -> Cost:
+    """MACs out_elems * in_features; FLOPs 2 * MACs + the bias per output element."""
+    out = numel(node.out, env)
+    macs = out * size(ins[0].shape[-1], env)
+    return Cost(macs, 2 * macs + (out if node.attrs.bias else 0))
+
+
 register(
     "linear",
     attrs=LinearAttrs,
     infer=_linear_infer,
     params=_linear_params,
     lower=_linear_lower,
+    cost=_linear_cost,
     family="linear",
     doc="Fully connected layer on the last dim; the input features are inferred from the input.",
     shape_doc="[..., in] -> [..., out]; any rank >= 1; `in` must be static.",
     lowers_to="torch.nn.Linear",
+    traits=Traits(weighted=True, width="out", bias="bias", width_dim=-1, overwritable=True, init=True),
     example="{op: linear, out: 16}",
     example_inputs=[(2, 5, 8)],
 )

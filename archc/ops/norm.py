@@ -6,7 +6,8 @@ from typing import Optional, Sequence
 from pydantic import Field
 
 from archc.ir.types import ShapeError, TensorType
-from archc.ops._registry import Attrs, InferContext, rank_error, register
+from archc.ops._cost import Cost, numel
+from archc.ops._registry import Attrs, InferContext, OnnxLimit, Traits, rank_error, register
 from archc.ops.tensor import require_float, static_dim
 
 _ND = {2: 1, 3: 1, 4: 2, 5: 3}
@@ -81,6 +82,27 @@ def _instance_norm_lower(a: InstanceNormAttrs, ins: Sequence[TensorType], out: T
                track_running_stats=a.track_running_stats)
 
 
+# FLOPs per element of the input. batch_norm 2: in eval mode its scale and shift fold into one
+# multiply-add; the others 5 (mean, subtract, square, sum, normalise) + 1 per affine weight and
+# bias; rms_norm 3 (square, mean, normalise) + 1 for the weight.
+def _bn_cost(node, ins, env) -> Cost:
+    return Cost(0, 2 * numel(ins[0], env))
+
+
+def _ln_cost(node, ins, env) -> Cost:
+    a = node.attrs
+    per = 5 + ((1 + (1 if a.bias else 0)) if a.elementwise_affine else 0)
+    return Cost(0, per * numel(ins[0], env))
+
+
+def _affine_cost(node, ins, env) -> Cost:  # group_norm, instance_norm
+    return Cost(0, (5 + (2 if node.attrs.affine else 0)) * numel(ins[0], env))
+
+
+def _rms_cost(node, ins, env) -> Cost:
+    return Cost(0, (3 + (1 if node.attrs.elementwise_affine else 0)) * numel(ins[0], env))
+
+
 register(
     "batch_norm",
     attrs=BatchNormAttrs,
@@ -88,11 +110,13 @@ register(
     params=_stat_params("batch_norm"),
     buffers=_stat_buffers("batch_norm"),
     lower=_batch_norm_lower,
+    cost=_bn_cost,
     family="norm",
     doc="Batch normalisation over dim 1 (the channels, inferred from the input).",
     shape_doc="output = input; [B, C] or [B, C, L] -> BatchNorm1d, [B, C, H, W] -> 2d, [B, C, D, H, W] -> 3d; "
     "C must be static.",
     lowers_to="torch.nn.BatchNorm1d / BatchNorm2d / BatchNorm3d",
+    traits=Traits(role="norm", batch_stats=True, overwritable=True),
     example="{op: batch_norm}",
     example_inputs=[(2, 3, 4, 5)],
 )
@@ -103,10 +127,12 @@ register(
     params=_stat_params("instance_norm"),
     buffers=_stat_buffers("instance_norm"),
     lower=_instance_norm_lower,
+    cost=_affine_cost,
     family="norm",
     doc="Instance normalisation: per sample and channel over the spatial dims.",
     shape_doc="output = input; rank 3/4/5 -> InstanceNorm1d/2d/3d; C (dim 1) must be static.",
     lowers_to="torch.nn.InstanceNorm1d / InstanceNorm2d / InstanceNorm3d",
+    traits=Traits(role="norm", overwritable=True),
     example="{op: instance_norm, affine: true}",
     example_inputs=[(2, 3, 4, 5)],
 )
@@ -178,10 +204,14 @@ register(
     infer=_last_dims_infer("layer_norm"),
     params=_layer_norm_params,
     lower=_layer_norm_lower,
+    cost=_ln_cost,
     family="norm",
     doc="Layer normalisation over the last `dims` dims (their sizes are inferred and must be static).",
     shape_doc="output = input; weight and bias have the shape of the last `dims` dims.",
     lowers_to="torch.nn.LayerNorm",
+    # torch's ONNX exporter emits `LayerNormalization`, introduced in opset 17
+    traits=Traits(role="norm", overwritable=True, onnx=(OnnxLimit(17, "ONNX `LayerNormalization` needs opset 17",
+                                                                  "export with --opset 17 or later"),)),
     example="{op: layer_norm}",
     example_inputs=[(2, 5, 8)],
 )
@@ -191,10 +221,12 @@ register(
     infer=_last_dims_infer("rms_norm"),
     params=_rms_norm_params,
     lower=_rms_norm_lower,
+    cost=_rms_cost,
     family="norm",
     doc="RMS normalisation over the last `dims` dims (their sizes are inferred and must be static).",
     shape_doc="output = input; weight has the shape of the last `dims` dims.",
     lowers_to="torch.nn.RMSNorm",
+    traits=Traits(role="norm"),
     example="{op: rms_norm, eps: 1.0e-6}",
     example_inputs=[(2, 5, 8)],
 )
@@ -248,10 +280,12 @@ register(
     infer=_group_norm_infer,
     params=_group_norm_params,
     lower=_group_norm_lower,
+    cost=_affine_cost,
     family="norm",
     doc="Group normalisation: channels (dim 1) split into `groups`, normalised per sample and group.",
     shape_doc="output = input; C (dim 1) must be static and divisible by groups.",
     lowers_to="torch.nn.GroupNorm",
+    traits=Traits(role="norm", overwritable=True),
     example="{op: group_norm, groups: 2}",
     example_inputs=[(2, 4, 5, 6)],
 )

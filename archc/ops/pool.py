@@ -1,12 +1,14 @@
 """op: max_pool1d/2d/3d, avg_pool1d/2d/3d, adaptive_avg_pool1d/2d/3d, adaptive_max_pool1d/2d/3d."""
 from __future__ import annotations
 
+from math import prod
 from typing import Optional, Sequence, Union
 
 from pydantic import Field
 
 from archc.ir.dims import Dim, dim_str, floordiv
 from archc.ir.types import ShapeError, TensorType
+from archc.ops._cost import Cost, ntuple, numel
 from archc.ops._registry import Attrs, InferContext, rank_error, register
 from archc.ops.tensor import require_float
 
@@ -162,6 +164,25 @@ def _adaptive_lower(op: str, nd: int, kind: str):
     return lower
 
 
+def _window_cost(nd: int, per_window: int):
+    """max pool: prod(kernel) - 1 comparisons, avg pool: prod(kernel) adds and a divide, per output element."""
+
+    def cost(node, ins, env) -> Cost:
+        return Cost(0, (prod(ntuple(node.attrs.kernel, nd)) + per_window) * numel(node.out, env))
+
+    return cost
+
+
+def _adaptive_avg_cost(node, ins, env) -> Cost:
+    """in_elems adds + out_elems divides (exact when the windows do not overlap)."""
+    return Cost(0, numel(ins[0], env) + numel(node.out, env))
+
+
+def _adaptive_max_cost(node, ins, env) -> Cost:
+    """in_elems - out_elems comparisons (exact when the windows do not overlap)."""
+    return Cost(0, max(0, numel(ins[0], env) - numel(node.out, env)))
+
+
 _SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
 _FORMULA = (
     "floor((L + 2*padding - dilation*(kernel-1) - 1) / stride) + 1 (ceil with ceil_mode, where the last "
@@ -174,6 +195,7 @@ for _nd in (1, 2, 3):
         attrs=MaxPoolAttrs,
         infer=_window_infer(f"max_pool{_nd}d", _nd, True),
         lower=_max_lower(f"max_pool{_nd}d", _nd),
+        cost=_window_cost(_nd, -1),
         family="pool",
         doc=f"{_nd}-d max pooling.",
         shape_doc=f"[B, C, {_SPATIAL[_nd]}] -> [B, C, ...] with each spatial size {_FORMULA}.",
@@ -186,6 +208,7 @@ for _nd in (1, 2, 3):
         attrs=AvgPoolAttrs,
         infer=_window_infer(f"avg_pool{_nd}d", _nd, False),
         lower=_avg_lower(f"avg_pool{_nd}d", _nd),
+        cost=_window_cost(_nd, 0),
         family="pool",
         doc=f"{_nd}-d average pooling.",
         shape_doc=f"[B, C, {_SPATIAL[_nd]}] -> [B, C, ...] with each spatial size {_FORMULA} (dilation 1).",
@@ -200,6 +223,7 @@ for _nd in (1, 2, 3):
             attrs=AdaptivePoolAttrs,
             infer=_adaptive_infer(f"adaptive_{_kind}_pool{_nd}d", _nd),
             lower=_adaptive_lower(f"adaptive_{_kind}_pool{_nd}d", _nd, _cls),
+            cost=_adaptive_avg_cost if _kind == "avg" else _adaptive_max_cost,
             family="pool",
             doc=f"{_nd}-d adaptive {_kind} pooling to a fixed output size (1 = global pooling).",
             shape_doc=f"[B, C, {_SPATIAL[_nd]}] -> [B, C, *output_size]; a null entry keeps that input size.",

@@ -10,7 +10,9 @@ from typing import Literal, Sequence
 from pydantic import Field
 
 from archc.ir.types import TensorType
-from archc.ops._registry import Attrs, InferContext, rank_error, register
+from archc.ops._cost import Cost, sizes
+from archc.ops._registry import Attrs, InferContext, Traits, rank_error, register
+from archc.ops.activation import FLOPS_PER_ELEMENT
 from archc.ops.tensor import require_float, static_dim
 
 
@@ -83,6 +85,35 @@ def _lower(op: str):
     return lower
 
 
+# Elementwise FLOPs per hidden unit and step, besides the two products' sum and the biases:
+# lstm 3 sigmoids + 2 tanh + 4 (cell and hidden updates) = 24; gru 2 sigmoids + 1 tanh + 5 = 17;
+# rnn its nonlinearity (tanh 4, relu 1).
+_ACT = FLOPS_PER_ELEMENT
+_CELL_FLOPS = {"lstm": 3 * _ACT["sigmoid"] + 2 * _ACT["tanh"] + 4, "gru": 2 * _ACT["sigmoid"] + _ACT["tanh"] + 5}
+
+
+def _cost(op: str):
+    """MACs per layer, direction, step and sample G * H * (F_in + H) (G gates); FLOPs 2 * MACs + per
+    hidden unit and step the products' sum G, biases 2G (when present) and the cell's elementwise ops."""
+
+    def cost(node, ins, env) -> Cost:
+        a = node.attrs
+        x = sizes(ins[0], env)
+        B, T = (x[0], x[1]) if a.batch_first else (x[1], x[0])
+        dirs = 2 if a.bidirectional else 1
+        Hd = a.hidden
+        G = _GATES[op] * Hd
+        macs = 0
+        for layer in range(a.layers):
+            fin = x[2] if layer == 0 else Hd * dirs
+            macs += dirs * B * T * G * (fin + Hd)
+        cell = _CELL_FLOPS[op] if op in _CELL_FLOPS else _ACT[getattr(a, "nonlinearity", "tanh")]
+        other = a.layers * dirs * B * T * (G + (2 * G if a.bias else 0) + Hd * cell)
+        return Cost(macs, 2 * macs + other, workspace=B * T * G * dirs)
+
+    return cost
+
+
 _DOCS = {
     "rnn": ("Elman RNN (tanh or relu)", "torch.nn.RNN", "(output, h_n)"),
     "lstm": ("LSTM", "torch.nn.LSTM", "(output, h_n, c_n)"),
@@ -95,7 +126,9 @@ for _op, (_what, _torch, _outs) in _DOCS.items():
         infer=_infer(_op),
         params=_params(_op),
         lower=_lower(_op),
+        cost=_cost(_op),
         family="recurrent",
+        traits=Traits(weighted=True, width="hidden", width_dim=-1, positional=True),
         doc=f"Multi-layer {_what} with zero initial state; parameters exactly as {_torch} "
         "(weight_ih_l0, weight_hh_l0, bias_ih_l0, bias_hh_l0, ..._reverse when bidirectional). "
         f"Multi-output {_outs}: refer to them as `node[0]`, `node[1]`"

@@ -6,7 +6,8 @@ from typing import Sequence
 from pydantic import Field
 
 from archc.ir.types import TensorType
-from archc.ops._registry import Attrs, InferContext, register
+from archc.ops._cost import no_arithmetic
+from archc.ops._registry import Attrs, InferContext, Traits, register
 
 
 class DropoutAttrs(Attrs):
@@ -38,10 +39,12 @@ register(
     attrs=DropoutAttrs,
     infer=_identity_infer,
     lower=_dropout_lower,
+    cost=no_arithmetic,  # identity in eval
     family="regularize",
     doc="Dropout: zero elements with probability p in training (scaled by 1/(1-p)); identity in eval.",
     shape_doc="output = input.",
     lowers_to="torch.nn.Dropout",
+    traits=Traits(role="pass", aliases=True),
     example="{op: dropout, p: 0.1}",
     example_inputs=[(2, 5, 8)],
 )
@@ -50,11 +53,13 @@ register(
     attrs=DropPathAttrs,
     infer=_identity_infer,
     lower=_drop_path_lower,
+    cost=no_arithmetic,  # identity in eval
     family="regularize",
     doc="Stochastic depth: drop a whole sample (dim 0) with probability p in training, like "
     "torchvision.ops.StochasticDepth(mode='row'); identity in eval or when p is 0.",
     shape_doc="output = input.",
     lowers_to="archc.ops._modules.DropPath",
+    traits=Traits(role="pass", aliases=True),
     example="{op: drop_path, p: 0.1}",
     example_inputs=[(2, 5, 8)],
 )

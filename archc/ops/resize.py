@@ -9,7 +9,8 @@ from pydantic import Field
 
 from archc.ir.dims import Dim, dim_str, floordiv
 from archc.ir.types import ShapeError, TensorType
-from archc.ops._registry import Attrs, Call, InferContext, rank_error, register
+from archc.ops._cost import Cost, numel
+from archc.ops._registry import Attrs, Call, InferContext, OnnxLimit, Traits, rank_error, register
 from archc.ops.tensor import require_float
 
 Mode = Literal["nearest", "linear", "bilinear", "bicubic", "trilinear", "nearest-exact"]
@@ -117,6 +118,21 @@ def _lower(op: str):
     return lower
 
 
+# FLOPs per output element by mode (the weighted sum of 1, 2, 4, 8 or 16 neighbours)
+_INTERP = {"nearest": 0, "nearest-exact": 0, "linear": 3, "bilinear": 7, "trilinear": 15, "bicubic": 31}
+
+
+def _cost(node, ins, env) -> Cost:
+    return Cost(0, _INTERP[node.attrs.mode] * numel(node.out, env))
+
+
+# ONNX `Resize` is opset 10; it gained `coordinate_transformation_mode` (align_corners, half_pixel),
+# which torch's linear and cubic modes need, and cubic mode in opset 11.
+_ONNX = (
+    OnnxLimit(11, "ONNX `Resize` with linear/cubic modes and torch's coordinate conventions needs opset 11",
+              "export with --opset 11 or later", attr="mode", applies=lambda a: getattr(a, "mode", "nearest") != "nearest"),
+    OnnxLimit(10, "ONNX `Resize` needs opset 10", "export with --opset 10 or later"),
+)
 for _name, _doc in (
     ("upsample", "Resize the spatial dims by `scale_factor` or to `size` (nearest, linear, bilinear, ...)."),
     ("interpolate", "Alias of `upsample`: resize the spatial dims by `scale_factor` or to `size`."),
@@ -126,7 +142,9 @@ for _name, _doc in (
         attrs=UpsampleAttrs,
         infer=_infer(_name),
         lower=_lower(_name),
+        cost=_cost,
         family="resize",
+        traits=Traits(onnx=_ONNX),
         doc=_doc,
         shape_doc="[B, C, spatial...] -> [B, C, floor(L*scale_factor) or size...]; exactly one of scale_factor "
         "and size. On a symbolic size the scale must be an integer or have an exact form (0.5 -> L//2).",

@@ -12,7 +12,8 @@ from pydantic import Field
 
 from archc.ir.dims import Dim, dim_str, equal, floordiv
 from archc.ir.types import FLOAT_DTYPES, ShapeError, TensorType
-from archc.ops._registry import Attrs, Call, InferContext, NoAttrs, rank_error, register
+from archc.ops._cost import Cost, no_arithmetic, numel, size
+from archc.ops._registry import Attrs, Call, InferContext, NoAttrs, Traits, rank_error, register
 
 # ---------------------------------------------------------------------------------------------
 # Shared helpers
@@ -118,11 +119,13 @@ def _elementwise(name: str):
 
 
 def _lower_add(a, ins, out):
+    import operator
+
     import torch
 
     from archc.ops._modules import add_n
 
-    return Call(torch.add) if len(ins) == 2 else Call(add_n)
+    return Call(torch.add, inplace=operator.iadd) if len(ins) == 2 else Call(add_n)
 
 
 def _lower_mul(a, ins, out):
@@ -133,17 +136,24 @@ def _lower_mul(a, ins, out):
     return Call(torch.mul) if len(ins) == 2 else Call(mul_n)
 
 
+def _elementwise_cost(node, ins, env) -> Cost:
+    """(inputs - 1) FLOPs per output element."""
+    return Cost(0, (len(ins) - 1) * numel(node.out, env))
+
+
 _BCAST_DOC = "numpy broadcasting: shapes right-aligned, each dim equal across inputs or 1; " \
     "non-1 dims (symbols too) are required equal. Inputs must share a dtype."
 register(
     "add",
     infer=_elementwise("add"),
     lower=_lower_add,
+    cost=_elementwise_cost,
     family="tensor",
     arity=(2, None),
     doc="Elementwise sum of two or more tensors (residual connections).",
     shape_doc=_BCAST_DOC,
     lowers_to="torch.add (archc.ops._modules.add_n for more than two inputs)",
+    traits=Traits(role="merge", inplace=True, overwritable=True),
     example="{op: add}",
     example_inputs=[(2, 3, 4), (4,)],
 )
@@ -151,11 +161,13 @@ register(
     "mul",
     infer=_elementwise("mul"),
     lower=_lower_mul,
+    cost=_elementwise_cost,
     family="tensor",
     arity=(2, None),
     doc="Elementwise product of two or more tensors (gating, attention scaling).",
     shape_doc=_BCAST_DOC,
     lowers_to="torch.mul (archc.ops._modules.mul_n for more than two inputs)",
+    traits=Traits(role="merge"),
     example="{op: mul}",
     example_inputs=[(2, 3, 1), (2, 1, 4)],
 )
@@ -198,11 +210,13 @@ register(
     attrs=ConcatAttrs,
     infer=_concat_infer,
     lower=_concat_lower,
+    cost=no_arithmetic,
     family="tensor",
     arity=(2, None),
     doc="Concatenate two or more tensors along `dim` (U-Net skips, DenseNet features).",
     shape_doc="same rank; every dim but `dim` must be equal; the result's `dim` is the sum.",
     lowers_to="torch.cat",
+    traits=Traits(role="merge"),
     example="{op: concat, dim: 1}",
     example_inputs=[(2, 3, 4), (2, 5, 4)],
 )
@@ -250,11 +264,13 @@ register(
     attrs=SplitAttrs,
     infer=_split_infer,
     lower=_split_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Split a tensor along `dim` into several outputs (multi-output: refer to them as `node.0`, `node.1`, ...).",
     shape_doc="the split dim must be static; an int gives chunks of that size (the last may be smaller); "
     "a list gives exactly those sizes, which must add up to the dim.",
     lowers_to="torch.split",
+    traits=Traits(aliases=True),
     example="{op: split, sizes: [2, 3], dim: 1}",
     example_inputs=[(2, 5, 4)],
 )
@@ -329,11 +345,13 @@ register(
     attrs=ReshapeAttrs,
     infer=_reshape_infer,
     lower=_reshape_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Reshape with ONNX semantics: 0 copies the input dim at that position, one -1 is inferred.",
     shape_doc="the element count is kept; copied dims cancel before -1 is divided out, so "
     "[B, T, 768] -> [0, 0, 12, -1] gives [B, T, 12, 64]; a symbolic count records a divisibility constraint.",
     lowers_to="torch.reshape (archc.ops._modules.reshape_onnx when the shape has 0 entries)",
+    traits=Traits(role="view", aliases=True),
     example="{op: reshape, shape: [0, 0, 2, -1]}",
     example_inputs=[(2, 3, 8)],
 )
@@ -366,10 +384,12 @@ register(
     attrs=PermuteAttrs,
     infer=_permute_infer,
     lower=_permute_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Reorder the dims of a tensor.",
     shape_doc="output dim i is input dim dims[i]; dims must be a permutation of the input's dims.",
     lowers_to="torch.permute",
+    traits=Traits(role="view", aliases=True),
     example="{op: permute, dims: [0, 2, 1]}",
     example_inputs=[(2, 3, 4)],
 )
@@ -400,10 +420,12 @@ register(
     attrs=TransposeAttrs,
     infer=_transpose_infer,
     lower=_transpose_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Swap two dims.",
     shape_doc="dims dim0 and dim1 are exchanged.",
     lowers_to="torch.transpose",
+    traits=Traits(role="view", aliases=True),
     example="{op: transpose, dim0: 1, dim1: 2}",
     example_inputs=[(2, 3, 4)],
 )
@@ -434,10 +456,12 @@ register(
     attrs=FlattenAttrs,
     infer=_flatten_infer,
     lower=_flatten_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Merge the dims start_dim..end_dim into one.",
     shape_doc="[B, C, H, W] -> [B, C*H*W] by default; symbolic products are fine.",
     lowers_to="torch.flatten",
+    traits=Traits(role="view", aliases=True),
     example="{op: flatten}",
     example_inputs=[(2, 3, 4, 5)],
 )
@@ -481,10 +505,12 @@ register(
     attrs=UnflattenAttrs,
     infer=_unflatten_infer,
     lower=_unflatten_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Split one dim into several (e.g. [B, T, 768] -> [B, T, 12, 64] for attention heads).",
     shape_doc="dim `dim` is replaced by `sizes`, whose product must equal it; one -1 is inferred.",
     lowers_to="torch.unflatten",
+    traits=Traits(role="view", aliases=True),
     example="{op: unflatten, dim: 1, sizes: [2, -1]}",
     example_inputs=[(2, 6, 4)],
 )
@@ -522,6 +548,12 @@ def _matmul_infer(ctx: InferContext, a: NoAttrs, ins: Sequence[TensorType]) -> T
     return TensorType(tuple(out), dtype)
 
 
+def _matmul_cost(node, ins, env) -> Cost:
+    """MACs out_elems * k (k the contracted dim: batched and broadcast operands follow the output)."""
+    macs = numel(node.out, env) * size(ins[0].shape[-1], env)
+    return Cost(macs, 2 * macs)
+
+
 def _matmul_lower(a, ins, out):
     import torch
 
@@ -532,6 +564,7 @@ register(
     "matmul",
     infer=_matmul_infer,
     lower=_matmul_lower,
+    cost=_matmul_cost,
     family="tensor",
     arity=(2, 2),
     doc="Matrix product with torch.matmul semantics (batched, broadcasting, 1-d operands).",
@@ -568,6 +601,11 @@ def _mean_infer(ctx: InferContext, a: MeanAttrs, ins: Sequence[TensorType]) -> T
     return x.with_shape(shape)
 
 
+def _mean_cost(node, ins, env) -> Cost:
+    """1 FLOP per input element (the sums and the divides)."""
+    return Cost(0, numel(ins[0], env))
+
+
 def _mean_lower(a: MeanAttrs, ins, out):
     import torch
 
@@ -579,6 +617,7 @@ register(
     attrs=MeanAttrs,
     infer=_mean_infer,
     lower=_mean_lower,
+    cost=_mean_cost,
     family="tensor",
     doc="Average over one or more dims (global average pooling as `dims: [2, 3]`).",
     shape_doc="the reduced dims are removed (kept as 1 with keepdim).",
@@ -602,10 +641,12 @@ register(
     "identity",
     infer=_identity_infer,
     lower=_identity_lower,
+    cost=no_arithmetic,
     family="tensor",
     doc="Pass the input through unchanged.",
     shape_doc="output = input.",
     lowers_to="torch.nn.Identity",
+    traits=Traits(role="pass", aliases=True),
     example="{op: identity}",
     example_inputs=[(2, 3)],
 )

@@ -1,9 +1,19 @@
 """Profiling: static costs (params, MACs, FLOPs, activation memory) per node and block, measured
-latency and memory on a device, sweeps and budgets. See `archc.profile.costs` for the counting
-convention. Everything but `archc.profile.measure` is torch-free."""
+latency and memory on a device, sweeps and budgets. See `archc.profile.convention` for the
+counting convention. Everything but `archc.profile.measure` is torch-free.
+
+The names below are imported on first use, so that `archc.profile.convention` (read by the CLI at
+start-up) costs nothing to import."""
 from __future__ import annotations
 
-from archc.profile.costs import COSTS, CONVENTION, UNCOUNTED, Cost, cost, uncounted
-from archc.profile.static import StaticProfile, analyze
+from importlib import import_module
+from typing import Any
 
-__all__ = ["COSTS", "CONVENTION", "UNCOUNTED", "Cost", "cost", "uncounted", "StaticProfile", "analyze"]
+_LAZY = {"CONVENTION": "costs", "Cost": "costs", "node_cost": "costs", "StaticProfile": "static", "analyze": "static"}
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f"archc.profile.{_LAZY[name]}"), name)
+    raise AttributeError(f"module 'archc.profile' has no attribute {name!r}")

@@ -16,7 +16,7 @@ from typing import Any, Mapping
 
 from archc.ir.dims import UnboundSymbol, evaluate
 from archc.ir.graph import Graph, ValueRef, param_key
-from archc.profile.costs import COSTS, UNCOUNTED, Cost, rule_for
+from archc.profile.costs import Cost, aliases, counted, node_cost, uncounted_reason
 
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int64": 8, "int32": 4, "bool": 1}
 FLOATS = ("float32", "float16", "bfloat16", "float64")
@@ -133,12 +133,12 @@ def analyze(graph: Graph, env: Mapping[str, int] | None = None, dtype: str | Non
     costs: dict[str, Cost] = {}
     for n in graph.nodes:
         ins = [graph.type_of(r) for r in n.inputs]
-        rule = rule_for(n.op)
-        if rule is None:
+        cost = node_cost(n, ins, env)
+        if cost is None:
             c = Cost()
             unc[n.op] = unc.get(n.op, 0) + 1
         else:
-            c = rule.fn(n, ins, env)
+            c = cost
         costs[n.path] = c
         shapes = [[evaluate(d, env) for d in t.shape] for t in n.outputs]
         ob = sum(prod(s) * _bytes(t.dtype, dtype) for s, t in zip(shapes, n.outputs))
@@ -150,7 +150,7 @@ def analyze(graph: Graph, env: Mapping[str, int] | None = None, dtype: str | Non
         nodes.append(NodeCost(
             n.path, n.op, n.block, innermost_scope(n.path), n.span.file if n.span else None,
             n.span.line if n.span else None, n.param_count, c.macs, c.flops, c.mc, c.fc, ob, shapes,
-            rule is not None, None if rule is not None else UNCOUNTED.get(n.op, "no cost rule for this op"),
+            cost is not None, None if cost is not None else uncounted_reason(n.op) or "no cost rule for this op",
         ))
     # blocks: every scope aggregates the nodes below it
     blocks = {s.path: BlockCost(s.path, s.kind, s.name, s.path.count(".") + 1, s.span.file if s.span else None,
@@ -181,7 +181,7 @@ def analyze(graph: Graph, env: Mapping[str, int] | None = None, dtype: str | Non
     peak, peak_at, in_bytes = _liveness(graph, env, dtype, costs)
     total_nodes = len(graph.nodes) or 1
     uncounted = [{"op": op, "nodes": k, "share": k / total_nodes,
-                  "reason": UNCOUNTED.get(op, "no cost rule for this op (a plugin op?)")}
+                  "reason": uncounted_reason(op) or "no cost rule for this op (a plugin op?)"}
                  for op, k in sorted(unc.items(), key=lambda kv: -kv[1])]
     prof = StaticProfile(
         graph.name, graph.variant, env, dtype, graph.param_count, tm, tf, tmc, tfc, act_total, wbytes, bbytes,
@@ -232,10 +232,10 @@ def _liveness(graph: Graph, env: Mapping[str, int], dtype: str | None, costs: di
             sid = storage_of.get(r)
             if sid is not None:
                 last_use[sid] = i
-        rule = COSTS.get(n.op)
+        view = aliases(n.op)
         for k, t in enumerate(n.outputs):
             ref = ValueRef(n.path, k)
-            if rule is not None and rule.view and n.inputs and n.inputs[0] in storage_of:
+            if view and n.inputs and n.inputs[0] in storage_of:
                 storage_of[ref] = storage_of[n.inputs[0]]
             else:
                 nb = prod(evaluate(d, env) for d in t.shape) * _bytes(t.dtype, dtype)
@@ -269,5 +269,5 @@ def _liveness(graph: Graph, env: Mapping[str, int], dtype: str | None, costs: di
 
 
 def registry_gaps(ops: Mapping[str, Any]) -> list[str]:
-    """Registered ops with neither a cost rule nor an `uncounted` declaration."""
-    return sorted(op for op in ops if op not in COSTS and op not in UNCOUNTED)
+    """Registered ops with neither a cost rule nor an `Uncounted` declaration."""
+    return sorted(op for op in ops if not counted(op) and uncounted_reason(op) is None)

@@ -9,7 +9,8 @@ import pytest
 
 from archc.ops import OPS, load_ops
 from archc.pipeline import Options, back, front
-from archc.profile import COSTS, UNCOUNTED, analyze
+from archc.ops import Uncounted
+from archc.profile import analyze
 from archc.profile.costs import causal_pairs
 from archc.profile.static import registry_gaps
 from tests.conftest import ROOT, SPECS
@@ -27,13 +28,19 @@ def static(path, overrides=None, variant=None, dtype=None):
 
 def test_every_registered_op_has_a_cost_rule_or_a_reasoned_uncounted_declaration():
     load_ops()
-    assert registry_gaps(OPS) == [], "add a @cost rule (archc/profile/costs.py) or an uncounted(op, reason)"
-    assert all(reason.strip() for reason in UNCOUNTED.values())
+    assert registry_gaps(OPS) == [], "give the op's registration a cost= rule (or cost=Uncounted(reason))"
+    assert all(op.cost.reason.strip() for op in OPS.values() if isinstance(op.cost, Uncounted))
+    with pytest.raises(ValueError, match="reason"):
+        Uncounted("  ")
 
 
-def test_cost_rules_name_only_registered_ops():
+def test_registry_gaps_finds_an_op_without_a_rule(monkeypatch):
+    import dataclasses
+
     load_ops()
-    assert sorted(set(COSTS) - set(OPS)) == []
+    monkeypatch.setitem(OPS, "gelu", dataclasses.replace(OPS["gelu"], cost=None))
+    monkeypatch.setitem(OPS, "mish", dataclasses.replace(OPS["mish"], cost=Uncounted("not counted, on purpose")))
+    assert registry_gaps(OPS) == ["gelu"]
 
 
 def test_every_op_example_evaluates(tmp_path):
@@ -62,9 +69,10 @@ def test_every_op_example_evaluates(tmp_path):
 
 
 def test_an_op_without_a_rule_is_listed_not_silently_zero(write_spec, monkeypatch):
-    from archc.profile import costs
+    import dataclasses
 
-    monkeypatch.delitem(costs.COSTS, "gelu")
+    load_ops()
+    monkeypatch.setitem(OPS, "gelu", dataclasses.replace(OPS["gelu"], cost=None))
     path = write_spec("""
         archc: 1
         name: t
@@ -80,6 +88,47 @@ def test_an_op_without_a_rule_is_listed_not_silently_zero(write_spec, monkeypatc
                                "reason": "no cost rule for this op (a plugin op?)"}]
     node = next(n for n in prof.nodes if n.op == "gelu")
     assert node.counted is False
+
+
+def test_an_op_declared_uncounted_reports_its_reason(write_spec, monkeypatch):
+    import dataclasses
+
+    load_ops()
+    monkeypatch.setitem(OPS, "gelu", dataclasses.replace(OPS["gelu"], cost=Uncounted("approximated elsewhere")))
+    path = write_spec("""
+        archc: 1
+        name: t
+        inputs: {x: {shape: [2, 8]}}
+        layers:
+          - a: {op: linear, out: 8}
+          - b: {op: gelu}
+        outputs: {y: b}
+    """)
+    _, prof = static(path)
+    assert prof.uncounted == [{"op": "gelu", "nodes": 1, "share": pytest.approx(1 / 2),
+                               "reason": "approximated elsewhere"}]
+    assert next(n for n in prof.nodes if n.op == "gelu").uncounted_reason == "approximated elsewhere"
+
+
+def test_the_convention_is_written_once_and_its_activation_table_is_what_the_rules_count(write_spec):
+    from archc.cli import profile as cli_profile
+    from archc.profile.convention import SUMMARY
+    from archc.profile.costs import CONVENTION
+
+    assert SUMMARY in cli_profile.HELP
+    table = CONVENTION["activations_per_element"]
+    assert list(table)[:3] == ["relu", "leaky_relu", "sigmoid"]
+    for op, per in table.items():
+        path = write_spec(f"""
+            archc: 1
+            name: t
+            inputs: {{x: {{shape: [2, 3, 8]}}}}
+            layers:
+              - a: {{op: {op}}}
+            outputs: {{y: a}}
+        """)
+        _, prof = static(path)
+        assert (prof.macs, prof.flops) == (0, per * 48), op
 
 
 # ---------------------------------------------------------------------------------------------
