@@ -1,38 +1,30 @@
-"""The Python API: `load_spec` and `compile`. The CLI is a thin layer over these."""
+"""The Python API: `load_spec`, `infer` and `compile`. The CLI is a thin layer over these, and
+all of them are `archc.pipeline.run` up to a stage."""
 from __future__ import annotations
 
 import os
 from typing import Any
 
-from archc.diagnostics import DiagnosticError
-from archc.ir.expand import DEFAULT_PARAM_LIMIT
+from archc.errors import UsageError
 from archc.ir.graph import Graph
-from archc.pipeline import Options, back, front
+from archc.pipeline import Options, run
+from archc.session import DEFAULT_PARAM_LIMIT, Session
 from archc.spec.load import LoadedSpec
 from archc.spec.load import load_spec as _load_spec
 
 
-def load_spec(path: str | os.PathLike, *, defer_node_errors: bool = False) -> LoadedSpec:
+def load_spec(path: str | os.PathLike, *, session: Session | None = None) -> LoadedSpec:
     """Read and validate a spec and its imports. Raises `DiagnosticError` listing every problem.
 
-    With `defer_node_errors`, problems inside single nodes are kept in `.deferred` instead, so that
+    With a `session`, problems inside single nodes are reported into it instead, so that
     elaboration (`archc.infer`) reports them together with everything else it finds."""
-    try:
-        return _load_spec(path, defer_node_errors=defer_node_errors)
-    except DiagnosticError as e:
-        if not getattr(e, "sources", None):
-            try:
-                e.sources = {os.path.relpath(path): open(path, encoding="utf-8", errors="replace").read()}  # type: ignore[attr-defined]
-            except OSError:
-                e.sources = {}  # type: ignore[attr-defined]
-        raise
+    return _load_spec(path, session=session)
 
 
 def infer(spec_or_path: str | os.PathLike | LoadedSpec, overrides: dict[str, Any] | None = None,
           variant: str | None = None, param_limit: int | None = None) -> Graph:
     """The typed graph IR of a spec (torch-free; allocates nothing, so no parameter limit by default)."""
-    spec = spec_or_path if isinstance(spec_or_path, LoadedSpec) else load_spec(spec_or_path, defer_node_errors=True)
-    return front(spec, Options(dict(overrides or {}), variant, param_limit))[1]
+    return run(spec_or_path, Options(dict(overrides or {}), variant, param_limit), until="check").graph
 
 
 def compile(spec_or_path: str | os.PathLike | LoadedSpec, overrides: dict[str, Any] | None = None,
@@ -46,14 +38,12 @@ def compile(spec_or_path: str | os.PathLike | LoadedSpec, overrides: dict[str, A
     Raises `DiagnosticError`.
     """
     meta = device is not None and str(device) == "meta"
-    graph = infer(spec_or_path, overrides, variant, None if meta else param_limit)
-    gm, diags = back(graph, device=device, verify=verify)
-    if diags:
-        raise DiagnosticError(diags)
+    if weights is not None and meta:
+        raise UsageError("weights= needs a real device, not 'meta'")
+    opts = Options(dict(overrides or {}), variant, None if meta else param_limit, device=device, verify=verify)
+    unit = run(spec_or_path, opts, until="verify")
     if weights is not None:
-        if meta:
-            raise ValueError("weights= needs a real device, not 'meta'")
         from archc.parity.weights import load_weights
 
-        load_weights(gm, graph, weights)
-    return gm
+        load_weights(unit.module, unit.graph, weights)
+    return unit.module

@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Iterable, Literal
 
+from archc.errors import DiagnosticError  # noqa: F401  (re-exported: the spec-failure error)
+
 Severity = Literal["error", "warning", "info"]
 
 
@@ -56,14 +58,6 @@ class Diagnostic:
             "hint": self.hint,
             "related": [{"message": r.message, "span": span_json(r.span)} for r in self.related],
         }
-
-
-class DiagnosticError(Exception):
-    """Raised by a stage that cannot continue; carries every diagnostic found so far."""
-
-    def __init__(self, diagnostics: Iterable[Diagnostic]):
-        self.diagnostics = list(diagnostics)
-        super().__init__("; ".join(f"{d.code} {d.message}" for d in self.diagnostics))
 
 
 def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:

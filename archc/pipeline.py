@@ -1,47 +1,155 @@
-"""The compiler's stages, in order, in one place:
+"""The compiler, as one list of stages:
 
-    load -> validate -> (imports) -> elaborate (expand + infer) -> lower -> verify
+    load -> validate -> elaborate -> check -> lint -> lower -> verify -> emit -> measure
 
-`load_spec` and `elaborate` are torch-free; `lower` and `verify` import torch.
+- load:      read the spec file's YAML, with a span for every value (archc.spec.yaml)
+- validate:  the schema (pydantic), `extends:` and imports; nodes become typed objects (archc.spec)
+- elaborate: params, variants, blocks, repeats and shapes in one walk (archc.elaborate)
+- check:     the IR verifier, `Graph.check()` (when `ARCHC_CHECK_IR=1`, as in the test suite)
+- lint:      design, performance and export rules (archc.lint; only when asked for)
+- lower:     the `torch.fx.GraphModule` (archc.codegen)
+- verify:    run it (on meta by default) and compare every node's shape with the static one
+- emit:      write verified artifacts (archc.export; `archc build` runs this stage itself)
+- measure:   latency and memory on a device (archc.profile; `archc profile` runs it itself)
+
+`run(spec, options, until=STAGE)` runs the stages in order up to STAGE and returns the `Unit`
+holding what each produced. Every command is `run` up to the stage it needs: lint stops at
+`lint`, check at `verify`, build goes on to `emit`, profile to `measure`. Problems are reported
+into the unit's `Session`; a stage that cannot go on raises its `DiagnosticError` (which holds
+every diagnostic so far and their sources). Everything up to `lint` is torch-free.
 """
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
-from archc.diagnostics import Diagnostic, DiagnosticError, Span
-from archc.ir.expand import DEFAULT_PARAM_LIMIT, elaborate
-from archc.ir.graph import Graph
-from archc.spec.load import LoadedSpec, load_spec
+from archc.diagnostics import Diagnostic
+from archc.session import CMDLINE, DEFAULT_PARAM_LIMIT, Options, Session  # noqa: F401  (re-exported)
+
+STAGES = ("load", "validate", "elaborate", "check", "lint", "lower", "verify", "emit", "measure")
+# stages that run only when a run ends at them (`until="lint"`) or names them in `also`
+OPTIONAL = frozenset({"lint"})
 
 
 @dataclass
-class Options:
-    overrides: dict[str, Any] = field(default_factory=dict)
-    variant: str | None = None
-    param_limit: int | None = DEFAULT_PARAM_LIMIT
-    override_spans: dict[str, Span] = field(default_factory=dict)
+class Unit:
+    """One spec going through the stages: the session and what each stage produced."""
+
+    session: Session
+    path: Path | None = None
+    text: str | None = None            # the spec's text when it was given as text (an editor buffer)
+    yaml: Any = None                   # load: the YAML document with spans (archc.spec.yaml_loader.Loaded)
+    spec: Any = None                   # validate: the LoadedSpec (typed nodes, blocks, imports)
+    graph: Any = None                  # elaborate: the typed graph IR
+    lint: list[Diagnostic] = field(default_factory=list)   # lint: the rules' findings
+    module: Any = None                 # lower: the GraphModule
+    verified: list[Diagnostic] | None = None               # verify: mismatches (empty: it agrees)
+    done: list[str] = field(default_factory=list)          # the stages run, in order
+
+    @property
+    def options(self) -> Options:
+        return self.session.options
 
 
-def front(spec: str | os.PathLike | LoadedSpec, opts: Options | None = None) -> tuple[LoadedSpec, Graph]:
-    """load -> validate -> elaborate: the torch-free front and middle."""
-    opts = opts or Options()
-    loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
-    try:
-        graph = elaborate(loaded, opts.overrides, opts.variant, opts.param_limit, opts.override_spans)
-    except DiagnosticError as e:
-        e.sources = loaded.sources  # type: ignore[attr-defined]
-        raise
-    return loaded, graph
+def _load(u: Unit) -> None:
+    from archc.spec.load import read_spec
+
+    u.yaml = read_spec(u.path, u.text, u.session)
 
 
-def back(graph: Graph, device: Any = None, verify: bool = True, dtype: Any = None,
-         inplace: bool = True) -> tuple[Any, list[Diagnostic]]:
-    """lower -> verify: the GraphModule and the verification's diagnostics (empty when it agrees)."""
+def _validate(u: Unit) -> None:
+    from archc.spec.load import validate_spec
+
+    u.spec = validate_spec(u.yaml, u.path, u.session)
+
+
+def _elaborate(u: Unit) -> None:
+    from archc.elaborate import elaborate
+
+    u.graph = elaborate(u.spec, u.session)
+
+
+def _check(u: Unit) -> None:
+    if os.environ.get("ARCHC_CHECK_IR") == "1":
+        u.graph.check()
+
+
+def _lint(u: Unit) -> None:
+    from archc.lint.engine import lint_stage
+
+    u.lint = lint_stage(u)
+
+
+def _lower(u: Unit) -> None:
     from archc.codegen.fx import lower
-    from archc.codegen.verify import verify as run_verify
 
-    gm = lower(graph, device=device, dtype=dtype, inplace=inplace)
-    diags = run_verify(gm, graph) if verify else []
-    return gm, diags
+    o = u.options
+    u.module = lower(u.graph, device=o.device, dtype=o.dtype, inplace=o.inplace)
+
+
+def _verify(u: Unit) -> None:
+    from archc.codegen.verify import verify
+
+    u.verified = verify(u.module, u.graph) if u.options.verify else []
+    if u.verified:
+        u.session.fail(u.verified)
+
+
+def _later(name: str) -> Callable[[Unit], None]:
+    def stage(u: Unit) -> None:
+        raise NotImplementedError(f"the {name} stage is run by its command (archc {'build' if name == 'emit' else 'profile'})")
+    return stage
+
+
+RUNNERS: dict[str, Callable[[Unit], None]] = {
+    "load": _load, "validate": _validate, "elaborate": _elaborate, "check": _check, "lint": _lint,
+    "lower": _lower, "verify": _verify, "emit": _later("emit"), "measure": _later("measure"),
+}
+
+
+def run(spec: str | os.PathLike | Unit | Any, options: Options | None = None, *, until: str = "elaborate",
+        text: str | None = None, session: Session | None = None, also: tuple[str, ...] = ()) -> Unit:
+    """Run the stages in order up to `until` (inclusive) and return the unit.
+
+    `spec` is a path, a `Unit` that already ran some stages (they are not run again), or a
+    `LoadedSpec` (load and validate are then done). Raises `DiagnosticError` when a stage fails."""
+    if until not in STAGES:
+        raise ValueError(f"unknown stage {until!r}; the stages are {', '.join(STAGES)}")
+    if isinstance(spec, Unit):
+        u = spec
+        if options is not None:
+            u.session.options = options
+    else:
+        s = session or Session(options or Options())
+        if options is not None:
+            s.options = options
+        u = Unit(s)
+        if hasattr(spec, "main") and hasattr(spec, "blocks"):   # a LoadedSpec
+            u.spec, u.path, u.done = spec, spec.main.path, ["load", "validate"]
+            for k, v in spec.sources.items():
+                s.add_source(k, v)
+            s.report(d for d in spec.deferred if d not in s.diagnostics)
+            spec.sources = s.sources
+        else:
+            u.path, u.text = Path(spec), text
+    for name in STAGES[: STAGES.index(until) + 1]:
+        if name in u.done or (name in OPTIONAL and name != until and name not in also):
+            continue
+        RUNNERS[name](u)
+        u.done.append(name)
+    return u
+
+
+def from_graph(graph: Any, options: Options | None = None, session: Session | None = None) -> Unit:
+    """A unit that starts from an elaborated graph (to lower, verify and emit it)."""
+    s = session or Session(options or Options())
+    if options is not None:
+        s.options = options
+    return Unit(s, graph=graph, done=["load", "validate", "elaborate", "check"])
+
+
+def elaborate(spec: str | os.PathLike | Any, options: Options | None = None) -> Any:
+    """The typed graph IR of a spec (load, validate, elaborate, check). Raises DiagnosticError."""
+    return run(spec, options, until="check").graph

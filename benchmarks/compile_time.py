@@ -28,7 +28,7 @@ def main() -> None:
     import torchvision
 
     import archc
-    from archc.pipeline import back, front
+    from archc.pipeline import Options, run
 
     spec = str(ROOT / "specs" / "resnet50.yaml")
     torch.set_num_threads(1)
@@ -39,10 +39,10 @@ def main() -> None:
     rows: dict[str, list[float]] = {k: [] for k in ("reference", "front", "compile", "compile+verify", "meta+verify")}
     for _ in range(args.repeats):
         t = time.perf_counter(); torchvision.models.resnet50(); rows["reference"].append(time.perf_counter() - t)
-        t = time.perf_counter(); front(spec); rows["front"].append(time.perf_counter() - t)
-        t = time.perf_counter(); _, g = front(spec); back(g, device="cpu", verify=False); rows["compile"].append(time.perf_counter() - t)
-        t = time.perf_counter(); _, g = front(spec); back(g, device="cpu", verify=True); rows["compile+verify"].append(time.perf_counter() - t)
-        t = time.perf_counter(); _, g = front(spec); back(g, device="meta", verify=True); rows["meta+verify"].append(time.perf_counter() - t)
+        t = time.perf_counter(); run(spec, until="check"); rows["front"].append(time.perf_counter() - t)
+        t = time.perf_counter(); run(spec, Options(device="cpu", verify=False), until="lower"); rows["compile"].append(time.perf_counter() - t)
+        t = time.perf_counter(); run(spec, Options(device="cpu"), until="verify"); rows["compile+verify"].append(time.perf_counter() - t)
+        t = time.perf_counter(); run(spec, Options(device="meta"), until="verify"); rows["meta+verify"].append(time.perf_counter() - t)
     ref = statistics.median(rows["reference"])
     print(f"# resnet50 compile time, {args.repeats} interleaved runs, median; torch {torch.__version__}, "
           f"torchvision {torchvision.__version__}, Python {platform.python_version()}, 1 thread")

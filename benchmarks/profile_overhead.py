@@ -40,7 +40,7 @@ def main() -> None:
     import torch.utils.benchmark as tb
     import torchvision
 
-    from archc.pipeline import Options, front
+    from archc.pipeline import Options, run
     from archc.profile import analyze
     from archc.profile.measure import build, measure, peak_memory, per_node_times
 
@@ -52,15 +52,15 @@ def main() -> None:
         ts = []
         for _ in range(5):
             t = time.perf_counter()
-            _, g = front(path, Options(ov, None, None))
+            g = run(path, Options(ov, None, None)).graph
             analyze(g)
             ts.append(time.perf_counter() - t)
         return statistics.median(ts)
 
-    front(spec)  # warm imports
+    run(spec)  # warm imports
     t_static = static_time(spec, {"B": args.batch})
     t_static_gpt3 = static_time(gpt3, {})
-    _, g = front(spec, Options({"B": args.batch}))
+    g = run(spec, Options({"B": args.batch})).graph
 
     gm, inputs = build(g, "cpu", None)
     x = next(iter(inputs.values()))
@@ -90,7 +90,7 @@ def main() -> None:
     print("| what | value |")
     print("| --- | ---: |")
     print(f"| static profile resnet50 (front end + costs + liveness) | {t_static * 1e3:.0f} ms |")
-    print(f"| static profile gpt3_175b (meta, {len(front(gpt3, Options({}, None, None))[1].nodes)} nodes) | {t_static_gpt3 * 1e3:.0f} ms |")
+    print(f"| static profile gpt3_175b (meta, {len(run(gpt3, Options({}, None, None)).graph.nodes)} nodes) | {t_static_gpt3 * 1e3:.0f} ms |")
     print(f"| plain forward (median) | {plain * 1e3:.1f} ms |")
     print(f"| fx.Interpreter forward with per-node timing (median) | {interp * 1e3:.1f} ms ({interp / plain:.3f}x) |")
     print(f"| sum of per-node times | {sum(nodes.values()) * 1e3:.1f} ms |")

@@ -1,7 +1,11 @@
 """Shared fixtures: paths of the zoo."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
+
+# every elaboration in the suite runs the IR verifier (`Graph.check()`, the pipeline's check stage)
+os.environ.setdefault("ARCHC_CHECK_IR", "1")
 
 import pytest
 

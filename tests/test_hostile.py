@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 import archc
-import archc.ir.expand as expand
+import archc.elaborate.walk as expand
 from archc.cli.main import app
 from archc.diagnostics import CODES, DiagnosticError
 

@@ -11,9 +11,10 @@ from typing import Any, Callable, Optional
 import typer
 from typing_extensions import Annotated
 
-from archc.diagnostics import Diagnostic, DiagnosticError, Span
-
-EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ENV, EXIT_INTERNAL = 0, 1, 2, 3, 4
+from archc.diagnostics import Diagnostic, Span
+from archc.errors import (  # noqa: F401  (the commands import them from here)
+    EXIT_ENV, EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DiagnosticError, MissingDependency, UsageError, exit_code,
+)
 REPORT_URL = "https://github.com/archc/archc/issues"
 CMDLINE = "<command line>"
 
@@ -26,12 +27,7 @@ ParamLimitOpt = Annotated[Optional[int], typer.Option("--param-limit", metavar="
                           help="Largest parameter count allowed (default: 2e9 where weights are allocated; no limit on the meta device).")]
 
 
-class UsageError(Exception):
-    """Bad arguments: exit code 2."""
-
-
-class EnvironmentMissing(Exception):
-    """An optional dependency is missing: exit code 3. The message names the extra to install."""
+EnvironmentMissing = MissingDependency  # the name the commands used before archc.errors
 
 
 @dataclass
@@ -104,18 +100,9 @@ def run_command(fn: Callable[[], int], debug: bool = False) -> None:
         code = fn()
     except typer.Exit:
         raise
-    except UsageError as e:
-        sys.stderr.write(f"archc: error: {e}\n")
-        code = EXIT_USAGE
-    except EnvironmentMissing as e:
-        sys.stderr.write(f"archc: {e}\n")
-        code = EXIT_ENV
-    except DiagnosticError as e:
-        print_diagnostics(e.diagnostics, getattr(e, "sources", {}))
-        code = EXIT_FAIL
-    except KeyboardInterrupt:
-        sys.stderr.write("archc: interrupted\n")
-        code = 130
+    except (UsageError, MissingDependency, DiagnosticError, KeyboardInterrupt) as e:
+        report_error(e)
+        code = exit_code(e)
     except Exception as e:  # a bug: one line, the traceback only with --debug
         if debug:
             import traceback
@@ -124,8 +111,20 @@ def run_command(fn: Callable[[], int], debug: bool = False) -> None:
         sys.stderr.write(f"archc: internal error: {type(e).__name__}: {e}\n"
                          f"This is a bug in archc; please report it at {REPORT_URL}"
                          + ("" if debug else " (rerun with --debug for the traceback)") + "\n")
-        code = EXIT_INTERNAL
+        code = exit_code(e)
     raise typer.Exit(code)
+
+
+def report_error(e: BaseException) -> None:
+    """How each kind of error is shown on stderr (its exit code is `archc.errors.exit_code`)."""
+    if isinstance(e, DiagnosticError):
+        print_diagnostics(e.diagnostics, e.sources)
+    elif isinstance(e, UsageError):
+        sys.stderr.write(f"archc: error: {e}\n")
+    elif isinstance(e, MissingDependency):
+        sys.stderr.write(f"archc: {e}\n")
+    elif isinstance(e, KeyboardInterrupt):
+        sys.stderr.write("archc: interrupted\n")
 
 
 def require_torch() -> None:

@@ -15,29 +15,20 @@ from archc.diagnostics import DiagnosticError
 
 def check_one(path: str, ov: Any, variant: Optional[str], param_limit: Optional[int], weights: Optional[str] = None) -> dict:
     """Front end, lowering on the meta device and verification. Raises DiagnosticError."""
-    from archc.api import load_spec
-    from archc.pipeline import Options, back, front
+    from archc.pipeline import Options, Session, run
     from archc.report.summary import graph_summary
 
-    # node-level schema problems are reported together with what elaboration finds (one run)
-    loaded = load_spec(spec_path(path), defer_node_errors=True)
-    loaded.sources[CMDLINE] = ov.source
     # check builds on the meta device, which allocates nothing: only an explicit --param-limit applies
-    opts = Options(dict(ov.values), variant, param_limit, ov.spans)
-    _, graph = front(loaded, opts)
+    opts = Options(dict(ov.values), variant, param_limit, ov.spans, device="cpu" if weights else "meta")
+    session = Session(opts, {CMDLINE: ov.source})
+    unit = run(spec_path(path), session=session, until="check")
     require_torch()
-    gm, diags = back(graph, device="cpu" if weights else "meta", verify=True)
-    if diags:
-        e = DiagnosticError(diags)
-        e.sources = loaded.sources  # type: ignore[attr-defined]
-        raise e
+    unit = run(unit, until="verify")
+    gm, graph = unit.module, unit.graph
     if weights:
-        from archc.parity.weights import MissingPackage, load_weights
+        from archc.parity.weights import load_weights
 
-        try:
-            load_weights(gm, graph, weights)
-        except MissingPackage as m:
-            raise EnvironmentMissing(str(m)) from None
+        load_weights(gm, graph, weights)
     doc = graph_summary(graph)
     doc["spec"] = path
     doc["verified"] = True
@@ -69,7 +60,7 @@ def check(
                 failed = True
                 if json_:
                     results.append({"spec": path, "verified": False, "diagnostics": [d.to_json() for d in e.diagnostics]})
-                print_diagnostics(e.diagnostics, getattr(e, "sources", {}))
+                print_diagnostics(e.diagnostics, e.sources)
         if json_:
             print_json(results[0] if len(results) == 1 else {"specs": results})
         else:

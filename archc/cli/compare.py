@@ -28,33 +28,25 @@ def compare(
     """Compare a spec with its reference implementation: parameter counts, weight keys, outputs, gradients."""
 
     def body() -> int:
-        from archc.api import load_spec
-        from archc.pipeline import Options, front
+        from archc.pipeline import Options, Session, run
 
         ov = parse_sets(set_, variant)
-        loaded = load_spec(spec_path(spec))
-        loaded.sources[CMDLINE] = ov.source
-        _, graph = front(loaded, Options(dict(ov.values), variant, override_spans=ov.spans))
+        session = Session(Options(dict(ov.values), variant, override_spans=ov.spans), {CMDLINE: ov.source})
+        unit = run(spec_path(spec), session=session, until="check")
+        graph, span_of = unit.graph, unit.spec.main.value_span
         require_torch()
         from archc.parity.compare import BadReference, NoReference, compare_graph
-        from archc.parity.weights import MissingPackage
 
         try:
-            doc = compare_graph(graph, against, seed=seed, tol=tol, span_of=loaded.main.value_span)
+            doc = compare_graph(graph, against, seed=seed, tol=tol, span_of=span_of)
         except NoReference as e:
             raise UsageError(str(e)) from None
         except BadReference as e:
             if e.path is None and against:
                 raise UsageError(str(e)) from None
-            err = DiagnosticError([Diagnostic("ARC119", str(e), loaded.main.value_span(e.path or ("reference", "against")))])
-            err.sources = loaded.sources  # type: ignore[attr-defined]
-            raise err from None
-        except MissingPackage as e:
-            raise EnvironmentMissing(str(e)) from None
-        except Exception as e:
-            if hasattr(e, "diagnostics") and not hasattr(e, "sources"):
-                e.sources = loaded.sources  # type: ignore[attr-defined]
-            raise
+            session.fail([Diagnostic("ARC119", str(e), span_of(e.path or ("reference", "against")))])
+        except DiagnosticError as e:
+            raise e.with_sources(session.sources)
         doc["spec"] = spec
         if json_:
             print_json(doc)

@@ -53,10 +53,9 @@ def graph(
     """
 
     def body() -> int:
-        from archc.api import load_spec
-        from archc.graph.render import FORMATS, BINARY_FORMATS, GraphvizFailed, GraphvizMissing, format_for, render, write_atomic
-        from archc.graph.view import ANNOTATIONS, ExpandError
-        from archc.pipeline import Options, front
+        from archc.graph.render import FORMATS, BINARY_FORMATS, GraphvizFailed, format_for, render, write_atomic
+        from archc.graph.view import ANNOTATIONS
+        from archc.pipeline import Options, Session, run
 
         chosen = fmt.lower() if fmt else (format_for(output) or "dot")
         if chosen not in FORMATS:
@@ -66,17 +65,11 @@ def graph(
         if output is None and chosen in BINARY_FORMATS and sys.stdout.isatty():
             raise UsageError(f"--format {chosen} is binary; give -o FILE or redirect stdout")
         ov = parse_sets(set_, variant)
-        loaded = load_spec(spec_path(spec))
-        loaded.sources[CMDLINE] = ov.source
         # a picture allocates no weights, so no parameter budget applies unless one is asked for
         opts = Options(dict(ov.values), variant, param_limit, ov.spans)
-        _, g = front(loaded, opts)
+        g = run(spec_path(spec), session=Session(opts, {CMDLINE: ov.source}), until="check").graph
         try:
             data = render(g, chosen, (expand or "").split(","), depth, annotate)
-        except ExpandError as e:
-            raise UsageError(str(e)) from None
-        except GraphvizMissing as e:
-            raise EnvironmentMissing(str(e)) from None
         except GraphvizFailed as e:
             raise RuntimeError(str(e)) from None
         if output is None:

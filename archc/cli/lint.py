@@ -15,14 +15,11 @@ FORMATS = ("text", "json", "github", "sarif", "junit")
 
 
 def _codes(values: Optional[list[str]], what: str) -> Optional[tuple[str, ...]]:
-    from archc.lint._config import ConfigError, check_patterns
+    from archc.lint._config import check_patterns
 
     if not values:
         return None
-    try:
-        return check_patterns(",".join(values), what)
-    except ConfigError as e:
-        raise UsageError(str(e)) from None
+    return check_patterns(",".join(values), what)
 
 
 def lint(
@@ -54,7 +51,7 @@ def lint(
         from pathlib import Path
 
         from archc.lint import RULES, load_rules
-        from archc.lint._config import ConfigError, LintConfig, check_fail_on, check_opset, load_config
+        from archc.lint._config import LintConfig, check_fail_on, check_opset, load_config
         from archc.lint.engine import LintInternalError, LintOptions, Linter
         from archc.report.lint_formats import render
 
@@ -85,8 +82,6 @@ def lint(
                 opset=check_opset(opset, "--opset") if opset is not None else None,
                 config=cfg, skip_non_specs=skip_non_specs, jobs=max(0, jobs))
             run = Linter(opts).lint_paths(paths or ["."])
-        except ConfigError as e:
-            raise UsageError(str(e)) from None
         except FileNotFoundError as e:
             raise UsageError(f"no such file or folder: {e.args[0] if e.args else e}") from None
         except LintInternalError as e:

@@ -71,12 +71,10 @@ def profile(
     debug: DebugOpt = False,
 ) -> None:
     def body() -> int:
-        from archc.api import load_spec
         from archc.diagnostics import DiagnosticError
-        from archc.ir.expand import DEFAULT_PARAM_LIMIT
-        from archc.pipeline import Options
+        from archc.pipeline import DEFAULT_PARAM_LIMIT, Options, Session, run
         from archc.profile import budget as B
-        from archc.profile.run import ProfileUsageError, Request, profile_spec
+        from archc.profile.run import Request, profile_spec
 
         ov = parse_sets(set_, variant)
         dev = device.strip()
@@ -115,18 +113,14 @@ def profile(
         if plot is not None and not plot.lower().endswith((".png", ".svg")):
             raise UsageError(f"--plot {plot}: the file must end in .png or .svg")
 
-        loaded = load_spec(spec_path(spec))
-        loaded.sources[CMDLINE] = source
         limit = None if not req.measuring else (param_limit if param_limit is not None else DEFAULT_PARAM_LIMIT)
         opts = Options(dict(ov.values), variant, limit, ov.spans)
+        loaded = run(spec_path(spec), session=Session(opts, {CMDLINE: source}), until="validate").spec
         if req.measuring:
             require_torch()
-            from archc.profile.measure import DeviceMissing, check_device
+            from archc.profile.measure import check_device
 
-            try:
-                check_device(dev)
-            except DeviceMissing as e:
-                raise EnvironmentMissing(f"error: {e}") from None
+            check_device(dev)
             if threads is not None:
                 import torch
 
@@ -139,29 +133,16 @@ def profile(
         with _progress_bar(progress and req.measuring and not json_) as cb:
             try:
                 graph, static, results = profile_spec(loaded, opts, req, cb)
-            except ProfileUsageError as e:
-                raise UsageError(str(e)) from None
             except DiagnosticError as e:
-                if not hasattr(e, "sources"):
-                    e.sources = loaded.sources  # type: ignore[attr-defined]
-                raise
-            except Exception as e:
-                from archc.profile.measure import CompileFailed
-
-                if isinstance(e, CompileFailed):
-                    raise EnvironmentMissing(f"error: {e}") from None
-                raise
+                raise e.with_sources(loaded.sources)
         checks, diags = B.check(limits, static, results.get("measured"))
         from archc.report.profile import build_doc, render
 
         doc = build_doc(spec, static, results, checks, dev, dtype)
         if plot is not None:
-            from archc.profile.plot import MatplotlibMissing, write_plot
+            from archc.profile.plot import write_plot
 
-            try:
-                write_plot(doc, plot)
-            except MatplotlibMissing as e:
-                raise EnvironmentMissing(str(e)) from None
+            write_plot(doc, plot)
         if json_:
             print_json(doc)
         else:

@@ -67,10 +67,8 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
     """Build and verify. Raises DiagnosticError (spec errors), UsageProblem, MissingExtra,
     atomic.OutDirError; verification failures come back as error diagnostics (nothing written)."""
     from archc import __version__
-    from archc.api import load_spec
     from archc.export.manifest import SCHEMA_VERSION, sha256_file, signature, versions
-    from archc.ir.expand import DEFAULT_PARAM_LIMIT
-    from archc.pipeline import Options, back, front
+    from archc.pipeline import CMDLINE, DEFAULT_PARAM_LIMIT, Options, Session, run
 
     formats = list(emit or default_emit())
     unknown = [f for f in formats if f not in FORMATS]
@@ -85,10 +83,12 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
     if weights is not None and not os.path.isfile(weights):
         raise UsageProblem(f"--weights: no such file: {weights}")
 
-    loaded = load_spec(spec)
-    loaded.sources["<command line>"] = cmdline
+    # out of place: the search for a first diverging node reads every node's output
+    session = Session(Options(dict(overrides or {}), variant, DEFAULT_PARAM_LIMIT, dict(override_spans or {}), inplace=False),
+                      {CMDLINE: cmdline})
+    unit = run(spec, session=session, until="check")
+    graph = unit.graph
     try:
-        _, graph = front(loaded, Options(dict(overrides or {}), variant, DEFAULT_PARAM_LIMIT, dict(override_spans or {})))
         if dynamic is not None:
             unknown = [d for d in dynamic if d not in graph.symbols]
             if unknown:
@@ -96,22 +96,18 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
                                    f"(symbols: {', '.join(graph.symbols) or 'none'})")
         plans, diags = make_plan(graph, dynamic)
         if has_errors(diags):
-            raise DiagnosticError(diags)
+            session.fail(diags)
         import torch
 
-        # out of place: the search for a first diverging node reads every node's output
-        gm, vdiags = back(graph, verify=True, inplace=False)
-        if vdiags:
-            raise DiagnosticError(vdiags)
+        gm = run(unit, until="verify").module
         if weights is not None:
             _load_weights(gm, graph, weights)
         if dtype != "float32":
             gm = _cast(gm, dtype)
     except DiagnosticError as e:
-        e.sources = loaded.sources  # type: ignore[attr-defined]
-        raise
+        raise e.with_sources(session.sources)
 
-    result = BuildResult(manifest={}, diagnostics=list(diags), sources=loaded.sources)
+    result = BuildResult(manifest={}, diagnostics=list(diags), sources=session.sources)
     arts: dict[str, dict[str, Any]] = {}
     spec_hash = sha256_file(spec)
     with atomic.Staging(outdir) as stage:

@@ -8,6 +8,7 @@ import subprocess
 import tempfile
 from typing import Iterable
 
+from archc.errors import MissingDependency
 from archc.ir.graph import Graph
 
 FORMATS = ("svg", "png", "dot", "mermaid")
@@ -16,8 +17,7 @@ EXTENSIONS = {".svg": "svg", ".png": "png", ".dot": "dot", ".gv": "dot", ".mmd":
 DOT_TIMEOUT_S = 120.0
 
 
-class GraphvizMissing(Exception):
-    """SVG/PNG need Graphviz's `dot`, and it is not on PATH."""
+GraphvizMissing = MissingDependency  # one error class per kind: archc.errors
 
 
 class GraphvizFailed(Exception):
@@ -37,13 +37,13 @@ def missing_dot_message(fmt: str) -> str:
 def run_dot(dot_text: str, fmt: str, timeout: float = DOT_TIMEOUT_S) -> bytes:
     exe = find_dot()
     if exe is None:
-        raise GraphvizMissing(missing_dot_message(fmt))
+        raise MissingDependency(missing_dot_message(fmt))
     try:
         proc = subprocess.run([exe, f"-T{fmt}"], input=dot_text.encode("utf-8"), capture_output=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         raise GraphvizFailed(f"`dot -T{fmt}` ran past {timeout:g} s") from None
     except OSError as e:
-        raise GraphvizMissing(f"{missing_dot_message(fmt)} ({e})") from None
+        raise MissingDependency(f"{missing_dot_message(fmt)} ({e})") from None
     if proc.returncode != 0:
         err = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise GraphvizFailed(f"`dot -T{fmt}` failed with exit code {proc.returncode}: {' / '.join(err[:3])}")

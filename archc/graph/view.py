@@ -7,6 +7,7 @@ import difflib
 from dataclasses import dataclass, field
 from typing import Iterable, Optional
 
+from archc.errors import UsageError
 from archc.ir.dims import shape_str
 from archc.ir.graph import Graph, Node, ValueRef
 
@@ -16,8 +17,7 @@ MIN_BOXES = 6  # the default picture opens blocks until it shows this many boxes
 BRIEF_ATTRS = ("out", "kernel", "stride", "dim", "start_dim", "heads", "num_heads", "p", "scale_factor", "output_size")
 
 
-class ExpandError(ValueError):
-    """`--expand` names no block or scope of the graph (a usage error)."""
+ExpandError = UsageError  # one error class per kind: archc.errors
 
 
 @dataclass
@@ -125,7 +125,7 @@ def _resolve_expand(sc: _Scopes, expand: Iterable[str], depth: int) -> set[str]:
         else:
             choices = sorted(names) + sorted(p for p in sc.scopes if sc.depth[p] == 1)
             close = difflib.get_close_matches(key, choices, n=1)
-            raise ExpandError(
+            raise UsageError(
                 f"--expand: {key!r} is neither a block name nor a scope of the graph"
                 + (f"; did you mean {close[0]!r}?" if close else "")
                 + (f" (blocks: {', '.join(sorted(names))})" if names else " (the graph has no blocks)")

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from archc.errors import UsageError
 
 SEVERITY_RANK = {"info": 0, "warning": 1, "error": 2}
 DEFAULT_SELECT = ("ARC3", "ARC4", "ARC5")
@@ -25,8 +26,7 @@ _PATTERN = re.compile(r"^ARC\d{0,3}$")
 _KEYS = {"select", "ignore", "per-file-ignores", "exclude", "fail-on", "opset"}
 
 
-class ConfigError(Exception):
-    """A bad `[tool.archc.lint]` table or option: a usage error (exit 2)."""
+ConfigError = UsageError  # one error class per kind: archc.errors
 
 
 @dataclass
@@ -69,12 +69,12 @@ def check_patterns(patterns: Any, what: str) -> tuple[str, ...]:
     if isinstance(patterns, str):
         patterns = [p for p in re.split(r"[,\s]+", patterns) if p]
     if not isinstance(patterns, (list, tuple)) or not all(isinstance(p, str) for p in patterns):
-        raise ConfigError(f"{what} must be a list of codes or prefixes, e.g. [\"ARC301\", \"ARC4\"]")
+        raise UsageError(f"{what} must be a list of codes or prefixes, e.g. [\"ARC301\", \"ARC4\"]")
     out = []
     for p in patterns:
         p = p.strip().upper()
         if p != "ALL" and not _PATTERN.match(p):
-            raise ConfigError(f"{what}: {p!r} is not a code or prefix (ARC301, ARC3, ALL)")
+            raise UsageError(f"{what}: {p!r} is not a code or prefix (ARC301, ARC3, ALL)")
         out.append(p)
     return tuple(out)
 
@@ -105,17 +105,17 @@ def load_config(pyproject: Path | None) -> LintConfig:
         try:
             import tomli as tomllib  # type: ignore[no-redef]
         except ImportError:
-            raise ConfigError(f"{pyproject}: reading [tool.archc.lint] on Python 3.10 needs `pip install tomli`") from None
+            raise UsageError(f"{pyproject}: reading [tool.archc.lint] on Python 3.10 needs `pip install tomli`") from None
     try:
         doc = tomllib.loads(pyproject.read_text(encoding="utf-8"))
     except (OSError, ValueError) as e:
-        raise ConfigError(f"{pyproject}: {e}") from None
+        raise UsageError(f"{pyproject}: {e}") from None
     table = doc.get("tool", {}).get("archc", {}).get("lint", {})
     if not isinstance(table, dict):
-        raise ConfigError(f"{pyproject}: [tool.archc.lint] must be a table")
+        raise UsageError(f"{pyproject}: [tool.archc.lint] must be a table")
     unknown = sorted(set(table) - _KEYS)
     if unknown:
-        raise ConfigError(f"{pyproject}: unknown key(s) in [tool.archc.lint]: {', '.join(unknown)} "
+        raise UsageError(f"{pyproject}: unknown key(s) in [tool.archc.lint]: {', '.join(unknown)} "
                           f"(allowed: {', '.join(sorted(_KEYS))})")
     cfg = LintConfig(root=pyproject.parent.resolve(), source=pyproject)
     where = f"{pyproject} [tool.archc.lint]"
@@ -125,11 +125,11 @@ def load_config(pyproject: Path | None) -> LintConfig:
         cfg.ignore = check_patterns(table["ignore"], f"{where} ignore")
     pfi = table.get("per-file-ignores", {})
     if not isinstance(pfi, dict):
-        raise ConfigError(f"{where} per-file-ignores must be a table of glob = [codes]")
+        raise UsageError(f"{where} per-file-ignores must be a table of glob = [codes]")
     cfg.per_file_ignores = {str(k): check_patterns(v, f"{where} per-file-ignores {k!r}") for k, v in pfi.items()}
     ex = table.get("exclude", [])
     if not isinstance(ex, list) or not all(isinstance(x, str) for x in ex):
-        raise ConfigError(f"{where} exclude must be a list of globs")
+        raise UsageError(f"{where} exclude must be a list of globs")
     cfg.exclude = tuple(ex)
     if "fail-on" in table:
         cfg.fail_on = check_fail_on(table["fail-on"], f"{where} fail-on")
@@ -140,11 +140,11 @@ def load_config(pyproject: Path | None) -> LintConfig:
 
 def check_fail_on(value: Any, what: str) -> str:
     if value not in SEVERITY_RANK:
-        raise ConfigError(f"{what} must be one of error, warning, info; got {value!r}")
+        raise UsageError(f"{what} must be one of error, warning, info; got {value!r}")
     return value
 
 
 def check_opset(value: Any, what: str) -> int:
     if not isinstance(value, int) or isinstance(value, bool) or not 7 <= value <= 30:
-        raise ConfigError(f"{what} must be an ONNX opset number between 7 and 30; got {value!r}")
+        raise UsageError(f"{what} must be an ONNX opset number between 7 and 30; got {value!r}")
     return value

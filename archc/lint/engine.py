@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Callable, Iterable
 
 from archc.diagnostics import Diagnostic, DiagnosticError
 from archc.lint._config import SEVERITY_RANK, LintConfig, find_pyproject, load_config
@@ -133,6 +133,30 @@ def collect_files(paths: Iterable[str], config_for, skip_non_specs: bool = False
     return files, skipped
 
 
+def run_rules(ctx: LintContext, enabled: "Callable[[Rule], bool]") -> list[Diagnostic]:
+    """The lint stage's work: every enabled rule's findings on one file, as diagnostics."""
+    out: list[Diagnostic] = []
+    for rule in RULES.values():
+        if not enabled(rule):
+            continue
+        try:
+            for f in rule.check(ctx):
+                out.append(Diagnostic(rule.code, f.message, f.span, rule.severity, f.hint, tuple(f.related)))
+        except Exception as e:
+            raise LintInternalError(ctx.file, RuntimeError(f"rule {rule.code} {rule.name}: {type(e).__name__}: {e}")) from e
+    return out
+
+
+def lint_stage(unit: Any) -> list[Diagnostic]:
+    """The pipeline's lint stage (`archc.pipeline.run(spec, until="lint")`): every rule with its
+    default severity on the unit's elaborated graph; the findings are also reported into its session."""
+    load_rules()
+    ctx = LintContext(unit.spec.main.file, unit.spec, unit.graph)
+    found = run_rules(ctx, lambda rule: rule.scope == "source" or ctx.graph is not None)
+    unit.session.report(found)
+    return found
+
+
 class Linter:
     def __init__(self, options: LintOptions | None = None):
         load_rules()
@@ -169,46 +193,38 @@ class Linter:
             raise LintInternalError(shown, e) from e
 
     def _lint(self, p: Path, shown: str, cfg: LintConfig, text: str | None) -> tuple[FileResult, dict[str, str]]:
-        from archc.spec.load import load_spec
+        from archc.pipeline import Options, Session, run
 
         library = is_library(p)
         result = FileResult(shown, "library" if library else "model")
-        sources: dict[str, str] = {}
-        diags: list[Diagnostic] = []
-        spec = None
-        graph = None
+        session = Session(Options(param_limit=None))  # lint allocates nothing
+        unit = None
         try:
-            spec = load_spec(shown, text=text, defer_node_errors=True) if text is not None else load_spec(p, defer_node_errors=True)
-            sources.update(spec.sources)
-            diags.extend(spec.warnings)
-        except DiagnosticError as e:
-            diags.extend(e.diagnostics)
-            sources.setdefault(shown, _read(p) if text is None else text)
+            unit = run(shown if text is not None else p, text=text, session=session, until="validate")
+            session.report(unit.spec.warnings)
+        except DiagnosticError:
+            session.add_source(shown, _read(p) if text is None else text)
         except FileNotFoundError:
             raise
+        spec = unit.spec if unit is not None else None
+        graph = None
         if spec is not None:
             data = spec.main.loaded.data
             if isinstance(data, dict) and not data.get("layers") and data.get("blocks") and spec.extension is None:
                 library = True
                 result.kind = "library"
-            if library:
-                diags.extend(spec.deferred)  # a model reports them with what elaboration finds
-            else:
-                from archc.pipeline import Options, front
-
+            if not library:
                 try:
-                    graph = front(spec, Options(param_limit=None))[1]  # lint allocates nothing
-                except DiagnosticError as e:
-                    diags.extend(e.diagnostics)
+                    graph = run(unit, until="check").graph
+                except DiagnosticError:
+                    pass
         ctx = LintContext(shown, spec, graph, opset=cfg.opset, library=library)
-        for rule in RULES.values():
-            if not self._runs(rule, ctx, cfg):
-                continue
-            try:
-                for f in rule.check(ctx):
-                    diags.append(Diagnostic(rule.code, f.message, f.span, rule.severity, f.hint, tuple(f.related)))
-            except Exception as e:
-                raise LintInternalError(shown, RuntimeError(f"rule {rule.code} {rule.name}: {type(e).__name__}: {e}")) from e
+        sources = session.sources
+        diags = list(session.diagnostics)
+        try:
+            diags.extend(run_rules(ctx, lambda rule: self._runs(rule, ctx, cfg)))
+        except LintInternalError as e:
+            raise LintInternalError(shown, e.exc) from e
         kept: list[Diagnostic] = []
         for d in _dedupe(diags):
             if is_lint_code(d.code):
@@ -267,7 +283,7 @@ class Linter:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        from archc.pipeline import front  # noqa: F401  (warm: imports and the op registry)
+        from archc.pipeline import run  # noqa: F401  (warm: imports and the op registry)
         global _WORKER
         _WORKER = self
         try:

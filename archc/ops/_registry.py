@@ -29,7 +29,7 @@ class NoAttrs(Attrs):
 
 
 class InferContext(ABC):
-    """What a shape rule may ask of the inference pass (implemented by `archc.ir.expand`).
+    """What a shape rule may ask of the inference pass (implemented by `archc.elaborate.walk`).
 
     `require_equal` is how ops state facts such as "the two inputs of add have the same dims": the
     pass proves it symbolically, checks it at the example sizes, or records it as a derived

@@ -53,7 +53,7 @@ def compare_graph(graph: Any, against: str | None = None, *, seed: int = 0, tol:
     import torch
 
     from archc.codegen.verify import example_inputs
-    from archc.pipeline import back
+    from archc.pipeline import Options, from_graph, run
 
     spec_ref = graph.reference
     against = against or (spec_ref.against if spec_ref is not None else None)
@@ -63,10 +63,8 @@ def compare_graph(graph: Any, against: str | None = None, *, seed: int = 0, tol:
     parse_ref(against)
 
     # verify on the meta device (cheap), then build the real module
-    _, diags = back(graph, device="meta", verify=True)
-    if diags:
-        raise DiagnosticError(diags)
-    gm, _ = back(graph, device="cpu", verify=False, dtype=torch.float32)
+    run(from_graph(graph, Options(device="meta")), until="verify")
+    gm = run(from_graph(graph, Options(device="cpu", verify=False, dtype=torch.float32)), until="lower").module
     ref, call = build_reference(against, graph, seed=seed)
 
     target = {k: tuple(v.shape) for k, v in gm.state_dict().items()}
@@ -198,13 +196,8 @@ def _grad_diffs(gm: Any, ref: Any, mapping: Any, ties: list, span_of: Any) -> di
 def compare(spec: Any, against: str | None = None, overrides: dict[str, Any] | None = None,
             variant: str | None = None, *, seed: int = 0, tol: float = DEFAULT_TOL) -> dict[str, Any]:
     """The Python entry point: a spec path (or LoadedSpec) against REF. Returns the JSON document."""
-    from archc.api import load_spec
-    from archc.pipeline import Options, front
-    from archc.spec.load import LoadedSpec
-
-    loaded = spec if isinstance(spec, LoadedSpec) else load_spec(spec)
-    _, graph = front(loaded, Options(dict(overrides or {}), variant))
-    return compare_graph(graph, against, seed=seed, tol=tol, span_of=loaded.main.value_span)
+    unit = run(spec, Options(dict(overrides or {}), variant), until="check")
+    return compare_graph(unit.graph, against, seed=seed, tol=tol, span_of=unit.spec.main.value_span)
 
 
 __all__ = ["BadReference", "NoReference", "compare", "compare_graph", "DEFAULT_TOL"]

@@ -18,6 +18,8 @@ other when the source provides only one of them.
 """
 from __future__ import annotations
 
+from archc.errors import MissingDependency
+
 import difflib
 import os
 import re
@@ -32,7 +34,7 @@ SpanOf = Callable[[tuple], Optional[Span]]
 MAX_LISTED = 12   # diagnostics listed per kind of problem before a summary line
 
 
-class MissingPackage(Exception):
+class MissingPackage(MissingDependency):
     """An optional package (torchvision, timm, transformers, diffusers, safetensors) is not installed."""
 
     def __init__(self, package: str, what: str, install: str | None = None):

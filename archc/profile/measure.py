@@ -27,6 +27,7 @@ import sys
 import time
 from typing import Any, Callable
 
+from archc.errors import MissingDependency
 from archc.ir.graph import Graph
 
 Progress = Callable[[str, int, int], None]   # (phase, done, total)
@@ -34,22 +35,18 @@ Progress = Callable[[str, int, int], None]   # (phase, done, total)
 TORCH_DTYPES = ("float32", "bfloat16", "float16", "float64")
 
 
-class DeviceMissing(Exception):
-    """The requested device is not available on this machine."""
-
-
 def check_device(device: str) -> None:
     import torch
 
     if device == "cuda" or device.startswith("cuda:"):
         if not torch.cuda.is_available():
-            raise DeviceMissing(f"device `{device}` is not available: torch {torch.__version__} sees no CUDA GPU "
+            raise MissingDependency(f"device `{device}` is not available: torch {torch.__version__} sees no CUDA GPU "
                                 f"(torch.cuda.is_available() is False); use --device cpu or meta")
         if ":" in device and int(device.split(":")[1]) >= torch.cuda.device_count():
-            raise DeviceMissing(f"device `{device}` is not available: {torch.cuda.device_count()} CUDA device(s)")
+            raise MissingDependency(f"device `{device}` is not available: {torch.cuda.device_count()} CUDA device(s)")
     elif device == "mps":
         if not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
-            raise DeviceMissing("device `mps` is not available (torch.backends.mps.is_available() is False); "
+            raise MissingDependency("device `mps` is not available (torch.backends.mps.is_available() is False); "
                                 "use --device cpu or meta")
     elif device != "cpu":
         raise ValueError(f"unknown device {device!r}")
@@ -257,7 +254,7 @@ def measure(graph: Graph, device: str, dtype: str | None = None, *, warmup: int 
                 sync()
                 compile_s = time.perf_counter() - t0
         except Exception as e:
-            raise CompileFailed(f"torch.compile failed on this machine: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
+            raise MissingDependency(f"torch.compile failed on this machine: {type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}") from None
 
     def call() -> None:
         runner(*args)
@@ -307,10 +304,6 @@ def measure(graph: Graph, device: str, dtype: str | None = None, *, warmup: int 
         if progress:
             progress("memory", 1, 1)
     return doc
-
-
-class CompileFailed(Exception):
-    pass
 
 
 def _device_name(device: str) -> str:

@@ -4,10 +4,7 @@ needs matplotlib (`pip install 'archc[plot]'`)."""
 from __future__ import annotations
 
 import os
-
-
-class MatplotlibMissing(Exception):
-    pass
+from archc.errors import MissingDependency
 
 
 def _breakdown(doc: dict) -> list[tuple[str, float]]:
@@ -35,7 +32,7 @@ def write_plot(doc: dict, path: str) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise MatplotlibMissing("--plot needs matplotlib: pip install 'archc[plot]'") from None
+        raise MissingDependency("--plot needs matplotlib: pip install 'archc[plot]'") from None
     series = []
     if doc.get("throughput"):
         series.append(("batch size", [(r["batch_size"], r) for r in doc["throughput"]]))

@@ -8,8 +8,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
+from archc.errors import UsageError
 from archc.ir.graph import Graph
-from archc.pipeline import Options, front
+from archc.pipeline import Options, run
 from archc.profile.static import StaticProfile, analyze, batch_symbol
 
 MEASURING_DEVICES = ("cpu", "cuda", "mps")
@@ -33,19 +34,15 @@ class Request:
         return self.device.split(":")[0] in MEASURING_DEVICES
 
 
-class ProfileUsageError(ValueError):
-    """A request that does not fit the spec (no batch symbol, unknown sweep symbol)."""
-
-
 def _graph(loaded: Any, opts: Options, extra: dict[str, Any]) -> Graph:
     o = Options({**opts.overrides, **extra}, opts.variant, opts.param_limit, opts.override_spans)
-    return front(loaded, o)[1]
+    return run(loaded, o, until="check").graph
 
 
 def profile_spec(loaded: Any, opts: Options, req: Request,
                  progress: Callable[[str, int, int], None] | None = None) -> tuple[Graph, StaticProfile, dict]:
     """(graph, static profile, results) where results holds `measured`, `throughput`, `sweep`."""
-    graph = front(loaded, opts)[1]
+    graph = run(loaded, opts, until="check").graph
     static = analyze(graph, dtype=req.dtype)
     results: dict[str, Any] = {"measured": None, "throughput": [], "sweep": None}
     measure = None
@@ -60,7 +57,7 @@ def profile_spec(loaded: Any, opts: Options, req: Request,
     if req.batch_sizes:
         bs_sym = batch_symbol(graph)
         if bs_sym is None:
-            raise ProfileUsageError("--batch-size needs a batch symbol (a symbol as dim 0 of the first input); "
+            raise UsageError("--batch-size needs a batch symbol (a symbol as dim 0 of the first input); "
                                     "this spec has none")
         for i, b in enumerate(req.batch_sizes):
             g = _graph(loaded, opts, {bs_sym: b})
@@ -80,7 +77,7 @@ def profile_spec(loaded: Any, opts: Options, req: Request,
         sym, values = req.sweep
         if sym not in graph.symbols:
             known = ", ".join(graph.symbols) or "none"
-            raise ProfileUsageError(f"--sweep {sym}: the spec has no symbol {sym!r} (symbols: {known})")
+            raise UsageError(f"--sweep {sym}: the spec has no symbol {sym!r} (symbols: {known})")
         rows = []
         for v in values:
             g = _graph(loaded, opts, {sym: v})

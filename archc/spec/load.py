@@ -14,7 +14,9 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from archc.diagnostics import Diagnostic, DiagnosticError, Related, Span
+from archc.session import Session
 from archc.spec.models import FORMAT_VERSION, SpecBase
+from archc.spec.nodes import Entry, invalid_node, node_kind, typed_node
 from archc.spec.yaml_loader import Loaded, load_yaml_file, load_yaml_text
 
 MAX_IMPORT_DEPTH = 16
@@ -27,10 +29,11 @@ class SpecFile:
     path: Path | None
     loaded: Loaded
     model: Any  # the Spec model instance
-    # node-level schema problems, kept (not raised) when loading for elaboration: the walk skips
-    # these nodes and reports the problems with everything else it finds, in one run
+    # the typed nodes of each `layers:` list, by its data path (("layers",), ("blocks", NAME, "layers"))
+    nodes: dict[tuple, list[Entry]] = field(default_factory=dict)
+    # node-level schema problems (reported into the session; their nodes are `InvalidNode`s, which
+    # elaboration skips, so one run reports them with everything else it finds)
     deferred: list[Diagnostic] = field(default_factory=list)
-    bad_nodes: set = field(default_factory=set)   # data paths (..., j, id) of the nodes concerned
 
     @property
     def file(self) -> str:
@@ -58,7 +61,7 @@ class LoadedSpec:
     sources: dict[str, str] = field(default_factory=dict)   # display file name -> text, for rendering
     warnings: list[Diagnostic] = field(default_factory=list)
     extension: SpecFile | None = None   # the thin spec that `extends:` main, when there is one
-    deferred: list[Diagnostic] = field(default_factory=list)  # node-level problems (defer_node_errors)
+    deferred: list[Diagnostic] = field(default_factory=list)  # node-level problems (already in the session)
 
     @property
     def model(self) -> Any:
@@ -142,9 +145,10 @@ def _describe_context(data: Any, path: tuple) -> str:
         key = path[i - 1]
         node = _get(data, path[:i])
         if isinstance(key, str) and isinstance(node, dict):
-            if "op" in node and isinstance(node.get("op"), str):
+            kind = node_kind(node)
+            if kind == "op" and isinstance(node.get("op"), str):
                 return f"`{key}` ({node['op']})"
-            if "block" in node:
+            if kind == "block":
                 return f"`{key}` (block {node['block']})"
             dotted = ".".join(str(p) for p in path[:i] if isinstance(p, str))
             return f"`{dotted}`"
@@ -172,11 +176,12 @@ def _allowed_keys(data: Any, parent_path: tuple) -> list[str]:
         return [f.alias or n for n, f in model.model_fields.items()]
 
     if isinstance(parent, dict):
-        if isinstance(parent.get("op"), str) and parent["op"] in OPS:
+        kind = node_kind(parent)
+        if kind == "op" and isinstance(parent["op"], str) and parent["op"] in OPS:
             return keys(m.raw_op_model(parent["op"]))
-        if "block" in parent:
+        if kind == "block":
             return keys(m.BlockCall)
-        if "seq" in parent:
+        if kind == "seq":
             return keys(m.NodeCommon) + ["seq"]
     if len(parent_path) == 0:
         return keys(m.SpecBase)
@@ -292,7 +297,9 @@ def _check_version(loaded: Loaded) -> Diagnostic | None:
     return None
 
 
-def validate(loaded: Loaded, path: Path | None, defer_node_errors: bool = False) -> SpecFile:
+def validate(loaded: Loaded, path: Path | None, session: Session | None = None) -> SpecFile:
+    """Validate one file. Problems of the spec's frame raise; node-level problems are reported into
+    `session` (their nodes become `InvalidNode`s), or raise with the rest when there is none."""
     file = SpecFile(path, loaded, None)
     bad = _check_version(loaded)
     if bad:
@@ -305,19 +312,20 @@ def validate(loaded: Loaded, path: Path | None, defer_node_errors: bool = False)
         file.model = SpecBase.model_validate(loaded.data)
     except ValidationError as e:
         errors.extend(e.errors())
-    node_errors, bad = _node_errors(loaded.data)
-    if errors or (node_errors and not defer_node_errors):
+    node_errors, file.nodes = _validate_nodes(loaded.data)
+    if errors or (node_errors and session is None):
         raise DiagnosticError(validation_diagnostics(errors + node_errors, file))
     if node_errors:
         file.deferred = validation_diagnostics(node_errors, file)
-        file.bad_nodes = bad
+        session.report(file.deferred)
     return file
 
 
-def _node_errors(data: Any) -> tuple[list[dict], set]:
-    """Validate every node body in `layers:` and in each block's `layers:` (and inside `seq:`).
+def _validate_nodes(data: Any) -> tuple[list[dict], dict[tuple, list[Entry]]]:
+    """Validate every node body in `layers:` and in each block's `layers:` (and inside `seq:`),
+    each with its own op's model (built on first use).
 
-    Returns the errors and the data paths of the top-level entries (`(..., j, id)`) they are in."""
+    Returns the errors and the typed nodes of each `layers:` list (by its data path)."""
     from archc.ops import OPS, load_ops
     from archc.spec.models import ID_PATTERN, BlockCall, SeqNodeLight, raw_op_model
 
@@ -325,6 +333,7 @@ def _node_errors(data: Any) -> tuple[list[dict], set]:
     errors: list[dict] = []
     bad: set = set()
     current: list = [None]   # the entry being validated
+    typed: dict[tuple, list[Entry]] = {}
     ident = re.compile(ID_PATTERN)
 
     def err(loc: tuple, type_: str, msg: str, **ctx: Any) -> None:
@@ -335,7 +344,8 @@ def _node_errors(data: Any) -> tuple[list[dict], set]:
         if not isinstance(b, dict):
             err(loc, "dict_type", "Input should be a valid dictionary")
             return
-        if "op" in b:
+        kind = node_kind(b)
+        if kind == "op":
             op = b["op"]
             if not isinstance(op, str):
                 err(loc + ("op",), "string_type", "Input should be a valid string")
@@ -344,9 +354,9 @@ def _node_errors(data: Any) -> tuple[list[dict], set]:
                 err(loc, "union_tag_invalid", f"unknown op {op!r}", tag=op)
                 return
             model = raw_op_model(op)
-        elif "block" in b:
+        elif kind == "block":
             model = BlockCall
-        elif "seq" in b:
+        elif kind == "seq":
             model = SeqNodeLight
         else:
             err(loc, "node_kind", "a node needs `op`, `block` or `seq`")
@@ -357,14 +367,16 @@ def _node_errors(data: Any) -> tuple[list[dict], set]:
             bad.add(current[0])
             for x in e.errors():
                 errors.append(dict(x, loc=loc + tuple(x["loc"])))
-        if "seq" in b and "op" not in b and "block" not in b and isinstance(b["seq"], list):
+        if kind == "seq" and isinstance(b["seq"], list):
             for k, item in enumerate(b["seq"]):
                 body(item, loc + ("seq", k))
 
     def entries(layers: Any, loc: tuple) -> None:
         if not isinstance(layers, list):
             return  # SpecBase reports it
+        out: list[Entry] = typed.setdefault(loc, [])
         for j, entry_map in enumerate(layers):
+            out.append(None)
             if not isinstance(entry_map, dict):
                 continue  # SpecBase reports it
             current[0] = loc + (j,)
@@ -372,11 +384,15 @@ def _node_errors(data: Any) -> tuple[list[dict], set]:
                 err(loc + (j,), "node_entry", "each item is one `id: {...}` mapping")
                 continue
             ((nid, b),) = entry_map.items()
-            current[0] = loc + (j, nid)
+            path = loc + (j, nid)
+            current[0] = path
             if not isinstance(nid, str) or not ident.match(nid):
                 err(loc + (j, nid, "[key]"), "string_pattern_mismatch", "bad id", pattern=ID_PATTERN)
+                if isinstance(nid, str):
+                    out[j] = invalid_node(nid, b, path)
                 continue
-            body(b, loc + (j, nid))
+            body(b, path)
+            out[j] = invalid_node(nid, b, path) if path in bad else typed_node(nid, b, path)
 
     if isinstance(data, dict):
         entries(data.get("layers"), ("layers",))
@@ -385,7 +401,7 @@ def _node_errors(data: Any) -> tuple[list[dict], set]:
             for name, b in blocks.items():
                 if isinstance(b, dict):
                     entries(b.get("layers"), ("blocks", name, "layers"))
-    return errors, bad
+    return errors, typed
 
 
 def _library_dirs(spec_dir: Path, lib_first: bool = True) -> list[Path]:
@@ -415,45 +431,81 @@ def _resolve_import(name: str, spec_dir: Path, span: Span | None, lib_first: boo
         hint=f"did you mean `{close[0]}`?" if close else (f"available: {', '.join(avail)}" if avail else None))])
 
 
-def load_spec(path_or_text: str | os.PathLike, *, text: str | None = None, defer_node_errors: bool = False) -> LoadedSpec:
-    """Load and validate a spec file and the block libraries it imports.
+def read_spec(path: str | os.PathLike | None, text: str | None = None, session: Session | None = None) -> Loaded:
+    """The load stage: a spec file's YAML with its spans (`text` instead of the file's, for an
+    editor buffer). Raises FileNotFoundError for a path that is not a file, DiagnosticError for YAML
+    problems."""
+    session = session if session is not None else Session()
+    p = Path(path) if path is not None else Path("<text>")
+    if text is None and not p.is_file():
+        raise FileNotFoundError(str(p))
+    try:
+        loaded = load_yaml_text(text, file=str(path)) if text is not None else load_yaml_file(p, display=display_path(p))
+    except DiagnosticError as e:
+        try:
+            if text is not None:
+                session.add_source(str(path), text)
+            else:
+                session.add_source(display_path(p), p.read_text(encoding="utf-8", errors="replace"))
+        except OSError:
+            pass
+        raise session.error(e.diagnostics) from None
+    session.add_source(loaded.file, loaded.text)
+    return loaded
 
-    Raises DiagnosticError with every problem found in the file (and its imports).
+
+def load_spec(path_or_text: str | os.PathLike, *, text: str | None = None, session: Session | None = None) -> LoadedSpec:
+    """Load and validate a spec file and the block libraries it imports (the load and validate stages).
+
+    Raises DiagnosticError with every problem found in the file (and its imports). With a
+    `session`, problems inside single nodes are reported into it instead, and loading goes on, so
+    that elaboration reports them together with everything else it finds.
     """
-    if text is not None:
-        path = Path(path_or_text)
-        loaded = load_yaml_text(text, file=str(path_or_text))
-    else:
-        path = Path(path_or_text)
-        if not path.is_file():
-            raise FileNotFoundError(str(path))
-        loaded = load_yaml_file(path, display=display_path(path))
-    defer = defer_node_errors
-    main = validate(loaded, path.resolve(), defer)
-    sources = {loaded.file: loaded.text}
+    loaded = read_spec(path_or_text, text, session)
+    return validate_spec(loaded, Path(path_or_text), session)
+
+
+def validate_spec(loaded: Loaded, path: Path, session: Session | None = None) -> LoadedSpec:
+    """The validate stage: the schema, `extends:` and imports, for the file `read_spec` loaded."""
+    strict = session is None
+    session = session if session is not None else Session()
+    try:
+        return _validate_spec(loaded, path, session, strict)
+    except DiagnosticError as e:
+        # the error holds everything the session knows (node-level problems reported before it)
+        raise session.error(d for d in e.diagnostics if d not in session.diagnostics) from None
+
+
+def _validate_spec(loaded: Loaded, path: Path, session: Session, strict: bool) -> LoadedSpec:
+    sources = session.sources
+    sources.setdefault(loaded.file, loaded.text)
+    node_session = None if strict else session
+
+    def fail(diags: list[Diagnostic]) -> DiagnosticError:
+        return DiagnosticError(diags, sources)
+
+    main = validate(loaded, path.resolve(), node_session)
     extension: SpecFile | None = None
     if main.model.extends is not None:
         extension = main
         allowed = {"archc", "name", "doc", "extends", "params", "variant"}
         bad = [k for k in main.model.model_fields_set if k not in allowed and k != "extends"]
         if bad:
-            raise DiagnosticError([Diagnostic(
+            raise fail([Diagnostic(
                 "ARC101", f"a spec that extends another may only set {', '.join(sorted(allowed - {'archc'}))}; `{k}` is not allowed here",
                 main.key_span((k,)), hint="put structural changes in the base spec, as a param or a variant") for k in bad])
-        target = _resolve_import(main.model.extends, path.resolve().parent, main.value_span(("extends",)), lib_first=False)
-        if target == path.resolve():
-            raise DiagnosticError([Diagnostic("ARC106", "a spec cannot extend itself", main.value_span(("extends",)))])
-        base_loaded = load_yaml_file(target, display=display_path(target))
-        sources[base_loaded.file] = base_loaded.text
         try:
-            base = validate(base_loaded, target, defer)
+            target = _resolve_import(main.model.extends, path.resolve().parent, main.value_span(("extends",)), lib_first=False)
         except DiagnosticError as e:
-            e.sources = sources  # type: ignore[attr-defined]
-            raise
+            raise e.with_sources(sources)
+        if target == path.resolve():
+            raise fail([Diagnostic("ARC106", "a spec cannot extend itself", main.value_span(("extends",)))])
+        base_loaded = load_yaml_file(target, display=display_path(target))
+        sources.setdefault(base_loaded.file, base_loaded.text)
+        base = validate(base_loaded, target, node_session)
         if base.model.extends is not None:
-            raise DiagnosticError([Diagnostic("ARC112", f"`{main.model.extends}` extends another spec itself; only one level is supported",
-                                              main.value_span(("extends",)))])
-        sources[base.file] = base.loaded.text
+            raise fail([Diagnostic("ARC112", f"`{main.model.extends}` extends another spec itself; only one level is supported",
+                                   main.value_span(("extends",)))])
         main = base
     blocks: dict[str, BlockSource] = {}
     diags: list[Diagnostic] = []
@@ -485,8 +537,8 @@ def load_spec(path_or_text: str | os.PathLike, *, text: str | None = None, defer
                     continue
                 seen.add(target)
                 lib_loaded = load_yaml_file(target, display=display_path(target))
-                sources[lib_loaded.file] = lib_loaded.text
-                lib = validate(lib_loaded, target, defer)
+                sources.setdefault(lib_loaded.file, lib_loaded.text)
+                lib = validate(lib_loaded, target, node_session)
                 add_blocks(lib)
                 visit(lib, depth + 1)
             except DiagnosticError as e:
@@ -496,9 +548,7 @@ def load_spec(path_or_text: str | os.PathLike, *, text: str | None = None, defer
         seen.add(main.path)
     visit(main, 0)
     if diags:
-        e = DiagnosticError(diags)
-        e.sources = sources  # type: ignore[attr-defined]
-        raise e
+        raise fail(diags)
     files = [main] + ([extension] if extension is not None else []) + list({id(b.file): b.file for b in blocks.values()}.values())
     deferred = [d for f in {id(f): f for f in files}.values() for d in f.deferred]
     return LoadedSpec(main, blocks, sources, extension=extension, deferred=deferred)

@@ -29,7 +29,7 @@ def _too_big(path) -> bool:
     """Specs beyond the default parameter limit (gpt3_175b: 700 GB of fp32 weights) cannot be
     built with weights on this machine; they are profiled on the meta device instead."""
     import archc
-    from archc.ir.expand import DEFAULT_PARAM_LIMIT
+    from archc.pipeline import DEFAULT_PARAM_LIMIT
 
     return archc.infer(path).param_count > DEFAULT_PARAM_LIMIT
 

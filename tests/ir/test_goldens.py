@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from archc.pipeline import Options, front
+from archc.pipeline import Options, run
 
 ROOT = Path(__file__).resolve().parents[2]
 GOLDEN = ROOT / "tests" / "golden"
@@ -27,14 +27,13 @@ def _compare(path: Path, text: str) -> None:
 
 @pytest.mark.parametrize("spec", ZOO, ids=[p.stem for p in ZOO])
 def test_pretty_golden(spec):
-    _, g = front(spec, Options(param_limit=None))
+    g = run(spec, Options(param_limit=None), until="check").graph
     _compare(GOLDEN / "ir" / f"{spec.stem}.txt", g.pretty() + "\n")
 
 
 def test_generated_model_py_golden():
-    from archc.codegen.source import generate
-    from archc.pipeline import back
+    from archc.codegen.pysource import generate
 
-    _, g = front(ROOT / "specs" / "mlp.yaml")
-    gm, _ = back(g, device="meta", verify=False)
+    unit = run(ROOT / "specs" / "mlp.yaml", Options(device="meta", verify=False), until="lower")
+    gm, g = unit.module, unit.graph
     _compare(GOLDEN / "model_py" / "mlp.py.txt", generate(gm, g, spec_path="specs/mlp.yaml"))

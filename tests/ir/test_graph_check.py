@@ -8,7 +8,7 @@ import pytest
 
 from archc.ir.graph import GraphCheckError, Scope, ValueRef
 from archc.ir.types import TensorType
-from archc.pipeline import Options, front
+from archc.pipeline import Options, run
 
 ROOT = Path(__file__).resolve().parents[2]
 ZOO = sorted((ROOT / "specs").glob("*.yaml"))
@@ -16,13 +16,13 @@ ZOO = sorted((ROOT / "specs").glob("*.yaml"))
 
 @pytest.mark.parametrize("spec", ZOO, ids=[p.stem for p in ZOO])
 def test_zoo_graphs_check(spec):
-    _, g = front(spec, Options(param_limit=None))
+    g = run(spec, Options(param_limit=None), until="elaborate").graph
     g.check()
 
 
 @pytest.fixture(scope="module")
 def mlp():
-    return front(ROOT / "specs" / "mlp.yaml")[1]
+    return run(ROOT / "specs" / "mlp.yaml", until="elaborate").graph
 
 
 def _violations(g) -> str:

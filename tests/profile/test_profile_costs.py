@@ -8,7 +8,7 @@ import time
 import pytest
 
 from archc.ops import OPS, load_ops
-from archc.pipeline import Options, back, front
+from archc.pipeline import Options, from_graph, run
 from archc.ops import Uncounted
 from archc.profile import analyze
 from archc.profile.costs import causal_pairs
@@ -17,7 +17,7 @@ from tests.conftest import ROOT, SPECS
 
 
 def static(path, overrides=None, variant=None, dtype=None):
-    _, g = front(str(path), Options(dict(overrides or {}), variant, None))
+    g = run(str(path), Options(dict(overrides or {}), variant, None), until="check").graph
     return g, analyze(g, dtype=dtype)
 
 
@@ -180,7 +180,7 @@ def _flop_counter_total(graph) -> int:
 
     from archc.codegen.verify import example_inputs
 
-    gm, diags = back(graph, device="meta", verify=False)
+    gm = run(from_graph(graph, Options(device="meta")), until="lower").module
     x = example_inputs(graph, device="meta")
     with FlopCounterMode(display=False) as fc, torch.inference_mode():
         gm(*x.values())
@@ -344,8 +344,8 @@ def test_gpt3_175b_profiles_statically_in_seconds():
 
 
 def test_static_profile_is_torch_free():
-    code = ("import sys; from archc.pipeline import front, Options; from archc.profile import analyze;"
-            "g = front('specs/gpt3_175b.yaml', Options({}, None, None))[1]; p = analyze(g);"
+    code = ("import sys; from archc.pipeline import run, Options; from archc.profile import analyze;"
+            "g = run('specs/gpt3_175b.yaml', Options({}, None, None)).graph; p = analyze(g);"
             "print(p.params, 'torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     n, torch_loaded = out.stdout.split()

@@ -5,7 +5,7 @@ import pytest
 
 import archc
 from archc.codegen.verify import verify
-from archc.pipeline import Options, back, front
+from archc.pipeline import Options, from_graph, run
 from tests.conftest import LIBS, SPECS, ZOO
 
 SMALL = {  # full-size specs are checked on the meta device; these keep CPU runs small
@@ -28,9 +28,9 @@ def test_schema_line_first(path):
 @pytest.mark.parametrize("path", ZOO, ids=lambda p: p.stem)
 def test_meta_verification(path):
     """Static shapes equal the shapes fake/meta tensors take through the GraphModule, at every node."""
-    _, graph = front(str(path), Options(param_limit=None))  # the meta device allocates nothing
-    gm, diags = back(graph, device="meta", verify=True)
-    assert diags == []
+    unit = run(str(path), Options(param_limit=None, device="meta"), until="verify")  # meta allocates nothing
+    gm, graph = unit.module, unit.graph
+    assert unit.verified == []
     assert sum(p.numel() for p in gm.parameters()) == graph.param_count
     assert all(p.is_meta for p in gm.parameters())
 
@@ -38,7 +38,7 @@ def test_meta_verification(path):
 @pytest.mark.parametrize("path", ZOO, ids=lambda p: p.stem)
 def test_second_size_verifies(path):
     """Inference is symbolic: a second size, valid under the derived constraints, also verifies."""
-    loaded, graph = front(str(path), Options(param_limit=None))
+    graph = run(str(path), Options(param_limit=None), until="check").graph
     env = dict(graph.example_env)
     for name, s in graph.symbols.items():
         m = 1
@@ -48,7 +48,7 @@ def test_second_size_verifies(path):
         env[name] = s.example + max(m, s.range.multiple_of)
         if s.range.max is not None and env[name] > s.range.max:
             env[name] = s.example
-    gm, _ = back(graph, device="meta", verify=False)
+    gm = run(from_graph(graph, Options(device="meta")), until="lower").module
     assert verify(gm, graph, env) == []
 
 

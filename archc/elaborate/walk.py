@@ -1,4 +1,4 @@
-"""Elaboration: spec -> graph IR, with shapes inferred as each node is created.
+"""The elaboration walk: typed spec nodes -> graph IR, with shapes inferred as each node is created.
 
 Expansion and inference are one walk because expressions may ask for shapes (`channels(x)` in a
 block's `when:`). The walk resolves params, variants and `--set` overrides, evaluates `${...}`,
@@ -15,22 +15,22 @@ from typing import Any
 from pydantic import ValidationError
 
 from archc.diagnostics import Diagnostic, DiagnosticError, Related, Span
+from archc.elaborate import finish, frame
+from archc.elaborate.control import Abort as _Abort
+from archc.elaborate.control import ForwardRef as _ForwardRef
+from archc.elaborate.state import State
 from archc.ir import dims as D
 from archc.ir.expr import ExprError, contains_expr, parse
-from archc.ir.graph import Graph, Node, Scope, Symbol, ValueRef
+from archc.ir.graph import Graph, Node, Scope, ValueRef
 from archc.ir.types import ShapeError, TensorType
-from archc.ir._errors import Abort as _Abort
-from archc.ir._errors import ForwardRef as _ForwardRef
-from archc.ir._finish import FinishMixin
-from archc.ir._frame import FrameMixin
 from archc.ops import OPS, InferContext, load_ops
+from archc.session import DEFAULT_PARAM_LIMIT, Session  # noqa: F401  (DEFAULT_PARAM_LIMIT re-exported)
 from archc.spec.load import LoadedSpec, SpecFile
 from archc.spec.models import ParamSpec
+from archc.spec.nodes import BlockUse, Entry, InvalidNode, OpUse, SeqUse
 
 MAX_REPEAT = 10_000
 MAX_NODES = 200_000
-DEFAULT_PARAM_LIMIT = 2_000_000_000
-COMMON_KEYS = {"op", "from", "when", "repeat", "doc", "repeat_names"}
 _PARAM_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "list": (list,), "any": (object,)}
 
 
@@ -62,7 +62,7 @@ class _Ctx(InferContext):
         self.ex, self.node_path, self.span, self.in_refs = ex, node_path, span, in_refs
 
     def example(self, d: D.Dim) -> int:
-        return D.evaluate(d, self.ex.example_env)
+        return D.evaluate(d, self.ex.st.example_env)
 
     def require_equal(self, a: D.Dim, b: D.Dim, what: str, inputs: tuple[int, int] | None = None) -> None:
         if D.equal(a, b):
@@ -70,38 +70,29 @@ class _Ctx(InferContext):
         if D.is_const(a) and D.is_const(b):
             raise ShapeError("ARC201", f"{what}: {D.dim_str(a)} vs {D.dim_str(b)}",
                              input_index=inputs[1] if inputs else None)
-        self.ex.constraints.append(D.Constraint(a, b, origin=(self.node_path, what, inputs, self.span, tuple(self.in_refs))))
+        self.ex.st.constraints.append(D.Constraint(a, b, origin=(self.node_path, what, inputs, self.span, tuple(self.in_refs))))
 
 
-class Elaborator(FrameMixin, FinishMixin):
-    def __init__(self, spec: LoadedSpec, overrides: dict[str, Any] | None = None, variant: str | None = None,
-                 param_limit: int | None = DEFAULT_PARAM_LIMIT, override_spans: dict[str, Span] | None = None):
+class Elaborator:
+    """One elaboration: the spec, the session it reports into, and its `State`."""
+
+    def __init__(self, spec: LoadedSpec, session: Session):
         load_ops()
+        o = session.options
         self.spec = spec
         self.main = spec.main
         self.model = spec.main.model
-        self.overrides = dict(overrides or {})
-        self.override_spans = override_spans or {}
-        self.deferred = list(spec.deferred)   # node-level schema problems found when loading
-        self.variant = variant
-        self.param_limit = param_limit
-        self.diags: list[Diagnostic] = list(spec.deferred)
-        self.nodes: list[Node] = []
-        self.node_index: dict[str, Node] = {}
-        self.scopes: dict[str, Scope] = {}
-        self.constraints: list[D.Constraint] = []
-        self.poisoned: set[ValueRef] = set()
-        self.example_env: dict[str, int] = {}
-        self.symbols: dict[str, Symbol] = {}
-        self.params: dict[str, Any] = {}
-        self.block_stack: list[str] = []
-        self.total_params = 0
-        self.repeat_product = 1
+        self.session = session
+        self.st = State(overrides=dict(o.overrides), override_spans=dict(o.override_spans), variant=o.variant,
+                        param_limit=o.param_limit, diags=session.diagnostics)
+
+    def fail(self) -> DiagnosticError:
+        return self.session.error()
 
     # ---------------------------------------------------------------- diagnostics helpers
     def error(self, code: str, message: str, span: Span | None, hint: str | None = None,
               related: tuple[Related, ...] = (), severity: str = "error") -> None:
-        self.diags.append(Diagnostic(code, message, span, severity=severity, hint=hint, related=related))  # type: ignore[arg-type]
+        self.st.diags.append(Diagnostic(code, message, span, severity=severity, hint=hint, related=related))  # type: ignore[arg-type]
 
     def expr_span(self, span: Span | None, file: SpecFile, offset: int | None) -> Span | None:
         """Point inside a scalar at the expression's culprit when it's on one line."""
@@ -139,11 +130,11 @@ class Elaborator(FrameMixin, FinishMixin):
     # ---------------------------------------------------------------- shape-query functions
     def _ref_type(self, v: Any, fn: str) -> TensorType:
         if isinstance(v, NodeRefValue):
-            if v.ref in self.poisoned:
+            if v.ref in self.st.poisoned:
                 raise ValueError(f"`{v.name}` has no shape (it failed earlier)")
             return self.type_of(v.ref)
-        if isinstance(v, str) and self._current_scope is not None and v in self._current_scope.refs:
-            return self.type_of(self._current_scope.refs[v])
+        if isinstance(v, str) and self.st.current_scope is not None and v in self.st.current_scope.refs:
+            return self.type_of(self.st.current_scope.refs[v])
         raise ValueError(f"{fn}() takes a node or input name, got {v!r}")
 
     def _fn_channels(self, ref: Any) -> Any:
@@ -168,18 +159,16 @@ class Elaborator(FrameMixin, FinishMixin):
     def _intdim(self, d: D.Dim, fn: str) -> int:
         if isinstance(d, int):
             return d
-        return D.evaluate(d, self.example_env)
+        return D.evaluate(d, self.st.example_env)
 
     @property
     def functions(self) -> dict[str, Any]:
         return {"channels": self._fn_channels, "features": self._fn_features, "dim": self._fn_dim, "rank": self._fn_rank}
 
-    _current_scope: _Scope | None = None
-
     def type_of(self, ref: ValueRef) -> TensorType:
         if ref.is_input:
-            return self.inputs[ref.node].type
-        return self.node_index[ref.node].outputs[ref.index]
+            return self.st.inputs[ref.node].type
+        return self.st.node_index[ref.node].outputs[ref.index]
 
     # ---------------------------------------------------------------- references
     def resolve_ref(self, name: str, scope: _Scope, span: Span | None, later: dict[str, int], here: str) -> ValueRef:
@@ -195,7 +184,7 @@ class Elaborator(FrameMixin, FinishMixin):
             head, _, rest = base.partition(".")
             if head in scope.refs:
                 full = (scope.prefix + base)
-                node = self.node_index.get(full)
+                node = self.st.node_index.get(full)
                 if node is None and rest:
                     # a reference to a block instance inside a repeat, e.g. layer1.0 -> its output
                     ref = self._scope_output(full)
@@ -211,69 +200,68 @@ class Elaborator(FrameMixin, FinishMixin):
                        (f"visible here: {', '.join(cands[-8:])}" if cands else None))
             raise _Abort
         if index:
-            if ref.is_input or index >= len(self.node_index[ref.node].outputs):
-                n_out = 1 if ref.is_input else len(self.node_index[ref.node].outputs)
+            if ref.is_input or index >= len(self.st.node_index[ref.node].outputs):
+                n_out = 1 if ref.is_input else len(self.st.node_index[ref.node].outputs)
                 self.error("ARC104", f"`{base}` has {n_out} output(s); `{name}` does not exist", span)
                 raise _Abort
             ref = ValueRef(ref.node, index)
         return ref
 
     def _scope_output(self, path: str) -> ValueRef | None:
-        return self.scope_outputs.get(path)
+        return self.st.scope_outputs.get(path)
 
     # ---------------------------------------------------------------- the walk
     def elaborate(self) -> Graph:
-        self.scope_outputs: dict[str, ValueRef] = {}
-        self.resolve_params()
-        self.resolve_symbols()
-        self.resolve_inputs()
-        if any(d.severity == "error" for d in self.diags[len(self.deferred):]):
-            raise DiagnosticError(self.diags)  # params, symbols or inputs are wrong: nothing to walk
+        n_before = len(self.st.diags)
+        frame.resolve_params(self)
+        frame.resolve_symbols(self)
+        frame.resolve_inputs(self)
+        if any(d.severity == "error" for d in self.st.diags[n_before:]):
+            raise self.fail()  # params, symbols or inputs are wrong: nothing to walk
         m, f = self.model, self.main
         if not m.layers:
             self.error("ARC103", f"spec `{m.name}` has no `layers:`", f.key_span(("name",)),
                        hint="a library of blocks is imported by other specs; a model needs layers")
-            raise DiagnosticError(self.diags)
-        refs = {n: ValueRef(n, 0, True) for n in self.inputs}
-        spans = {n: self.inputs[n].span for n in self.inputs}
-        scope = _Scope("", refs, spans, f, self.globals, None)
+            raise self.fail()
+        refs = {n: ValueRef(n, 0, True) for n in self.st.inputs}
+        spans = {n: self.st.inputs[n].span for n in self.st.inputs}
+        scope = _Scope("", refs, spans, f, self.st.globals, None)
         first = next(iter(refs.values()), None)
-        last = self.expand_layers(m.layers, ("layers",), scope, first)
-        self.outputs = self.resolve_outputs(scope, last)
-        self.check_ties()
-        derived = self.check_constraints()
-        if any(d.severity == "error" for d in self.diags):
-            raise DiagnosticError(self.diags)
+        last = self.expand_layers(f.nodes.get(("layers",), []), ("layers",), scope, first)
+        self.st.outputs = finish.resolve_outputs(self, scope, last)
+        finish.check_ties(self)
+        derived = finish.check_constraints(self)
+        if any(d.severity == "error" for d in self.st.diags):
+            raise self.fail()
         name = self.spec.extension.model.name if self.spec.extension is not None else m.name
         reference = None
         if m.reference is not None:
             try:
                 reference = m.reference.model_copy(update={
-                    "config": self.eval_value(dict(m.reference.config), self.globals, f.value_span(("reference", "config")), f, "reference config"),
-                    "against": self.eval_value(m.reference.against, self.globals, f.value_span(("reference", "against")), f, "reference.against")})
+                    "config": self.eval_value(dict(m.reference.config), self.st.globals, f.value_span(("reference", "config")), f, "reference config"),
+                    "against": self.eval_value(m.reference.against, self.st.globals, f.value_span(("reference", "against")), f, "reference.against")})
             except _Abort:
-                raise DiagnosticError(self.diags)
+                raise self.fail()
         return Graph(
-            name=name, inputs=self.inputs, nodes=self.nodes, outputs=self.outputs, symbols=self.symbols,
-            params=self.params, variant=self.variant, scopes=self.scopes, constraints=derived,
-            ties=self.ties, init=m.init, spec_file=f.file, reference=reference,
+            name=name, inputs=self.st.inputs, nodes=self.st.nodes, outputs=self.st.outputs, symbols=self.st.symbols,
+            params=self.st.params, variant=self.st.variant, scopes=self.st.scopes, constraints=derived,
+            ties=self.st.ties, init=m.init, spec_file=f.file, reference=reference,
         )
 
-    def expand_layers(self, layers: list[dict], data_path: tuple, scope: _Scope, prev: ValueRef | None) -> ValueRef | None:
-        later = {}
+    def expand_layers(self, entries: list[Entry], data_path: tuple, scope: _Scope, prev: ValueRef | None) -> ValueRef | None:
+        later: dict[str, int] = {}
+        for j, entry in enumerate(entries):
+            if entry is not None:
+                later.setdefault(entry.id, j)
         # entries that are not one `id: body` mapping were reported when the spec was loaded
-        wellformed = all(isinstance(e, dict) and len(e) == 1 and isinstance(next(iter(e)), str) for e in layers)
-        for j, entry in enumerate(layers):
-            if isinstance(entry, dict) and len(entry) == 1:
-                later.setdefault(next(iter(entry)), j)
-        if wellformed:
-            self._check_cycles(layers, data_path, scope)
+        if all(e is not None for e in entries):
+            self._check_cycles(entries, data_path, scope)
         else:
-            self._cycle_nodes = set()
-        for j, entry in enumerate(layers):
-            if not (isinstance(entry, dict) and len(entry) == 1 and isinstance(next(iter(entry)), str)):
+            self.st.cycle_nodes = set()
+        for j, entry in enumerate(entries):
+            if entry is None:
                 continue
-            (nid, body) = next(iter(entry.items()))
+            nid = entry.id
             later.pop(nid, None) if later.get(nid) == j else None
             path = data_path + (j, nid)
             span = scope.file.key_span(path)
@@ -284,7 +272,7 @@ class Elaborator(FrameMixin, FinishMixin):
                 continue
             scope.spans[nid] = span
             try:
-                out = self.expand_entry(nid, body, path, scope, prev, later)
+                out = self.expand_entry(entry, scope, prev, later)
             except _Abort:
                 out = None
             except _ForwardRef as fr:
@@ -294,29 +282,26 @@ class Elaborator(FrameMixin, FinishMixin):
                 out = None
             if out is None:
                 poison = ValueRef(scope.prefix + nid)
-                self.poisoned.add(poison)
+                self.st.poisoned.add(poison)
                 out = poison
             scope.refs[nid] = out
             prev = out
         return prev
 
-    def _check_cycles(self, layers: list[dict], data_path: tuple, scope: _Scope) -> None:
+    def _check_cycles(self, entries: list[Entry], data_path: tuple, scope: _Scope) -> None:
         """Report cycles among the nodes of one scope (forward references that close a loop)."""
-        ids = [next(iter(e)) for e in layers]
+        ids = [e.id for e in entries]
         if len(set(ids)) != len(ids):  # duplicate ids are reported as ARC105; dependencies are ambiguous
-            self._cycle_nodes = set()
+            self.st.cycle_nodes = set()
             return
         deps: dict[str, list[str]] = {}
-        for j, entry in enumerate(layers):
-            nid, body = next(iter(entry.items()))
-            src = body.get("from") if isinstance(body, dict) else getattr(body, "from_", None)
-            if src is None and not isinstance(body, dict):
-                src = None
+        for j, entry in enumerate(entries):
+            nid, src = entry.id, entry.from_
             if src is None:
                 deps[nid] = [ids[j - 1]] if j > 0 else []
             else:
                 names = [src] if isinstance(src, str) else list(src)
-                deps[nid] = [n.split("[")[0].split(".")[0] for n in names if isinstance(n, str)]
+                deps[nid] = [n.split("[")[0].split(".")[0] for n in names]
         order = {nid: j for j, nid in enumerate(ids)}
         state: dict[str, int] = {}
         reported: set[frozenset] = set()
@@ -345,21 +330,19 @@ class Elaborator(FrameMixin, FinishMixin):
         for nid in ids:
             if nid not in state:
                 dfs(nid, [])
-        self._cycle_nodes = {x for k in reported for x in k}
+        self.st.cycle_nodes = {x for k in reported for x in k}
 
-    def expand_entry(self, nid: str, body: Any, path: tuple, scope: _Scope, prev: ValueRef | None,
-                     later: dict[str, int]) -> ValueRef | None:
+    def expand_entry(self, node: Entry, scope: _Scope, prev: ValueRef | None, later: dict[str, int]) -> ValueRef | None:
         f = scope.file
+        nid, path = node.id, node.path
         span = f.key_span(path)
-        if nid in getattr(self, "_cycle_nodes", set()) or path in f.bad_nodes:
+        if nid in self.st.cycle_nodes or isinstance(node, InvalidNode):
             raise _Abort  # already reported
-        data = body.model_dump(by_alias=True, exclude_unset=True) if hasattr(body, "model_dump") else body
-        data = _raw(f, path) if _raw(f, path) is not None else data
         # inputs
-        src = data.get("from")
+        src = node.from_
         env = dict(scope.env)
         env.update({k: NodeRefValue(v, k) for k, v in scope.refs.items() if k not in env})
-        self._current_scope = scope
+        self.st.current_scope = scope
         if src is None:
             if prev is None:
                 self.error("ARC104", f"`{nid}` has no input: the spec declares no `inputs:`", span)
@@ -369,18 +352,18 @@ class Elaborator(FrameMixin, FinishMixin):
             names = [src] if isinstance(src, str) else list(src)
             in_refs = [self.resolve_ref(n, scope, f.value_span(path + ("from",)), later, nid) for n in names]
         # condition
-        if "when" in data:
-            cond = self.eval_value(data["when"], env, f.value_span(path + ("when",)), f, f"`{nid}.when`")
+        if node.has("when"):
+            cond = self.eval_value(node.when, env, f.value_span(path + ("when",)), f, f"`{nid}.when`")
             if not isinstance(cond, bool):
                 self.error("ARC102", f"`{nid}.when` must be true or false, got {cond!r}", f.value_span(path + ("when",)))
                 raise _Abort
             if not cond:
                 return in_refs[0]
-        if any(r in self.poisoned for r in in_refs):
+        if any(r in self.st.poisoned for r in in_refs):
             raise _Abort
         full = scope.prefix + nid
-        if "repeat" in data:
-            n = self.eval_value(data["repeat"], env, f.value_span(path + ("repeat",)), f, f"`{nid}.repeat`")
+        if node.has("repeat"):
+            n = self.eval_value(node.repeat, env, f.value_span(path + ("repeat",)), f, f"`{nid}.repeat`")
             if not isinstance(n, int) or isinstance(n, bool) or n < 0:
                 self.error("ARC102", f"`{nid}.repeat` must be a non-negative integer, got {n!r}", f.value_span(path + ("repeat",)))
                 raise _Abort
@@ -389,82 +372,80 @@ class Elaborator(FrameMixin, FinishMixin):
                 raise _Abort
             if n == 0:
                 return in_refs[0]
-            if self.repeat_product * n > MAX_NODES:
-                self.error("ARC115", f"`{nid}.repeat` is {n} inside repeats totalling {self.repeat_product}: "
-                           f"{self.repeat_product * n:,} copies would pass the limit of {MAX_NODES:,} nodes",
+            if self.st.repeat_product * n > MAX_NODES:
+                self.error("ARC115", f"`{nid}.repeat` is {n} inside repeats totalling {self.st.repeat_product}: "
+                           f"{self.st.repeat_product * n:,} copies would pass the limit of {MAX_NODES:,} nodes",
                            f.value_span(path + ("repeat",)))
                 raise _Abort
-            self.repeat_product *= n
+            self.st.repeat_product *= n
             try:
-                return self._expand_repeat(full, nid, n, data, path, scope, env, in_refs, span)
+                return self._expand_repeat(full, nid, n, node, scope, env, in_refs, span)
             finally:
-                self.repeat_product //= n
-        out = self.expand_instance(full, nid, data, path, scope, env, in_refs, span)
-        return out
+                self.st.repeat_product //= n
+        return self.expand_instance(full, nid, node, scope, env, in_refs, span)
 
-    def _expand_repeat(self, full: str, nid: str, n: int, data: dict, path: tuple, scope: _Scope, env: dict,
+    def _expand_repeat(self, full: str, nid: str, n: int, node: OpUse | BlockUse | SeqUse, scope: _Scope, env: dict,
                        in_refs: list[ValueRef], span: Span | None) -> ValueRef:
-        f = scope.file
-        self.scopes[full] = Scope(full, "repeat", None, span)
+        f, path = scope.file, node.path
+        self.st.scopes[full] = Scope(full, "repeat", None, span)
         cur = in_refs
         out = in_refs[0]
         seen_names: set[str] = set()
         for k in range(n):
             env_k = dict(env, i=k)
             child = str(k)
-            if "repeat_names" in data:
-                child = self.eval_value(data["repeat_names"], env_k, f.value_span(path + ("repeat_names",)), f, f"`{nid}.repeat_names`")
+            if node.has("repeat_names"):
+                child = self.eval_value(node.repeat_names, env_k, f.value_span(path + ("repeat_names",)), f, f"`{nid}.repeat_names`")
                 if not isinstance(child, str) or not (child.isidentifier() or child.isdigit()) or child in seen_names:
                     self.error("ARC102", f"`{nid}.repeat_names` must give each repetition its own identifier, got {child!r}",
                                f.value_span(path + ("repeat_names",)))
                     raise _Abort
                 seen_names.add(child)
-            out = self.expand_instance(f"{full}.{child}", f"{nid}.{child}", data, path, scope, env_k, cur, span)
-            self.scope_outputs[f"{full}.{child}"] = out
+            out = self.expand_instance(f"{full}.{child}", f"{nid}.{child}", node, scope, env_k, cur, span)
+            self.st.scope_outputs[f"{full}.{child}"] = out
             # the first input chains through the repetitions; the others (a mask, a memory) are
             # shared by every repetition
             cur = [out] + list(in_refs[1:])
-        self.scope_outputs[full] = out
+        self.st.scope_outputs[full] = out
         return out
 
-    def expand_instance(self, full: str, label: str, data: dict, path: tuple, scope: _Scope, env: dict,
+    def expand_instance(self, full: str, label: str, node: OpUse | BlockUse | SeqUse, scope: _Scope, env: dict,
                         in_refs: list[ValueRef], span: Span | None) -> ValueRef:
         f = scope.file
-        if "op" in data:
-            return self.expand_op(full, label, data, path, scope, env, in_refs, span)
-        if "block" in data:
-            return self.expand_block(full, label, data, path, scope, env, in_refs, span)
-        if "seq" in data:
-            self.scopes[full] = Scope(full, "seq", None, span)
+        if isinstance(node, OpUse):
+            return self.expand_op(full, label, node, scope, env, in_refs, span)
+        if isinstance(node, BlockUse):
+            return self.expand_block(full, label, node, scope, env, in_refs, span)
+        if isinstance(node, SeqUse):
+            self.st.scopes[full] = Scope(full, "seq", None, span)
             cur = in_refs
             out = in_refs[0]
-            for k, item in enumerate(data["seq"]):
-                ipath = path + ("seq", k)
+            for k, item in enumerate(node.items):
+                ipath = item.path
                 ispan = f.value_span(ipath)
-                idata = dict(item)
                 try:
-                    if "when" in idata:
-                        cond = self.eval_value(idata["when"], env, f.value_span(ipath + ("when",)), f, f"`{label}.{k}.when`")
+                    if item.has("when"):
+                        cond = self.eval_value(item.when, env, f.value_span(ipath + ("when",)), f, f"`{label}.{k}.when`")
                         if cond is False:
                             continue
-                    if "repeat" in idata:
+                    if item.has("repeat"):
                         self.error("ARC102", "`repeat` is not supported on items of a `seq`", f.key_span(ipath + ("repeat",)),
                                    hint="use a named node with `repeat`, or a block")
                         raise _Abort
-                    out = self.expand_instance(f"{full}.{k}", f"{label}.{k}", idata, ipath, scope, env, cur, ispan)
+                    out = self.expand_instance(f"{full}.{k}", f"{label}.{k}", item, scope, env, cur, ispan)
                 except _Abort:
-                    self.poisoned.add(ValueRef(f"{full}.{k}"))
+                    self.st.poisoned.add(ValueRef(f"{full}.{k}"))
                     raise
                 cur = [out]
-            self.scope_outputs[full] = out
+            self.st.scope_outputs[full] = out
             return out
         raise _Abort  # unreachable: validation guarantees one of the three
 
-    def expand_op(self, full: str, label: str, data: dict, path: tuple, scope: _Scope, env: dict,
+    def expand_op(self, full: str, label: str, node: OpUse, scope: _Scope, env: dict,
                   in_refs: list[ValueRef], span: Span | None) -> ValueRef:
-        f = scope.file
-        op = OPS[data["op"]]
-        raw_attrs = {k: v for k, v in data.items() if k not in COMMON_KEYS}
+        f, path = scope.file, node.path
+        op = OPS[node.op]
+        raw_attrs = node.attrs
         attrs: dict[str, Any] = {}
         failed = False
         for k, v in raw_attrs.items():
@@ -483,7 +464,7 @@ class Elaborator(FrameMixin, FinishMixin):
                 if key in reported:  # a union reports once per member: the first says it best
                     continue
                 reported.add(key)
-                vspan = f.value_span(path + (key,)) if key in data else span
+                vspan = f.value_span(path + (key,)) if key in raw_attrs else span
                 got = attrs.get(key, None) if key is not None else None
                 msg = err["msg"]
                 if err["type"] == "missing":
@@ -496,7 +477,7 @@ class Elaborator(FrameMixin, FinishMixin):
         if len(in_refs) < lo or (hi is not None and len(in_refs) > hi):
             want = f"{lo}" if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
             self.error("ARC102", f"`{label}` ({op.name}) takes {want} input(s), got {len(in_refs)}",
-                       f.value_span(path + ("from",)) if "from" in data else span)
+                       f.value_span(path + ("from",)) if node.has("from") else span)
             raise _Abort
         in_types = [self.type_of(r) for r in in_refs]
         ctx = _Ctx(self, full, span, in_refs)
@@ -512,32 +493,32 @@ class Elaborator(FrameMixin, FinishMixin):
         for t in outs:
             for k, d in enumerate(t.shape):
                 try:
-                    v = D.evaluate(d, self.example_env)
+                    v = D.evaluate(d, self.st.example_env)
                 except Exception:
                     continue
                 if v <= 0:
-                    sizes = ", ".join(f"{s}={self.example_env[s]}" for s in sorted(D.free_symbols(d)))
+                    sizes = ", ".join(f"{s}={self.st.example_env[s]}" for s in sorted(D.free_symbols(d)))
                     self.error("ARC206", f"`{label}` ({op.name}) output dim {k} would be {v}"
                                + (f" at {sizes} (`{D.dim_str(d)}`)" if sizes else ""), span,
                                hint="the input is too small for this op; check kernel, stride and padding")
                     raise _Abort
-        node = Node(full, op.name, model, list(in_refs), outs, span,
-                    {k: f.value_span(path + (k,)) for k in raw_attrs if f.value_span(path + (k,))},
-                    block=scope.block)
+        ir_node = Node(full, op.name, model, list(in_refs), outs, span,
+                       {k: f.value_span(path + (k,)) for k in raw_attrs if f.value_span(path + (k,))},
+                       block=scope.block)
         if op.params:
-            node.params = {k: tuple(_static(s)) for k, s in op.params(model, in_types).items()}
+            ir_node.params = {k: tuple(_static(s)) for k, s in op.params(model, in_types).items()}
         if op.buffers:
-            node.buffers = {k: tuple(_static(s)) for k, s in op.buffers(model, in_types).items()}
-        self.total_params += node.param_count
-        if self.param_limit is not None and self.total_params > self.param_limit:
-            self.error("ARC601", f"the model would have {self.total_params:,} parameters by `{full}`, over the limit of {self.param_limit:,}",
+            ir_node.buffers = {k: tuple(_static(s)) for k, s in op.buffers(model, in_types).items()}
+        self.st.total_params += ir_node.param_count
+        if self.st.param_limit is not None and self.st.total_params > self.st.param_limit:
+            self.error("ARC601", f"the model would have {self.st.total_params:,} parameters by `{full}`, over the limit of {self.st.param_limit:,}",
                        span, hint="raise it with --param-limit N (building on the meta device is not limited)")
-            raise DiagnosticError(self.diags)
-        if len(self.nodes) >= MAX_NODES:
+            raise self.fail()
+        if len(self.st.nodes) >= MAX_NODES:
             self.error("ARC115", f"the graph has more than {MAX_NODES} nodes", span)
-            raise DiagnosticError(self.diags)
-        self.nodes.append(node)
-        self.node_index[full] = node
+            raise self.fail()
+        self.st.nodes.append(ir_node)
+        self.st.node_index[full] = ir_node
         return ValueRef(full, 0)
 
     def shape_error(self, e: ShapeError, label: str, op: str, span: Span | None, in_refs: list[ValueRef],
@@ -546,14 +527,14 @@ class Elaborator(FrameMixin, FinishMixin):
         for k, (r, t) in enumerate(zip(in_refs, in_types)):
             if e.input_index is not None and k not in (e.input_index, 0):
                 continue
-            src_span = self.inputs[r.node].span if r.is_input else self.node_index[r.node].span
+            src_span = self.st.inputs[r.node].span if r.is_input else self.st.node_index[r.node].span
             related.append(Related(f"`{r}` produces {t.shape_str()}", src_span))
         self.error(e.code, f"`{label}` ({op}): {e.message}", span, hint=e.hint, related=tuple(related))
 
-    def expand_block(self, full: str, label: str, data: dict, path: tuple, scope: _Scope, env: dict,
+    def expand_block(self, full: str, label: str, node: BlockUse, scope: _Scope, env: dict,
                      in_refs: list[ValueRef], span: Span | None) -> ValueRef:
-        f = scope.file
-        name = self.eval_value(data["block"], env, f.value_span(path + ("block",)), f, f"`{label}.block`")
+        f, path = scope.file, node.path
+        name = self.eval_value(node.block, env, f.value_span(path + ("block",)), f, f"`{label}.block`")
         if not isinstance(name, str):
             self.error("ARC102", f"`{label}.block` must name a block, got {name!r}", f.value_span(path + ("block",)))
             raise _Abort
@@ -563,12 +544,12 @@ class Elaborator(FrameMixin, FinishMixin):
             self.error("ARC113", f"unknown block `{name}`", f.value_span(path + ("block",)),
                        hint=f"did you mean `{close[0]}`?" if close else "define it under `blocks:` or import a library that does")
             raise _Abort
-        if name in self.block_stack:
-            self.error("ARC106", f"block `{name}` uses itself: " + " -> ".join(self.block_stack + [name]), span)
+        if name in self.st.block_stack:
+            self.error("ARC106", f"block `{name}` uses itself: " + " -> ".join(self.st.block_stack + [name]), span)
             raise _Abort
         bdef = src.model
-        args = dict(data.get("args") or {})
-        bscope_env = dict(self.globals)
+        args = node.args
+        bscope_env = dict(self.st.globals)
         ok = True
         for pname, pdecl in bdef.params.items():
             ptype, default, required = _param_decl(pdecl)
@@ -604,7 +585,7 @@ class Elaborator(FrameMixin, FinishMixin):
                 ok = False
         if len(in_refs) != len(bdef.inputs):
             self.error("ARC102", f"block `{name}` takes {len(bdef.inputs)} input(s) ({', '.join(bdef.inputs)}), got {len(in_refs)}",
-                       f.value_span(path + ("from",)) if "from" in data else span)
+                       f.value_span(path + ("from",)) if node.has("from") else span)
             ok = False
         if not ok:
             raise _Abort
@@ -612,35 +593,25 @@ class Elaborator(FrameMixin, FinishMixin):
         for pname, v in list(bscope_env.items()):
             if pname in bdef.params and contains_expr(v):
                 bscope_env[pname] = self.eval_value(v, bscope_env, src.file.value_span(src.path + ("params", pname)), src.file, f"block `{name}` param `{pname}`")
-        self.scopes[full] = Scope(full, "block", name, span)
+        self.st.scopes[full] = Scope(full, "block", name, span)
         refs = dict(zip(bdef.inputs, in_refs))
         inner = _Scope(full + ".", refs, {n: src.file.key_span(src.path + ("inputs",)) for n in refs}, src.file, bscope_env, name)
-        self.block_stack.append(name)
+        self.st.block_stack.append(name)
         try:
-            n_before = len(self.diags)
-            last = self.expand_layers(bdef.layers, src.path + ("layers",), inner, in_refs[0])
+            n_before = len(self.st.diags)
+            last = self.expand_layers(src.file.nodes.get(src.path + ("layers",), []), src.path + ("layers",), inner, in_refs[0])
         finally:
-            self.block_stack.pop()
-            self._current_scope = scope
+            self.st.block_stack.pop()
+            self.st.current_scope = scope
         if bdef.output is not None:
             try:
                 last = self.resolve_ref(bdef.output, inner, src.file.value_span(src.path + ("output",)), {}, f"block {name}")
             except (_Abort, _ForwardRef):
                 raise _Abort
-        if last is None or last in self.poisoned or len(self.diags) > n_before and any(d.severity == "error" for d in self.diags[n_before:]):
+        if last is None or last in self.st.poisoned or len(self.st.diags) > n_before and any(d.severity == "error" for d in self.st.diags[n_before:]):
             raise _Abort
-        self.scope_outputs[full] = last
+        self.st.scope_outputs[full] = last
         return last
-
-def _raw(f: SpecFile, path: tuple) -> Any:
-    cur = f.loaded.data
-    for p in path:
-        try:
-            cur = cur[p]
-        except (KeyError, IndexError, TypeError):
-            return None
-    return cur
-
 
 def _static(shape: Any) -> list[int]:
     out = []
@@ -666,6 +637,6 @@ def _param_decl(decl: Any) -> tuple[str, Any, bool]:
     return "any", decl, False
 
 
-def elaborate(spec: LoadedSpec, overrides: dict[str, Any] | None = None, variant: str | None = None,
-              param_limit: int | None = DEFAULT_PARAM_LIMIT, override_spans: dict[str, Span] | None = None) -> Graph:
-    return Elaborator(spec, overrides, variant, param_limit, override_spans).elaborate()
+def elaborate(spec: LoadedSpec, session: Session) -> Graph:
+    """The elaborate stage: the graph IR of a validated spec, reporting into `session`."""
+    return Elaborator(spec, session).elaborate()
