@@ -77,7 +77,7 @@ def _check(u: Unit) -> None:
 
 
 def _lint(u: Unit) -> None:
-    from archc.lint.engine import lint_stage
+    from archc.lint.stage import lint_stage
 
     u.lint = lint_stage(u)
 

@@ -15,7 +15,7 @@ FORMATS = ("text", "json", "github", "sarif", "junit")
 
 
 def _codes(values: Optional[list[str]], what: str) -> Optional[tuple[str, ...]]:
-    from archc.lint._config import check_patterns
+    from archc.lint_driver.config import check_patterns
 
     if not values:
         return None
@@ -51,8 +51,8 @@ def lint(
         from pathlib import Path
 
         from archc.lint import RULES, load_rules
-        from archc.lint._config import LintConfig, check_fail_on, check_opset, load_config
-        from archc.lint.engine import LintInternalError, LintOptions, Linter
+        from archc.lint_driver.config import LintConfig, check_fail_on, check_opset, load_config
+        from archc.lint_driver.engine import LintInternalError, LintOptions, Linter
         from archc.report.lint_formats import render
 
         load_rules()

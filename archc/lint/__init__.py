@@ -1,10 +1,10 @@
-"""`archc lint`: design, performance and export rules over the elaborated IR and the raw spec.
+"""The lint rules: design, performance and export checks over the elaborated IR and the raw spec,
+one rule per file under `rules/`, and the lint stage that runs them (`archc.lint.stage`).
 
+The driver of `archc lint` (files, configuration, suppressions, parallel runs) is `archc.lint_driver`.
 Torch-free: linting imports the spec loader, the elaborator and the rules, never torch.
 """
-from archc.lint._config import ConfigError, LintConfig
 from archc.lint._registry import RULES, Finding, Rule, load_rules, rule
-from archc.lint.engine import FileResult, LintInternalError, LintOptions, LintRun, lint_paths, lint_text
+from archc.lint.stage import LintInternalError, lint_stage, run_rules
 
-__all__ = ["RULES", "ConfigError", "FileResult", "Finding", "LintConfig", "LintInternalError", "LintOptions",
-           "LintRun", "Rule", "lint_paths", "lint_text", "load_rules", "rule"]
+__all__ = ["RULES", "Finding", "LintInternalError", "Rule", "lint_stage", "load_rules", "rule", "run_rules"]

@@ -196,6 +196,8 @@ def _grad_diffs(gm: Any, ref: Any, mapping: Any, ties: list, span_of: Any) -> di
 def compare(spec: Any, against: str | None = None, overrides: dict[str, Any] | None = None,
             variant: str | None = None, *, seed: int = 0, tol: float = DEFAULT_TOL) -> dict[str, Any]:
     """The Python entry point: a spec path (or LoadedSpec) against REF. Returns the JSON document."""
+    from archc.pipeline import Options, run
+
     unit = run(spec, Options(dict(overrides or {}), variant), until="check")
     return compare_graph(unit.graph, against, seed=seed, tol=tol, span_of=unit.spec.main.value_span)
 

@@ -201,7 +201,7 @@ def render_junit(run: Any, rules: Mapping[str, Any], color: bool = False) -> str
     the other findings in the testcase's <system-out>."""
     from xml.etree import ElementTree as ET
 
-    from archc.lint._config import SEVERITY_RANK
+    from archc.lint_driver.config import SEVERITY_RANK
 
     bar = SEVERITY_RANK[run.fail_on]
     suites = ET.Element("testsuites", name="archc lint")

@@ -65,7 +65,7 @@ def test_every_bad_spec_is_reported_without_a_traceback():
 
 
 def test_a_bug_while_linting_one_file_does_not_stop_the_others(tmp_path, monkeypatch):
-    from archc.lint import engine
+    from archc.lint_driver import engine
 
     real = engine.Linter._lint
 

@@ -3,10 +3,10 @@ from __future__ import annotations
 
 import pytest
 
-from archc.lint import ConfigError, LintConfig, LintOptions, lint_paths
-from archc.lint._config import find_pyproject, load_config
-from archc.lint._suppress import is_suppressed, suppressions
-from archc.lint.engine import Linter
+from archc.lint_driver import ConfigError, LintConfig, LintOptions, lint_paths
+from archc.lint_driver.config import find_pyproject, load_config
+from archc.lint_driver.suppress import is_suppressed, suppressions
+from archc.lint_driver.engine import Linter
 from tests.lint._util import fixture
 
 BAD_ACT = fixture("ARC306", "bad").read_text()

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from archc.diagnostics import CODES
-from archc.lint import LintConfig, LintOptions, lint_text
+from archc.lint_driver import LintConfig, LintOptions, lint_text
 from tests.conftest import ROOT
 from tests.lint._util import FIXTURES
 

@@ -9,9 +9,10 @@ import yaml
 from archc.diagnostics import CODES, Diagnostic, Span
 from archc.ir.graph import Graph, GraphInput, GraphOutput, Node, ValueRef
 from archc.ir.types import TensorType
-from archc.lint import RULES, LintConfig, LintOptions, load_rules
+from archc.lint import RULES, load_rules
+from archc.lint_driver import LintConfig, LintOptions
 from archc.lint._context import LintContext
-from archc.lint.engine import Linter
+from archc.lint_driver.engine import Linter
 from archc.ops import OPS, load_ops
 from tests.lint._util import FIXTURES, codes, fixture
 

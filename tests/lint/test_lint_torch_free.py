@@ -16,7 +16,7 @@ main()
 
 ZOO = r"""
 import sys
-from archc.lint import lint_paths
+from archc.lint_driver import lint_paths
 run = lint_paths(["specs"])
 assert not run.failed, run.diagnostics
 print(",".join(m for m in ("torch", "rich", "numpy") if m in sys.modules))

@@ -7,7 +7,7 @@ import functools
 import re
 from dataclasses import dataclass
 
-from archc.lint._config import matches
+from archc.lint_driver.config import matches
 
 _COMMENT = re.compile(r"(?:^|\s)#\s*archc:\s*ignore(?:\[([^\]]*)\])?(?:\s*--\s*(.*))?", re.I)
 

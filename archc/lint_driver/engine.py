@@ -16,23 +16,16 @@ from pathlib import Path
 from typing import Any, Callable, Iterable
 
 from archc.diagnostics import Diagnostic, DiagnosticError
-from archc.lint._config import SEVERITY_RANK, LintConfig, find_pyproject, load_config
+from archc.lint_driver.config import SEVERITY_RANK, LintConfig, find_pyproject, load_config
 from archc.lint._context import LintContext
 from archc.lint._registry import RULES, Rule, load_rules
-from archc.lint._suppress import is_suppressed
+from archc.lint.stage import LintInternalError, run_rules
+from archc.lint_driver.suppress import is_suppressed
 
 LINT_PREFIXES = ("ARC3", "ARC4", "ARC5")
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox",
                        ".mypy_cache", ".pytest_cache", "build", "dist"})
 _SPEC_MARK = re.compile(r"^archc\s*:", re.M)
-
-
-class LintInternalError(Exception):
-    """A bug (in a rule or the front end) while linting `file`: exit code 4."""
-
-    def __init__(self, file: str, exc: BaseException):
-        self.file, self.exc = file, exc
-        super().__init__(f"while linting {file}: {type(exc).__name__}: {exc}")
 
 
 @dataclass
@@ -131,30 +124,6 @@ def collect_files(paths: Iterable[str], config_for, skip_non_specs: bool = False
                     if not cfg.excluded(fp):
                         add(Path(fp), True)
     return files, skipped
-
-
-def run_rules(ctx: LintContext, enabled: "Callable[[Rule], bool]") -> list[Diagnostic]:
-    """The lint stage's work: every enabled rule's findings on one file, as diagnostics."""
-    out: list[Diagnostic] = []
-    for rule in RULES.values():
-        if not enabled(rule):
-            continue
-        try:
-            for f in rule.check(ctx):
-                out.append(Diagnostic(rule.code, f.message, f.span, rule.severity, f.hint, tuple(f.related)))
-        except Exception as e:
-            raise LintInternalError(ctx.file, RuntimeError(f"rule {rule.code} {rule.name}: {type(e).__name__}: {e}")) from e
-    return out
-
-
-def lint_stage(unit: Any) -> list[Diagnostic]:
-    """The pipeline's lint stage (`archc.pipeline.run(spec, until="lint")`): every rule with its
-    default severity on the unit's elaborated graph; the findings are also reported into its session."""
-    load_rules()
-    ctx = LintContext(unit.spec.main.file, unit.spec, unit.graph)
-    found = run_rules(ctx, lambda rule: rule.scope == "source" or ctx.graph is not None)
-    unit.session.report(found)
-    return found
 
 
 class Linter:
