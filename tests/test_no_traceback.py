@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -150,6 +149,7 @@ def check_mutant(workdir: Path, name: str, text: str, overrides: dict | None) ->
 OVERRIDES = [None, {"H": 100}, {"B": 0}, {"depth": 2.5}, {"hidden": "wide"}, {"base": 3}, {"num_classes": 0}]
 
 
+@pytest.mark.timeout(900)  # a hang guard, not a speed test: the speed is measured in benchmarks/refusal_speed.py
 @settings(max_examples=300, deadline=None, derandomize=True, database=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
@@ -160,10 +160,7 @@ def test_mutated_specs_never_raise_anything_but_diagnostics(workdir: Path, data:
         text = mutate(text, data)
     overrides = data.draw(st.sampled_from(OVERRIDES), label="overrides")
     note(f"--- mutated {name} (overrides {overrides}) ---\n{text}\n---")
-    t0 = time.perf_counter()
-    check_mutant(workdir, name, text, overrides)
-    elapsed = time.perf_counter() - t0
-    assert elapsed < 10, f"took {elapsed:.1f}s for:\n{text}"
+    check_mutant(workdir, name, text, overrides)  # a hang fails the test's timeout (pytest-timeout)
 
 
 def test_api_override_diagnostics_have_a_span() -> None:

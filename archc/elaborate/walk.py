@@ -46,7 +46,7 @@ class NodeRefValue:
 
 
 @dataclass
-class _Scope:
+class _Names:
     """Names visible inside one `layers:` list."""
 
     prefix: str                    # module path prefix of nodes created here ("" or "layer1.0.")
@@ -171,7 +171,7 @@ class Elaborator:
         return self.st.node_index[ref.node].outputs[ref.index]
 
     # ---------------------------------------------------------------- references
-    def resolve_ref(self, name: str, scope: _Scope, span: Span | None, later: dict[str, int], here: str) -> ValueRef:
+    def resolve_ref(self, name: str, scope: _Names, span: Span | None, later: dict[str, int], here: str) -> ValueRef:
         index = 0
         base = name
         if name.endswith("]") and "[" in name:
@@ -225,7 +225,7 @@ class Elaborator:
             raise self.fail()
         refs = {n: ValueRef(n, 0, True) for n in self.st.inputs}
         spans = {n: self.st.inputs[n].span for n in self.st.inputs}
-        scope = _Scope("", refs, spans, f, self.st.globals, None)
+        scope = _Names("", refs, spans, f, self.st.globals, None)
         first = next(iter(refs.values()), None)
         last = self.expand_layers(f.nodes.get(("layers",), []), ("layers",), scope, first)
         self.st.outputs = finish.resolve_outputs(self, scope, last)
@@ -248,7 +248,7 @@ class Elaborator:
             ties=self.st.ties, init=m.init, spec_file=f.file, reference=reference,
         )
 
-    def expand_layers(self, entries: list[Entry], data_path: tuple, scope: _Scope, prev: ValueRef | None) -> ValueRef | None:
+    def expand_layers(self, entries: list[Entry], data_path: tuple, scope: _Names, prev: ValueRef | None) -> ValueRef | None:
         later: dict[str, int] = {}
         for j, entry in enumerate(entries):
             if entry is not None:
@@ -288,7 +288,7 @@ class Elaborator:
             prev = out
         return prev
 
-    def _check_cycles(self, entries: list[Entry], data_path: tuple, scope: _Scope) -> None:
+    def _check_cycles(self, entries: list[Entry], data_path: tuple, scope: _Names) -> None:
         """Report cycles among the nodes of one scope (forward references that close a loop)."""
         ids = [e.id for e in entries]
         if len(set(ids)) != len(ids):  # duplicate ids are reported as ARC105; dependencies are ambiguous
@@ -332,7 +332,7 @@ class Elaborator:
                 dfs(nid, [])
         self.st.cycle_nodes = {x for k in reported for x in k}
 
-    def expand_entry(self, node: Entry, scope: _Scope, prev: ValueRef | None, later: dict[str, int]) -> ValueRef | None:
+    def expand_entry(self, node: Entry, scope: _Names, prev: ValueRef | None, later: dict[str, int]) -> ValueRef | None:
         f = scope.file
         nid, path = node.id, node.path
         span = f.key_span(path)
@@ -384,7 +384,7 @@ class Elaborator:
                 self.st.repeat_product //= n
         return self.expand_instance(full, nid, node, scope, env, in_refs, span)
 
-    def _expand_repeat(self, full: str, nid: str, n: int, node: OpUse | BlockUse | SeqUse, scope: _Scope, env: dict,
+    def _expand_repeat(self, full: str, nid: str, n: int, node: OpUse | BlockUse | SeqUse, scope: _Names, env: dict,
                        in_refs: list[ValueRef], span: Span | None) -> ValueRef:
         f, path = scope.file, node.path
         self.st.scopes[full] = Scope(full, "repeat", None, span)
@@ -409,7 +409,7 @@ class Elaborator:
         self.st.scope_outputs[full] = out
         return out
 
-    def expand_instance(self, full: str, label: str, node: OpUse | BlockUse | SeqUse, scope: _Scope, env: dict,
+    def expand_instance(self, full: str, label: str, node: OpUse | BlockUse | SeqUse, scope: _Names, env: dict,
                         in_refs: list[ValueRef], span: Span | None) -> ValueRef:
         f = scope.file
         if isinstance(node, OpUse):
@@ -441,7 +441,7 @@ class Elaborator:
             return out
         raise _Abort  # unreachable: validation guarantees one of the three
 
-    def expand_op(self, full: str, label: str, node: OpUse, scope: _Scope, env: dict,
+    def expand_op(self, full: str, label: str, node: OpUse, scope: _Names, env: dict,
                   in_refs: list[ValueRef], span: Span | None) -> ValueRef:
         f, path = scope.file, node.path
         op = OPS[node.op]
@@ -531,7 +531,7 @@ class Elaborator:
             related.append(Related(f"`{r}` produces {t.shape_str()}", src_span))
         self.error(e.code, f"`{label}` ({op}): {e.message}", span, hint=e.hint, related=tuple(related))
 
-    def expand_block(self, full: str, label: str, node: BlockUse, scope: _Scope, env: dict,
+    def expand_block(self, full: str, label: str, node: BlockUse, scope: _Names, env: dict,
                      in_refs: list[ValueRef], span: Span | None) -> ValueRef:
         f, path = scope.file, node.path
         name = self.eval_value(node.block, env, f.value_span(path + ("block",)), f, f"`{label}.block`")
@@ -595,7 +595,7 @@ class Elaborator:
                 bscope_env[pname] = self.eval_value(v, bscope_env, src.file.value_span(src.path + ("params", pname)), src.file, f"block `{name}` param `{pname}`")
         self.st.scopes[full] = Scope(full, "block", name, span)
         refs = dict(zip(bdef.inputs, in_refs))
-        inner = _Scope(full + ".", refs, {n: src.file.key_span(src.path + ("inputs",)) for n in refs}, src.file, bscope_env, name)
+        inner = _Names(full + ".", refs, {n: src.file.key_span(src.path + ("inputs",)) for n in refs}, src.file, bscope_env, name)
         self.st.block_stack.append(name)
         try:
             n_before = len(self.st.diags)

@@ -1,7 +1,6 @@
 import math
 import os
 import tempfile
-import time
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -315,13 +314,11 @@ def billion_laughs(levels=9, refs=10):
     return "\n".join(lines) + "\n"
 
 
-def test_billion_laughs_rejected_fast():
+@pytest.mark.timeout(30)  # a hang guard, not a speed test: the speed is measured in benchmarks/refusal_speed.py
+def test_billion_laughs_rejected():
     text = billion_laughs()
-    t0 = time.perf_counter()
     ds = errors(text)
-    elapsed = time.perf_counter() - t0
     assert [d.code for d in ds] == ["ARC004"]
-    assert elapsed < 0.5, elapsed
     d = ds[0]
     # reported at the alias whose expansion crosses the limit
     line = text.splitlines()[d.span.line - 1]
@@ -350,10 +347,9 @@ def test_merge_expansion_counts_towards_limit():
     "a: &a [*a]\n", "a: &a {b: *a}\n", "&a [1, [2, *a]]\n", "a: &a {<<: *a}\n", "&r {x: &s [*r, *s]}\n",
     "&k {? *k : 1}\n",
 ])
+@pytest.mark.timeout(30)  # a hang guard, not a speed test: the speed is measured in benchmarks/refusal_speed.py
 def test_recursive_aliases(text):
-    t0 = time.perf_counter()
     ds = errors(text)
-    assert time.perf_counter() - t0 < 0.5
     assert ds[0].code == "ARC004" and "recursive" in ds[0].message
 
 
@@ -368,10 +364,9 @@ def test_recursive_aliases(text):
     "- " * 100_000 + "x\n",
     "".join("  " * i + "a:\n" for i in range(200)),
 ], ids=["flow-seq", "flow-map", "unclosed", "block-seq", "block-map"])
+@pytest.mark.timeout(30)  # a hang guard, not a speed test: the speed is measured in benchmarks/refusal_speed.py
 def test_deep_nesting(text):
-    t0 = time.perf_counter()
     ds = errors(text)
-    assert time.perf_counter() - t0 < 2
     assert [d.code for d in ds] == ["ARC005"]
     assert "64" in ds[0].message
 
@@ -705,11 +700,10 @@ def test_without_libyaml_everything_still_loads(monkeypatch):
 
 
 @needs_libyaml
-def test_deep_nesting_is_declined_by_the_fast_path_quickly():
+@pytest.mark.timeout(30)  # a hang guard, not a speed test: the speed is measured in benchmarks/refusal_speed.py
+def test_deep_nesting_is_declined_by_the_fast_path():
     for text in ("[" * 100_000 + "]" * 100_000, "{a: " * 100_000, "- " * 100_000 + "x\n"):
-        t0 = time.perf_counter()
         assert _fast_or_none(text) is None
-        assert time.perf_counter() - t0 < 0.5
 
 
 # ---------------------------------------------------------------------------------------------
