@@ -165,6 +165,49 @@ def test_cli_lists_and_checks_the_plugin_op(plugin_site):
     assert json.dumps(json.loads(r.stdout)).count('"swiglu"') >= 2
 
 
+def test_profile_counts_the_plugin_op_with_its_cost_rule(plugin_site):
+    """`archc profile --json` counts swiglu by the plugin's `cost=` rule: nothing is uncounted, and
+    each swiglu node has the convention's numbers (three linears, silu 5 + gating mul 1 per hidden
+    element), worked out here from the spec's sizes."""
+    r = _run(["-m", "archc", "profile", str(SPEC.relative_to(ROOT)), "--json"], plugin_site)
+    assert r.returncode == 0, r.stdout + r.stderr
+    doc = json.loads(r.stdout)
+    assert doc["uncounted"] == []
+    tokens, dim, hidden = 2 * 7, 32, 88                          # B, T; params dim, hidden (out = dim, no bias)
+    macs = tokens * (dim * hidden + dim * hidden + hidden * dim)  # w1, w3: dim -> hidden; w2: hidden -> dim
+    flops = 2 * macs + tokens * hidden * (5 + 1)
+    swiglu = [n for n in doc["nodes"] if n["op"] == "swiglu"]
+    assert [n["id"] for n in swiglu] == ["layers.0.mlp", "layers.1.mlp"]
+    assert all(n["macs"] == macs and n["flops"] == flops for n in swiglu), swiglu
+    assert doc["macs"] == sum(n["macs"] for n in doc["nodes"]) == 2 * macs + tokens * dim * 10  # + head
+
+
+def test_plugin_traits_reach_codegen_and_pictures(plugin_site):
+    """The plugin's traits are read like a built-in's: `init=True` puts its three Linear weights
+    under the spec's `init: normal, std 0.02, bias: zeros`, and `picture` colours its box."""
+    doc = _python(f"""
+        import json
+        import archc
+        from archc.graph import build_view, to_dot
+        from archc.graph.dot import family_color
+        from archc.ops import OPS
+
+        gm = archc.compile({str(SPEC)!r})
+        sd = gm.state_dict()
+        w = [sd[f"layers.0.mlp.w{{k}}.weight"] for k in (1, 2, 3)]
+        dot = to_dot(build_view(archc.infer({str(SPEC)!r}), ["all"]))
+        print(json.dumps({{"std": [float(t.std()) for t in w], "traits": [OPS["swiglu"].traits.weighted,
+                          OPS["swiglu"].traits.init, OPS["swiglu"].traits.picture],
+                          "colour": family_color("gated-mlp"), "family_colour": family_color("mlp"),
+                          "dot": dot}}))
+    """, plugin_site)
+    assert doc["traits"] == [True, True, "gated-mlp"]
+    # torch's Linear default is U(-1/sqrt(fan_in), +): std 0.10 (fan_in 32) and 0.06 (88), far from 0.02
+    assert all(0.015 < s < 0.025 for s in doc["std"]), doc["std"]
+    assert doc["colour"] != doc["family_colour"]                  # its family "mlp" gets another colour
+    assert f'"layers.0.mlp" [label="mlp\\nswiglu", fillcolor="{doc["colour"]}"' in doc["dot"]
+
+
 def test_broken_plugin_warns_and_others_still_load(plugin_site, broken_site):
     r = _run(["-m", "archc", "check", str(SPEC.relative_to(ROOT))], broken_site, plugin_site)
     assert r.returncode == 0, r.stdout + r.stderr

@@ -12,7 +12,7 @@ from typing import Any
 
 from archc.codegen.nodemap import NodeMap, attach
 from archc.ir.graph import Graph, ValueRef
-from archc.ops import OPS, Call, load_ops
+from archc.ops import OPS, Call, Traits, load_ops
 
 
 def _fx_name(path: str) -> str:
@@ -59,6 +59,8 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
     g = fx.Graph()
     values: dict[ValueRef, fx.Node] = {}
     fx_to_path: dict[str, str] = {}
+    module_ops: dict[str, str] = {}         # submodule path -> the op it lowers (read by `_initialise`)
+    inplace_fns: dict[fx.Node, Any] = {}    # fx node -> its Call's in-place variant (read by `_in_place`)
     for name in graph.inputs:
         values[ValueRef(name, 0, True)] = g.placeholder(name)
     init = graph.init
@@ -79,10 +81,14 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
                     own.append(g.create_node("get_attr", ppath, (), {}, name=_fx_name(ppath) + "_param"))
                 call_args = ((list(args),) if lowered.pack_inputs else tuple(args)) + tuple(own) + tuple(lowered.extra_args)
                 node = g.create_node("call_function", lowered.fn, call_args, dict(lowered.kwargs), name=_fx_name(n.path))
+                if lowered.inplace is not None and not own and not lowered.extra_args and not lowered.pack_inputs:
+                    inplace_fns[node] = lowered.inplace
             else:
                 _set_submodule(root, n.path, lowered)
+                module_ops[n.path] = n.op
                 node = g.create_node("call_module", n.path, tuple(args), {}, name=_fx_name(n.path))
             fx_to_path[node.name] = n.path
+            node.meta["archc_op"] = n.op
             node.meta["archc_type"] = n.outputs[0] if len(n.outputs) == 1 else None
             if len(n.outputs) > 1:
                 for k in range(len(n.outputs)):
@@ -91,11 +97,11 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
             else:
                 values[ValueRef(n.path, 0)] = node
         if not meta and init is not None:
-            _initialise(root, init)
+            _initialise(root, init, module_ops)
     outs = [values[o.ref] for o in graph.outputs.values()]
     g.output(outs[0] if len(outs) == 1 else tuple(outs))
     if inplace:
-        _in_place(g, root)
+        _in_place(g, inplace_fns)
     gm = fx.GraphModule(root, g, class_name=_class_name(graph.name))
     for t in graph.ties:
         _tie(gm, t.param, t.to)
@@ -107,44 +113,42 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
     return gm
 
 
-def _in_place(g: Any, root: Any) -> None:
-    """Compute `relu(t)` and `add(t, u)` in place where `t` is a temporary nothing else reads.
+def _in_place(g: Any, inplace_fns: dict) -> None:
+    """Compute an op with `Traits.inplace` (relu, add) in place where its first input `t` is a
+    temporary nothing else reads, by calling its lowering's `Call.inplace` (`torch.relu_`, `+=`).
 
     torchvision's ResNets do this (`ReLU(inplace=True)`, `out += identity`); allocating a new
     tensor for every activation and residual sum costs ~10% of a ResNet-50 forward at batch 8
-    (benchmarks/RESULTS.md). `t` is overwritten only when (1) its producer is a convolution,
-    linear layer, norm or add, none of which keeps its output for the backward pass, (2) this node
-    is its only user and it is not a graph output, and (3) the result has `t`'s inferred shape and
-    dtype (nothing is broadcast into it). Inputs and parameters are never overwritten.
+    (benchmarks/RESULTS.md). `t` is overwritten only when (1) its producer's op has
+    `Traits.overwritable` (a convolution, linear layer, norm or add: none keeps its output for the
+    backward pass), (2) this node is its only user and it is not a graph output, and (3) the result
+    has `t`'s inferred shape and dtype (nothing is broadcast into it). Inputs and parameters are
+    never overwritten. `inplace_fns` maps each call node whose lowering offers a `Call.inplace`
+    to it; every node carries its op's name in `meta["archc_op"]`.
     """
-    import operator
-
     import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
 
-    safe_modules = (nn.modules.conv._ConvNd, nn.Linear, nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
     outputs: set = set()
     for n in g.nodes:
         if n.op == "output":
             torch.fx.node.map_arg(n.args, outputs.add)
 
+    def traits(node: Any) -> Any:
+        op = OPS.get(node.meta.get("archc_op", ""))
+        return op.traits if op is not None else Traits()
+
     def temporary(t: Any) -> bool:
         if not isinstance(t, torch.fx.Node) or len(t.users) != 1 or t in outputs:
             return False
-        if t.op == "call_module":
-            return isinstance(root.get_submodule(t.target), safe_modules)
-        return t.op == "call_function" and t.target in (torch.add, operator.iadd)
+        return t.op in ("call_module", "call_function") and traits(t).overwritable
 
     for n in list(g.nodes):
-        if n.op != "call_function" or not n.args or n.kwargs:
+        fn = inplace_fns.get(n)
+        if fn is None or not n.args or n.kwargs or not traits(n).inplace:
             continue
-        if n.target is F.relu and len(n.args) == 1 and temporary(n.args[0]):
-            n.target = torch.relu_
-        elif n.target is torch.add and len(n.args) == 2 and temporary(n.args[0]):
-            a = n.args[0]
-            if a.meta.get("archc_type") is not None and a.meta.get("archc_type") == n.meta.get("archc_type"):
-                n.target = operator.iadd
+        a = n.args[0]
+        if temporary(a) and a.meta.get("archc_type") is not None and a.meta.get("archc_type") == n.meta.get("archc_type"):
+            n.target = fn
 
 
 def _tie(gm: Any, param: str, to: str) -> None:
@@ -153,15 +157,24 @@ def _tie(gm: Any, param: str, to: str) -> None:
     setattr(gm.get_submodule(mod_path), pname, src)
 
 
-def _initialise(root: Any, init: Any) -> None:
-    """Apply the spec's init scheme to conv/linear/embedding weights (norms keep weight 1, bias 0)."""
+def _initialise(root: Any, init: Any, module_ops: dict[str, str]) -> None:
+    """Apply the spec's init scheme to the weights of ops with `Traits.init` (conv, linear,
+    embedding, attention, ...): their params named `weight` or ending in `.weight`, and under
+    `bias: zeros` the matching `bias`; norms keep weight 1, bias 0. `module_ops` maps each
+    submodule path to its op. Weights are drawn in module order (`root.named_modules()`), each
+    op's in `named_parameters()` order, so the same seed gives the same weights."""
     import torch.nn as nn
 
     if init.scheme == "torch" and init.bias == "torch":
         return
-    for m in root.modules():
-        if isinstance(m, (nn.modules.conv._ConvNd, nn.Linear, nn.Embedding)):
-            w = m.weight
+    for path, m in root.named_modules():
+        op = OPS.get(module_ops.get(path, ""))
+        if op is None or not op.traits.init:
+            continue
+        params = dict(m.named_parameters())
+        for name, w in params.items():
+            if name != "weight" and not name.endswith(".weight"):
+                continue
             if init.scheme == "kaiming_normal":
                 nn.init.kaiming_normal_(w, mode="fan_out", nonlinearity="relu")
             elif init.scheme == "kaiming_uniform":
@@ -174,6 +187,6 @@ def _initialise(root: Any, init: Any) -> None:
                 nn.init.normal_(w, std=init.std)
             elif init.scheme == "trunc_normal":
                 nn.init.trunc_normal_(w, std=init.std, a=-2 * init.std, b=2 * init.std)
-            b = getattr(m, "bias", None)
+            b = params.get(name[: -len("weight")] + "bias")
             if b is not None and init.bias == "zeros":
                 nn.init.zeros_(b)

@@ -6,7 +6,8 @@ import zlib
 
 from archc.graph.view import Cluster, Item, View
 
-# fill colours by op family; unknown families (plugins) get one from FALLBACK by name
+# fill colours by colour family (an op's `Traits.picture`, by default its `family`); unknown keys
+# (plugins) get one from FALLBACK by name
 FAMILY_COLORS = {
     "conv": "#cfe2f3",
     "linear": "#d9d2e9",

@@ -29,7 +29,7 @@ class Item:
     lines: list[str]              # label lines, first the name
     parent: str                   # the expanded scope holding it ("" at the top)
     order: int                    # definition order (first node): layout and skip detection
-    family: Optional[str] = None  # op family (colour) for op boxes
+    family: Optional[str] = None  # colour family of op boxes (the op's `Traits.picture`)
     params: int = 0
     tooltip: str = ""
 
@@ -337,10 +337,12 @@ def fmt_flops(n: int) -> str:
 
 
 def _family(op: str) -> Optional[str]:
+    """The colour family of an op's box: its `Traits.picture` (a key of `dot.FAMILY_COLORS`; a
+    key not there gets a fallback colour by name). None for an op that is not registered."""
     from archc.ops import load_ops
 
     d = load_ops().get(op)
-    return d.family if d is not None else None
+    return d.traits.picture if d is not None else None
 
 
 def _scope_kind(sc: _Scopes, path: str, graph: Graph) -> str:

@@ -152,6 +152,26 @@ def test_colours_by_family_and_params_annotation():
     assert "layer1: 3 × bottleneck | 215.81K params" in text
 
 
+def test_colour_comes_from_the_picture_trait_not_the_family(monkeypatch):
+    """A box's colour is its op's `Traits.picture`: batch_norm drawn as a conv, relu under a key no
+    table lists (a fallback colour by name), while their `family` stays what it was."""
+    from dataclasses import replace
+
+    from archc.graph.dot import FALLBACK, FAMILY_COLORS, family_color
+    from archc.ops import OPS, load_ops
+
+    load_ops()
+    for name, picture in (("batch_norm", "conv"), ("relu", "my-plugin-family")):
+        op = OPS[name]
+        monkeypatch.setitem(OPS, name, replace(op, traits=replace(op.traits, picture=picture)))
+    text = to_dot(build_view(graph_of("specs/resnet50.yaml"), ["layer1.0"]))
+    assert OPS["batch_norm"].family == "norm"
+    assert f'"layer1.0.bn1" [label="bn1\\nbatch_norm", fillcolor="{FAMILY_COLORS["conv"]}"' in text
+    relu = family_color("my-plugin-family")
+    assert relu in FALLBACK and relu != FAMILY_COLORS["activation"]
+    assert re.search(r'"layer1\.0\.relu[^"]*" \[label="[^"]*\\nrelu", fillcolor="' + re.escape(relu), text), text
+
+
 def test_mermaid_ids_are_safe():
     mm = to_mermaid(build_view(graph_of("specs/resnet50.yaml"), ["all"]))
     ids = set(re.findall(r"^\s*(\w+)[\[(]", mm, re.M))

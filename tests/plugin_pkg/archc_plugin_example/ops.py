@@ -1,7 +1,7 @@
 """op: swiglu: LLaMA's gated feed-forward block, `w2(silu(w1(x)) * w3(x))`.
 
 Registered exactly like a built-in op (attribute schema, shape rule, parameter shapes, lowering,
-doc, example). Only the public API is used: `archc.ops.register`/`Attrs` and `archc.ir.types`.
+doc, example, cost rule, traits). Only the public API is used: `archc.ops` and `archc.ir.types`.
 Like the built-ins, this module does not import torch: the lowering imports it when called, so
 `archc check`'s front end and `archc lint` stay torch-free with the plugin installed.
 """
@@ -12,7 +12,7 @@ from typing import Optional, Sequence
 from pydantic import Field
 
 from archc.ir.types import FLOAT_DTYPES, ShapeError, TensorType
-from archc.ops import Attrs, InferContext, register
+from archc.ops import Attrs, Cost, InferContext, Traits, numel, register
 
 
 class SwiGLUAttrs(Attrs):
@@ -57,6 +57,19 @@ def _lower(a: SwiGLUAttrs, ins: Sequence[TensorType], out: TensorType):
     return SwiGLU(dim, a.hidden, a.out or dim, bias=a.bias)
 
 
+def _cost(node, ins: Sequence[TensorType], env) -> Cost:
+    """The convention's rules (`archc.profile.convention`): three linear layers (w1, w3: dim ->
+    hidden, w2: hidden -> out), silu 5 FLOPs and the gating mul 1 per hidden element, a bias 1 per
+    output element of each linear."""
+    a = node.attrs
+    dim = _dim(ins[0])
+    out = a.out or dim
+    tokens = numel(node.out, env) // out
+    macs = tokens * (2 * dim * a.hidden + a.hidden * out)
+    bias = tokens * (2 * a.hidden + out) if a.bias else 0
+    return Cost(macs, 2 * macs + tokens * a.hidden * (5 + 1) + bias)
+
+
 register(
     "swiglu",
     attrs=SwiGLUAttrs,
@@ -69,4 +82,8 @@ register(
     lowers_to="archc_plugin_example._modules.SwiGLU (three torch.nn.Linear: w1 gate, w3 up, w2 down)",
     example="{op: swiglu, hidden: 32}",
     example_inputs=[(2, 5, 16)],
+    cost=_cost,
+    # a layer of depth whose weights the spec's `init:` sets (its three Linear `w*.weight`); drawn
+    # in its own colour family (not in archc.graph.dot's table: a fallback colour by name)
+    traits=Traits(weighted=True, init=True, picture="gated-mlp"),
 )

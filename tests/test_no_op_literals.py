@@ -1,0 +1,105 @@
+"""No code outside `archc/ops/` names an op: what a pass needs to know about ops it reads from
+their registrations (`OPS[node.op].traits`, `.cost`, `.family`), so a plugin op is treated like
+a built-in and adding an op is one file.
+
+Every `str` constant in `archc/**/*.py` (outside `archc/ops/`) that equals a registered op's
+name is an offender, unless it is in `ALLOWED` (a word that only coincides with an op name; each
+entry says why) or in `PENDING_LINT`.
+"""
+from __future__ import annotations
+
+import ast
+import sys
+from collections import Counter
+from pathlib import Path
+
+from archc.ops import load_ops
+
+ROOT = Path(__file__).resolve().parent.parent
+PKG = ROOT / "archc"
+
+# (file, string) -> why that string is not a reference to the op of the same name
+ALLOWED: dict[tuple[str, str], str] = {
+    ("archc/ir/dims.py", "add"): "the symbolic Dim expression node kind `add`, not the op",
+    ("archc/ir/dims.py", "mul"): "the symbolic Dim expression node kind `mul`, not the op",
+    ("archc/lint_driver/config.py", "select"): "the lint configuration key `select` ([tool.archc.lint])",
+    ("archc/parity/weights.py", "split"): "a weight-conversion step that splits a tensor (`split`), not the op",
+    ("archc/parity/weights.py", "transpose"): "a weight-conversion step that transposes a tensor, not the op",
+    ("archc/graph/dot.py", "linear"): "a colour family key of FAMILY_COLORS (`Traits.picture`), not the op",
+    ("archc/graph/dot.py", "embedding"): "a colour family key of FAMILY_COLORS (`Traits.picture`), not the op",
+    ("archc/graph/dot.py", "attention"): "a colour family key of FAMILY_COLORS (`Traits.picture`), not the op",
+    ("archc/codegen/fx.py", "relu"): "torch.nn.init's `nonlinearity=\"relu\"` argument (kaiming gain), not the op",
+}
+
+# ---------------------------------------------------------------------------------------------
+# PENDING_LINT: op names that the lint rules still list on this branch. The lint rules are being
+# switched to traits on another branch; after merging it, the lead empties this set (the test
+# below fails for every entry that is no longer found, so stale entries cannot linger).
+# ---------------------------------------------------------------------------------------------
+PENDING_LINT: set[tuple[str, str]] = {
+    *(("archc/lint/_context.py", op) for op in (
+        "linear", "attention", "sdpa", "relu", "gelu", "silu", "sigmoid", "tanh", "leaky_relu", "hardswish",
+        "mish", "add", "mul", "concat")),
+    ("archc/lint/rules/arc302_batch_norm_in_attention_block.py", "batch_norm"),
+    ("archc/lint/rules/arc302_batch_norm_in_attention_block.py", "attention"),
+    ("archc/lint/rules/arc303_batch_norm_small_batch.py", "batch_norm"),
+    *(("archc/lint/rules/arc304_bias_before_batch_norm.py", op) for op in (
+        "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "linear",
+        "batch_norm")),
+    ("archc/lint/rules/arc305_dropout_before_batch_norm.py", "dropout"),
+    ("archc/lint/rules/arc305_dropout_before_batch_norm.py", "batch_norm"),
+    *(("archc/lint/rules/arc307_softmax_on_logits.py", op) for op in ("identity", "dropout", "softmax")),
+    *(("archc/lint/rules/arc309_attention_without_position.py", op) for op in (
+        "positional_embedding", "pos_embedding_param", "rnn", "lstm", "gru", "conv1d", "attention")),
+    *(("archc/lint/rules/arc310_non_causal_decoder.py", op) for op in ("embedding", "linear", "attention")),
+    *(("archc/lint/rules/arc401_width_not_multiple_of_8.py", op) for op in (
+        "embedding", "patch_embedding", "rnn", "lstm", "gru", "softmax", "identity", "dropout", "flatten",
+        "reshape", "unflatten", "permute", "transpose", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
+        "conv_transpose2d", "conv_transpose3d", "linear")),
+    *(("archc/lint/rules/arc501_onnx_unsupported.py", op) for op in (
+        "conv1d", "conv2d", "conv3d", "upsample", "interpolate", "layer_norm", "mish", "hardswish")),
+}
+
+
+def op_literals() -> Counter:
+    """(file, string) -> how often a str constant equal to an op name occurs there."""
+    names = set(load_ops())
+    found: Counter = Counter()
+    for path in sorted(PKG.rglob("*.py")):
+        rel = path.relative_to(ROOT).as_posix()
+        if rel.startswith("archc/ops/"):
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), filename=rel)):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names:
+                found[(rel, node.value)] += 1
+    return found
+
+
+def test_no_op_name_literals_outside_ops():
+    offenders = sorted(k for k in op_literals() if k not in ALLOWED and k not in PENDING_LINT)
+    assert not offenders, (
+        "these files name ops; read the op's registration instead (`OPS[node.op].traits`, see "
+        "archc/ops/_registry.py `Traits`), or, for a word that only coincides with an op name, add it "
+        f"to ALLOWED with the reason: {offenders}")
+
+
+def test_allow_lists_have_no_stale_entries():
+    found = op_literals()
+    stale = sorted(k for k in ALLOWED if k not in found)
+    assert not stale, f"remove from ALLOWED (no longer found): {stale}"
+    done = sorted(k for k in PENDING_LINT if k not in found)
+    assert not done, f"remove from PENDING_LINT (the lint rule no longer names the op): {done}"
+
+
+def test_the_walk_finds_op_names(tmp_path, monkeypatch):
+    """The check itself: an op name in a file under archc/ (outside archc/ops/) is found; the same
+    string in archc/ops/ or as part of a longer string is not."""
+    mod = sys.modules[__name__]
+
+    pkg = tmp_path / "archc"
+    (pkg / "ops").mkdir(parents=True)
+    (pkg / "x.py").write_text('if node.op == "conv2d":\n    pass\nname = "conv2d_like"\n')
+    (pkg / "ops" / "conv.py").write_text('register("conv2d")\n')
+    monkeypatch.setattr(mod, "ROOT", tmp_path)
+    monkeypatch.setattr(mod, "PKG", pkg)
+    assert mod.op_literals() == Counter({("archc/x.py", "conv2d"): 1})
