@@ -681,7 +681,12 @@ class SymbolRange:
 
 @dataclass(frozen=True)
 class Constraint:
-    """The equality ``lhs == rhs`` an op requires; `origin` is an opaque caller tag."""
+    """The equality ``lhs == rhs`` an op requires.
+
+    `origin` is the caller's tag, not compared: the elaborator stores an
+    `archc.ir.graph.ConstraintOrigin` (node, what, inputs, span, input edges); this module
+    never reads it.
+    """
 
     lhs: Dim
     rhs: Dim
@@ -693,12 +698,19 @@ class Constraint:
 
 @dataclass(frozen=True)
 class Derived:
-    symbols: tuple
+    """A summary of the constraints over one set of free symbols.
+
+    `text` is the rendered condition (``H % 8 == 0 and H >= 16``, or the raw equations);
+    `modulus` / `residues` / `min_value` are set for a single-symbol group whose scan found a
+    periodic pattern (``residues`` empty: no size works); `constraints` are the summarised ones.
+    """
+
+    symbols: tuple[str, ...]
     text: str
     modulus: int | None
-    residues: frozenset | None
+    residues: frozenset[int] | None
     min_value: int | None
-    constraints: tuple
+    constraints: tuple[Constraint, ...]
 
 
 def satisfies(d: Derived, env: Mapping[str, int]) -> bool:
