@@ -11,7 +11,7 @@ from archc.diagnostics import Related
 from archc.ir import dims as D
 from archc.elaborate.control import Abort as _Abort
 from archc.elaborate.control import ForwardRef as _ForwardRef
-from archc.ir.graph import GraphOutput, Tie, ValueRef, param_key
+from archc.ir.graph import ConstraintOrigin, GraphOutput, Tie, ValueRef, param_key
 
 
 def resolve_outputs(el: Any, scope: Any, last: ValueRef | None) -> dict[str, GraphOutput]:
@@ -71,10 +71,10 @@ def check_constraints(el: Any) -> list[D.Derived]:
         for c in d.constraints:
             if D.evaluate(c.lhs, el.st.example_env) == D.evaluate(c.rhs, el.st.example_env):
                 continue
-            node_path, what, inputs, nspan, in_refs = c.origin
+            o: ConstraintOrigin = c.origin
             related.append(Related(
-                f"`{node_path}`: {what} is {D.evaluate(c.lhs, el.st.example_env)} (`{D.dim_str(c.lhs)}`) "
-                f"vs {D.evaluate(c.rhs, el.st.example_env)} (`{D.dim_str(c.rhs)}`)", nspan))
+                f"`{o.node}`: {o.what} is {D.evaluate(c.lhs, el.st.example_env)} (`{D.dim_str(c.lhs)}`) "
+                f"vs {D.evaluate(c.rhs, el.st.example_env)} (`{D.dim_str(c.rhs)}`)", o.span))
         hint = None
         if len(d.symbols) == 1 and d.modulus and d.residues:
             s = d.symbols[0]

@@ -21,7 +21,7 @@ from archc.elaborate.control import ForwardRef as _ForwardRef
 from archc.elaborate.state import State
 from archc.ir import dims as D
 from archc.ir.expr import ExprError, contains_expr, parse
-from archc.ir.graph import Graph, Node, Scope, ValueRef
+from archc.ir.graph import ConstraintOrigin, Graph, Node, Scope, ValueRef
 from archc.ir.types import ShapeError, TensorType
 from archc.ops import OPS, InferContext, load_ops
 from archc.session import DEFAULT_PARAM_LIMIT, Session  # noqa: F401  (DEFAULT_PARAM_LIMIT re-exported)
@@ -70,7 +70,8 @@ class _Ctx(InferContext):
         if D.is_const(a) and D.is_const(b):
             raise ShapeError("ARC201", f"{what}: {D.dim_str(a)} vs {D.dim_str(b)}",
                              input_index=inputs[1] if inputs else None)
-        self.ex.st.constraints.append(D.Constraint(a, b, origin=(self.node_path, what, inputs, self.span, tuple(self.in_refs))))
+        self.ex.st.constraints.append(D.Constraint(a, b, origin=ConstraintOrigin(
+            self.node_path, what, inputs, self.span, tuple(self.in_refs))))
 
 
 class Elaborator:

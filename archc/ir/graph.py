@@ -39,6 +39,19 @@ class ValueRef:
         return self.node if self.index == 0 else f"{self.node}[{self.index}]"
 
 
+@dataclass(frozen=True)
+class ConstraintOrigin:
+    """Where a symbolic equality (`archc.ir.dims.Constraint`) came from: the node whose shape rule
+    required it, what was compared (the rule's words), the input indexes compared (when the rule
+    names them), the node's spec span and the node's input edges."""
+
+    node: str                               # module path of the node
+    what: str                               # e.g. "concat: input 1 dim 2"
+    inputs: tuple[int, int] | None = None
+    span: Span | None = None
+    in_refs: tuple[ValueRef, ...] = ()
+
+
 @dataclass
 class Node:
     path: str                              # module path, unique in the graph

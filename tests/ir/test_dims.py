@@ -498,3 +498,21 @@ def test_scan_matches_pointwise_evaluation():
     for i, v in enumerate(values):
         want = all(D.evaluate(c.lhs, {"H": v}) == D.evaluate(c.rhs, {"H": v}) for c in cs)
         assert bool((bits >> i) & 1) == want, v
+
+
+def test_dims_package_reexports_the_algebra_and_the_summaries():
+    import ast as _ast
+    from pathlib import Path
+
+    from archc.ir import dims as D
+    from archc.ir.dims import algebra, summaries
+
+    for name in D.__all__:
+        obj = getattr(D, name)
+        home = algebra if hasattr(algebra, name) and getattr(algebra, name) is obj else summaries
+        assert getattr(home, name) is obj, name
+    assert D.Constraint is summaries.Constraint and D.SymExpr is algebra.SymExpr
+    # the algebra knows nothing of constraints: it imports no sibling module
+    tree = _ast.parse(Path(algebra.__file__).read_text(encoding="utf-8"))
+    mods = {n.module for n in _ast.walk(tree) if isinstance(n, _ast.ImportFrom)}
+    assert not {m for m in mods if m and m.startswith("archc")}, mods

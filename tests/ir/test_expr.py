@@ -846,9 +846,14 @@ def test_no_heavy_imports():
 def test_no_eval_exec_compile_in_source():
     import ast as _ast
 
-    tree = _ast.parse(open(E.__file__, encoding="utf-8").read())
-    called = {n.func.id for n in _ast.walk(tree) if isinstance(n, _ast.Call) and isinstance(n.func, _ast.Name)}
-    assert not called & {"eval", "exec", "compile", "__import__"}
+    from pathlib import Path
+
+    files = sorted(Path(E.__file__).parent.glob("*.py"))  # the package: every file of it
+    assert {f.name for f in files} >= {"__init__.py", "limits.py", "syntax.py", "evaluation.py"}
+    for f in files:
+        tree = _ast.parse(f.read_text(encoding="utf-8"))
+        called = {n.func.id for n in _ast.walk(tree) if isinstance(n, _ast.Call) and isinstance(n.func, _ast.Name)}
+        assert not called & {"eval", "exec", "compile", "__import__"}, f
 
 
 # ------------------------------------------------------------------ property tests
@@ -936,3 +941,15 @@ def test_escape_roundtrip(text):
             assert out == text
         else:
             assert isinstance(out, str)
+
+
+def test_package_reexports_every_public_name():
+    import importlib
+
+    for name in E.__all__:
+        obj = getattr(E, name)
+        mod = getattr(obj, "__module__", None)
+        if mod is not None and mod.startswith("archc.ir.expr."):
+            assert getattr(importlib.import_module(mod), name) is obj
+    assert E.parse is parse and callable(E.evaluate)  # functions, not the submodules
+    assert E.BAD_EXPRESSION == "ARC107" and E.EXPRESSION_ERROR == "ARC108"

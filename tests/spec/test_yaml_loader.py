@@ -746,3 +746,36 @@ def test_file_cache_does_not_cache_errors(tmp_path):
         with pytest.raises(DiagnosticError) as info:
             load_yaml_file(p)
         assert [d.code for d in info.value.diagnostics] == ["ARC002"]
+
+
+def test_file_cache_keys_skip_big_files_and_unhashable_limits():
+    from archc.spec import yaml_cache as C
+
+    assert C.cache_key(b"a: 1\n", "m.yaml", DEFAULT_LIMITS) == (b"a: 1\n", "m.yaml", DEFAULT_LIMITS)
+    assert C.cache_key(b"#" * (C._FILE_CACHE_MAX_BYTES + 1), "m.yaml", DEFAULT_LIMITS) is None
+
+    class Unhashable(Limits):
+        __hash__ = None  # type: ignore[assignment]
+
+    assert C.cache_key(b"a: 1\n", "m.yaml", Unhashable()) is None
+    assert C.cache_get(None, "m.yaml") is None
+
+
+def test_file_cache_evicts_the_oldest_entry(tmp_path, monkeypatch):
+    from archc.spec import yaml_cache as C
+
+    monkeypatch.setattr(C, "_FILE_CACHE", {})
+    monkeypatch.setattr(C, "_FILE_CACHE_MAX_ENTRIES", 2)
+    for i in range(3):
+        (tmp_path / f"m{i}.yaml").write_text(f"a: {i}\n", encoding="utf-8")
+        assert load_yaml_file(tmp_path / f"m{i}.yaml", display=f"m{i}.yaml").data == {"a": i}
+    assert [k[1] for k in C._FILE_CACHE] == ["m1.yaml", "m2.yaml"]
+
+
+def test_yaml_loader_reexports_its_parts():
+    from archc.spec import yaml_fast, yaml_full, yaml_spans
+
+    assert Y.Limits is yaml_spans.Limits and Y.SpanMap is yaml_spans.SpanMap and Y.Loaded is yaml_spans.Loaded
+    assert Y.DEFAULT_LIMITS is yaml_spans.DEFAULT_LIMITS
+    assert Y._fast_load is yaml_fast._fast_load and Y._load_python is yaml_full._load_python
+    assert set(Y.__all__) == {"Limits", "DEFAULT_LIMITS", "SpanMap", "Loaded", "load_yaml_text", "load_yaml_file"}
