@@ -69,6 +69,6 @@ def test_layers_as_documented():
     """The front end never reaches the back end: spec, elaborate, ops and lint import no codegen,
     export, profile, parity or cli (they may be imported lazily by the pipeline only)."""
     g = package_imports()
-    back = {"codegen", "export", "profile", "parity", "cli", "report", "graph", "api"}
+    back = {"codegen", "export", "profile", "parity", "cli", "report", "draw", "api"}
     for front in ("spec", "elaborate", "ops", "lint", "session", "ir"):
         assert not (g[front] & back), (front, g[front] & back)

@@ -20,14 +20,14 @@ PKG = ROOT / "archc"
 
 # (file, string) -> why that string is not a reference to the op of the same name
 ALLOWED: dict[tuple[str, str], str] = {
-    ("archc/ir/dims.py", "add"): "the symbolic Dim expression node kind `add`, not the op",
-    ("archc/ir/dims.py", "mul"): "the symbolic Dim expression node kind `mul`, not the op",
+    ("archc/ir/dims/__init__.py", "add"): "the Dim algebra's function `add` in `__all__`, not the op",
+    ("archc/ir/dims/__init__.py", "mul"): "the Dim algebra's function `mul` in `__all__`, not the op",
     ("archc/lint_driver/config.py", "select"): "the lint configuration key `select` ([tool.archc.lint])",
     ("archc/parity/weights.py", "split"): "a weight-conversion step that splits a tensor (`split`), not the op",
     ("archc/parity/weights.py", "transpose"): "a weight-conversion step that transposes a tensor, not the op",
-    ("archc/graph/dot.py", "linear"): "a colour family key of FAMILY_COLORS (`Traits.picture`), not the op",
-    ("archc/graph/dot.py", "embedding"): "a colour family key of FAMILY_COLORS (`Traits.picture`), not the op",
-    ("archc/graph/dot.py", "attention"): "a colour family key of FAMILY_COLORS (`Traits.picture`), not the op",
+    ("archc/draw/dot.py", "linear"): "a colour family key of FAMILY_COLORS (`Traits.picture`), not the op",
+    ("archc/draw/dot.py", "embedding"): "a colour family key of FAMILY_COLORS (`Traits.picture`), not the op",
+    ("archc/draw/dot.py", "attention"): "a colour family key of FAMILY_COLORS (`Traits.picture`), not the op",
     ("archc/codegen/fx.py", "relu"): "torch.nn.init's `nonlinearity=\"relu\"` argument (kaiming gain), not the op",
 }
 

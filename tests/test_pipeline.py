@@ -70,8 +70,8 @@ def test_one_exit_code_per_kind_of_error(error, code):
 
 
 def test_the_old_error_names_are_the_one_class_of_their_kind():
-    from archc.graph.render import GraphvizMissing
-    from archc.graph.view import ExpandError
+    from archc.draw.render import GraphvizMissing
+    from archc.draw.view import ExpandError
     from archc.lint_driver import ConfigError
     from archc.parity.weights import MissingPackage
 

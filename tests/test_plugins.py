@@ -188,8 +188,8 @@ def test_plugin_traits_reach_codegen_and_pictures(plugin_site):
     doc = _python(f"""
         import json
         import archc
-        from archc.graph import build_view, to_dot
-        from archc.graph.dot import family_color
+        from archc.draw import build_view, to_dot
+        from archc.draw.dot import family_color
         from archc.ops import OPS
 
         gm = archc.compile({str(SPEC)!r})

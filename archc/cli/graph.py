@@ -53,8 +53,8 @@ def graph(
     """
 
     def body() -> int:
-        from archc.graph.render import FORMATS, BINARY_FORMATS, GraphvizFailed, format_for, render, write_atomic
-        from archc.graph.view import ANNOTATIONS
+        from archc.draw.render import FORMATS, BINARY_FORMATS, GraphvizFailed, format_for, render, write_atomic
+        from archc.draw.view import ANNOTATIONS
         from archc.pipeline import Options, Session, run
 
         chosen = fmt.lower() if fmt else (format_for(output) or "dot")

@@ -116,7 +116,7 @@ class Traits:
                  ending in `.weight` (torch's name for a layer's weight), and under `bias: zeros`
                  the matching `bias`. Read by `archc.codegen.fx._initialise`.
     onnx         `OnnxLimit`s: what the ONNX exporter cannot write below some opset. Lint ARC501.
-    picture      the colour family of the op's box in `archc graph` (`archc.graph.dot`); "" in a
+    picture      the colour family of the op's box in `archc graph` (`archc.draw.dot`); "" in a
                  registration means the op's `family`, which `register` fills in.
     """
 

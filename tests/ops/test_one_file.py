@@ -170,7 +170,7 @@ def test_profile_counts_the_op_by_its_rule(site):
 
 
 def test_graph_colours_the_op_by_its_picture(site):
-    from archc.graph.dot import FAMILY_COLORS, family_color
+    from archc.draw.dot import FAMILY_COLORS, family_color
 
     dot = _ok(["-m", "archc", "graph", str(site[1]), "--format", "dot"], site[0])
     assert family_color("experimental") != FAMILY_COLORS["recurrent"]

@@ -84,6 +84,6 @@ register(
     example_inputs=[(2, 5, 16)],
     cost=_cost,
     # a layer of depth whose weights the spec's `init:` sets (its three Linear `w*.weight`); drawn
-    # in its own colour family (not in archc.graph.dot's table: a fallback colour by name)
+    # in its own colour family (not in archc.draw.dot's table: a fallback colour by name)
     traits=Traits(weighted=True, init=True, picture="gated-mlp"),
 )

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from archc.api import infer
 from archc.cli.main import app
-from archc.graph import build_view, render, to_dot, to_mermaid
+from archc.draw import build_view, render, to_dot, to_mermaid
 from tests.conftest import ROOT, ZOO
 
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
@@ -157,7 +157,7 @@ def test_colour_comes_from_the_picture_trait_not_the_family(monkeypatch):
     table lists (a fallback colour by name), while their `family` stays what it was."""
     from dataclasses import replace
 
-    from archc.graph.dot import FALLBACK, FAMILY_COLORS, family_color
+    from archc.draw.dot import FALLBACK, FAMILY_COLORS, family_color
     from archc.ops import OPS, load_ops
 
     load_ops()
@@ -188,7 +188,7 @@ def test_render_api_formats():
 
 
 def test_graph_is_torch_free():
-    code = ("import sys, glob\nfrom archc.api import infer\nfrom archc.graph import build_view, to_dot, to_mermaid\n"
+    code = ("import sys, glob\nfrom archc.api import infer\nfrom archc.draw import build_view, to_dot, to_mermaid\n"
             "for p in sorted(glob.glob('specs/*.yaml')):\n    v = build_view(infer(p, param_limit=None), ['all'], annotate='all'); to_dot(v); to_mermaid(v)\n"
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

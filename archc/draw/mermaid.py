@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 
-from archc.graph.dot import IO_FILL, SCOPE_BORDER, SCOPE_FILL, family_color
-from archc.graph.view import Cluster, Item, View
+from archc.draw.dot import IO_FILL, SCOPE_BORDER, SCOPE_FILL, family_color
+from archc.draw.view import Cluster, Item, View
 
 
 def _text(s: str) -> str:

@@ -52,9 +52,9 @@ def run_dot(dot_text: str, fmt: str, timeout: float = DOT_TIMEOUT_S) -> bytes:
 
 def render(graph: Graph, fmt: str = "dot", expand: Iterable[str] = (), depth: int = 0, annotate: str = "none") -> bytes:
     """The picture of `graph` as bytes in `fmt` (svg, png, dot or mermaid; text is UTF-8)."""
-    from archc.graph.dot import to_dot
-    from archc.graph.mermaid import to_mermaid
-    from archc.graph.view import build_view
+    from archc.draw.dot import to_dot
+    from archc.draw.mermaid import to_mermaid
+    from archc.draw.view import build_view
 
     if fmt not in FORMATS:
         raise ValueError(f"unknown graph format {fmt!r}; choose one of {', '.join(FORMATS)}")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import zlib
 
-from archc.graph.view import Cluster, Item, View
+from archc.draw.view import Cluster, Item, View
 
 # fill colours by colour family (an op's `Traits.picture`, by default its `family`); unknown keys
 # (plugins) get one from FALLBACK by name
