@@ -5,7 +5,7 @@ Nothing here imports torch, rich or typer; rendering lives in `archc.report`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Iterable, Literal
+from typing import Callable, Iterable, Literal
 
 from archc.errors import DiagnosticError  # noqa: F401  (re-exported: the spec-failure error)
 
@@ -51,7 +51,7 @@ class Diagnostic:
 
         return {
             "code": self.code,
-            "name": CODES.get(self.code, ("", ""))[0],
+            "name": (code_info(self.code) or ("", ""))[0],
             "severity": self.severity,
             "message": self.message,
             "span": span_json(self.span),
@@ -67,6 +67,8 @@ def has_errors(diagnostics: Iterable[Diagnostic]) -> bool:
 # Permanent codes. Never renumber; retire a code by leaving it here with "(retired)".
 # ARC0xx reading YAML, ARC1xx schema and structure, ARC2xx shapes and dtypes,
 # ARC3xx design practice, ARC4xx performance, ARC5xx export, ARC6xx budgets and verification.
+# The lint rules' codes (ARC3xx, ARC4xx, ARC501) are not listed here: each rule's registration
+# (`archc.lint.RULES`) holds its name and summary, and `code_info` finds them there.
 CODES: dict[str, tuple[str, str]] = {
     "ARC001": ("yaml-syntax", "The file is not valid YAML."),
     "ARC002": ("duplicate-key", "A mapping names the same key twice; YAML would silently keep the last."),
@@ -110,24 +112,6 @@ CODES: dict[str, tuple[str, str]] = {
     "ARC612": ("budget-memory", "The static memory estimate or the measured peak exceeds the budget (`budget.max_memory` or --max-memory)."),
     "ARC613": ("budget-latency", "The measured median latency exceeds the budget (`budget.max_latency_ms` or --max-latency-ms)."),
     "ARC614": ("budget-not-checked", "A budget that needs a measurement was not checked (profiling on the meta device)."),
-    # lint rules (archc/lint/rules/): ARC3xx design practice, ARC4xx performance, ARC5xx export
-    "ARC301": ("deep-plain-chain", "Every path from an input to an output passes through more than 10 weighted layers (conv, linear, attention, recurrent): a deep plain chain with no skip connection."),
-    "ARC302": ("batch-norm-in-attention-block", "`batch_norm` inside a block that also contains attention (a transformer-style block)."),
-    "ARC303": ("batch-norm-small-batch", "The spec declares `params: {train_batch_size: N}` with N < 16 and uses `batch_norm`."),
-    "ARC304": ("bias-before-batch-norm", "A conv or linear layer with `bias: true` feeds straight into `batch_norm`."),
-    "ARC305": ("dropout-before-batch-norm", "`dropout` feeds straight into `batch_norm`."),
-    "ARC306": ("double-activation", "An activation applied directly to the output of another activation."),
-    "ARC307": ("softmax-on-logits", "An output declared `kind: logits` is produced by `softmax`."),
-    "ARC308": ("attention-heads-indivisible", "An op with `heads` whose input width (last dim) is not divisible by the number of heads."),
-    "ARC309": ("attention-without-position", "Attention over a sequence with no positional information anywhere upstream."),
-    "ARC310": ("non-causal-decoder", "A language-model head (a linear to the vocabulary size, output `kind: logits`) on a model whose self-attention is not causal."),
-    "ARC311": ("unused-node", "A node whose result no other node takes and that is not an output."),
-    "ARC312": ("unused-input", "A declared input that no node takes."),
-    "ARC313": ("unused-block", "A block defined under `blocks:` of a model that neither the model nor a used block instantiates."),
-    "ARC314": ("unused-param", "A spec param, or a block param, that no `${...}` expression reads."),
-    "ARC401": ("width-not-multiple-of-8", "A conv, linear, embedding or recurrent layer of width >= 16 that is not a multiple of 8 (output heads, whose width the task fixes, are exempt)."),
-    "ARC402": ("head-dim-not-multiple-of-8", "Attention whose head dim (width / heads) is not a multiple of 8."),
-    "ARC501": ("onnx-unsupported", "An op or attribute that torch's ONNX exporter cannot write at the chosen opset (`--opset`, default 18)."),
     "ARC510": ("export-failed", "An exporter cannot export the compiled module (an op without a translation, an untraceable construct)."),
     "ARC511": ("symbol-specialised", "A symbol cannot stay dynamic in an export (the exporter specialises it, or its constraints are not expressible); it is exported static."),
     "ARC512": ("range-narrowed", "A dynamic symbol is exported for a narrower range than the spec declares, because the exporter guards the smaller sizes."),
@@ -137,3 +121,26 @@ CODES: dict[str, tuple[str, str]] = {
     "ARC622": ("artifact-unloadable", "A written artifact cannot be loaded or run by its own runtime."),
     "ARC623": ("onnx-checker", "onnx.checker.check_model rejects the exported ONNX model."),
 }
+
+
+_CODE_SOURCES: list[Callable[[str], "tuple[str, str] | None"]] = []
+
+
+def register_code_source(lookup: Callable[[str], "tuple[str, str] | None"]) -> None:
+    """Let a package that defines codes of its own supply them: `lookup(code)` returns (name,
+    summary) or None. The lint rule registry registers one, so this module imports nothing above it."""
+    if lookup not in _CODE_SOURCES:
+        _CODE_SOURCES.append(lookup)
+
+
+def code_info(code: str) -> tuple[str, str] | None:
+    """(name, summary) of a permanent code: from CODES, else from a registered source (the lint
+    rules); None for a code nobody defines."""
+    info = CODES.get(code)
+    if info is not None:
+        return info
+    for lookup in _CODE_SOURCES:
+        info = lookup(code)
+        if info is not None:
+            return info
+    return None

@@ -8,14 +8,13 @@ from typing import Any, Iterator
 
 from archc.diagnostics import Span
 from archc.ir.graph import Graph, Node, ValueRef
+from archc.ops import OPS, Traits
 from archc.spec.load import LoadedSpec, SpecFile
 
-# Families and op names the rules reason about (ops may be registered by other modules or plugins;
-# rules only compare names, so an op that is not registered simply never matches).
-WEIGHTED_FAMILIES = frozenset({"conv", "linear", "attention", "recurrent"})
-ATTENTION_OPS = frozenset({"attention", "sdpa"})
-ACTIVATIONS = frozenset({"relu", "gelu", "silu", "sigmoid", "tanh", "leaky_relu", "hardswish", "mish", "relu6", "elu"})
-MERGE_OPS = frozenset({"add", "mul", "concat"})
+# Rules reason about what an op is from its registered traits (`archc.ops.Traits`), never from its
+# name: an op that is not registered (or a plugin op that declares nothing) has the default traits
+# and matches no rule.
+_NO_TRAITS = Traits()
 
 
 @dataclass
@@ -83,11 +82,10 @@ class LintContext:
     def is_output(self, node: Node) -> bool:
         return (False, node.path) in self.output_refs
 
-    def family(self, node: Node) -> str:
-        from archc.ops import OPS
-
+    def traits(self, node: Node) -> Traits:
+        """The op's registered traits; the defaults (nothing special) for an op that is not registered."""
         op = OPS.get(node.op)
-        return op.family if op is not None else ""
+        return op.traits if op is not None else _NO_TRAITS
 
     def attr(self, node: Node, name: str, default: Any = None) -> Any:
         return getattr(node.attrs, name, default)

@@ -1,8 +1,10 @@
 """The lint rule registry: one `@rule(...)` registration per rule, with its permanent code, its
 kebab-case name, its default severity and its doc (why it matters, a bad and a good example).
 
-Everything that lists rules (`archc lint --list-rules`, SARIF's rule table, the registry-parametrized
-tests) reads `RULES`; nothing else lists rules by hand.
+Everything that lists rules (`archc lint --list-rules`, `--explain`, SARIF's rule table, the
+registry-parametrized tests) reads `RULES`; nothing else lists rules by hand. The code table of
+`archc.diagnostics` does not copy them either: this module registers `RULES` with it as a source
+of codes (`archc.diagnostics.code_info("ARC301")` is the rule's name and summary).
 """
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Callable, Iterable, Literal
 
-from archc.diagnostics import Related, Span
+from archc.diagnostics import Related, Span, register_code_source
 
 if TYPE_CHECKING:  # pragma: no cover
     from archc.lint._context import LintContext
@@ -101,6 +103,17 @@ def load_rules() -> dict[str, Rule]:
         RULES.clear()
         RULES.update(ordered)
     return RULES
+
+
+def _code_info(code: str) -> tuple[str, str] | None:
+    """A lint code's (name, summary), for `archc.diagnostics.code_info`."""
+    if not _CODE.match(code):
+        return None
+    r = load_rules().get(code)
+    return (r.name, r.summary) if r is not None else None
+
+
+register_code_source(_code_info)
 
 
 def _indent(text: str) -> str:

@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any, Mapping
 
-from archc.diagnostics import CODES, Diagnostic, Span
+from archc.diagnostics import Diagnostic, Span, code_info
 from archc.report.text import render_diagnostics, summary_line
 
 FORMATS = ("text", "json", "github", "sarif", "junit")
@@ -28,7 +28,7 @@ def render(fmt: str, run: Any, rules: Mapping[str, Any], color: bool = False) ->
 
 def _name(code: str, rules: Mapping[str, Any]) -> str:
     r = rules.get(code)
-    return r.name if r is not None else CODES.get(code, ("", ""))[0]
+    return r.name if r is not None else (code_info(code) or ("", ""))[0]
 
 
 # ---------------------------------------------------------------------------------------- text
@@ -132,7 +132,7 @@ def _sarif_rule(code: str, rules: Mapping[str, Any]) -> dict:
                 "fullDescription": {"text": r.why}, "help": {"text": text, "markdown": md},
                 "defaultConfiguration": {"level": _SARIF_LEVEL[r.severity]},
                 "properties": {"tags": ["archc", r.category]}}
-    name, desc = CODES.get(code, ("unknown", "A diagnostic of the archc front end."))
+    name, desc = code_info(code) or ("unknown", "A diagnostic of the archc front end.")
     return {"id": code, "name": name, "shortDescription": {"text": desc}, "fullDescription": {"text": desc},
             "defaultConfiguration": {"level": "error"}, "properties": {"tags": ["archc", "spec"]}}
 

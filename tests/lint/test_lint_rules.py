@@ -6,7 +6,7 @@ import re
 import pytest
 import yaml
 
-from archc.diagnostics import CODES, Diagnostic, Span
+from archc.diagnostics import CODES, Diagnostic, Span, code_info
 from archc.ir.graph import Graph, GraphInput, GraphOutput, Node, ValueRef
 from archc.ir.types import TensorType
 from archc.lint import RULES, load_rules
@@ -55,7 +55,8 @@ def test_rule_is_documented(code):
     assert r.severity in ("error", "warning", "info")
     assert r.summary and r.why and r.bad and r.good and r.bad != r.good
     yaml.safe_load(r.bad), yaml.safe_load(r.good)  # the examples are YAML
-    assert CODES[code][0] == r.name, "add the rule to archc.diagnostics.CODES with the same name"
+    assert code not in CODES, "a rule's name and summary live in its registration, not in archc.diagnostics.CODES"
+    assert code_info(code) == (r.name, r.summary)
 
 
 @pytest.mark.parametrize("code", ALL)
@@ -120,3 +121,27 @@ def test_repeated_block_gives_one_finding(tmp_path):
 def test_diagnostics_carry_rule_severity():
     d = lint(fixture("ARC307", "bad")).diagnostics[0]
     assert isinstance(d, Diagnostic) and d.severity == RULES["ARC307"].severity == "error"
+
+
+def test_lint_codes_come_from_the_rule_registry():
+    """archc.diagnostics does not list the rules; a lint code's name reaches a diagnostic's JSON from
+    the registry, which loads the rules when first asked (a fresh process, no rule loaded yet)."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    code = ("import archc.lint._registry as reg\nfrom archc.diagnostics import Diagnostic, code_info\n"
+            "assert not reg.RULES\n"
+            "print(Diagnostic('ARC304', 'm').to_json()['name'], code_info('ARC501')[0], code_info('ARC101')[0],"
+            " code_info('ARC399'))\n")
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["bias-before-batch-norm", "onnx-unsupported", "unknown-key", "None"]
+
+
+def test_readme_rule_table_matches_the_registry():
+    from tests.conftest import ROOT
+
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| (ARC[345]\d\d) \| ([a-z0-9-]+) \| (\w+) \|", text, re.M)
+    assert rows == [(r.code, r.name, r.severity) for r in RULES.values()]

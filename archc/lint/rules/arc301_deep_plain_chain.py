@@ -5,7 +5,7 @@ from typing import Iterator
 
 from archc.diagnostics import Related
 from archc.ir.types import FLOAT_DTYPES
-from archc.lint._context import WEIGHTED_FAMILIES, LintContext
+from archc.lint._context import LintContext
 from archc.lint._registry import Finding, rule
 
 MAX_PLAIN_DEPTH = 10
@@ -47,7 +47,7 @@ def deep_plain_chain(ctx: LintContext) -> Iterator[Finding]:
             d = 0 if r.is_input else depth.get(r.node, 0)
             if best is None or d < best:
                 best, best_src = d, (None if r.is_input else r.node)
-        w = 1 if ctx.family(n) in WEIGHTED_FAMILIES else 0
+        w = 1 if ctx.traits(n).weighted else 0
         depth[n.path] = (best or 0) + w
         via[n.path] = best_src
     worst = None
@@ -62,7 +62,7 @@ def deep_plain_chain(ctx: LintContext) -> Iterator[Finding]:
     chain: list[str] = []
     cur: str | None = end
     while cur is not None:
-        if ctx.family(ctx.nodes[cur]) in WEIGHTED_FAMILIES:
+        if ctx.traits(ctx.nodes[cur]).weighted:
             chain.append(cur)
         cur = via[cur]
     chain.reverse()

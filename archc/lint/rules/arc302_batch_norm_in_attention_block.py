@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from archc.diagnostics import Related
-from archc.lint._context import ATTENTION_OPS, LintContext
+from archc.lint._context import LintContext
 from archc.lint._registry import Finding, rule
 
 
@@ -37,11 +37,11 @@ def batch_norm_in_attention_block(ctx: LintContext) -> Iterator[Finding]:
     for s in blocks:
         prefix = s.path + "."
         inside = [n for n in g.nodes if n.path.startswith(prefix)]
-        attn = next((n for n in inside if n.op in ATTENTION_OPS or ctx.family(n) == "attention"), None)
+        attn = next((n for n in inside if ctx.traits(n).attention), None)
         if attn is None:
             continue
         for n in inside:
-            if n.op == "batch_norm" and n.path not in flagged:
+            if ctx.traits(n).batch_stats and n.path not in flagged:
                 flagged.add(n.path)
                 yield Finding(
                     f"`{n.path}` is a batch norm in block `{s.name}`, which contains attention (`{attn.path}`)",

@@ -36,7 +36,7 @@ def batch_norm_small_batch(ctx: LintContext) -> Iterator[Finding]:
     n_batch = ctx.graph.params.get("train_batch_size")
     if not isinstance(n_batch, int) or isinstance(n_batch, bool) or n_batch >= MIN_BN_BATCH:
         return
-    bns = [n for n in ctx.graph.nodes if n.op == "batch_norm"]
+    bns = [n for n in ctx.graph.nodes if ctx.traits(n).batch_stats]
     if not bns:
         return
     span = ctx.value_span(("params", "train_batch_size"))

@@ -7,7 +7,6 @@ from archc.diagnostics import Related
 from archc.lint._context import LintContext
 from archc.lint._registry import Finding, rule
 
-BIASED = frozenset({"conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "linear"})
 
 
 
@@ -30,13 +29,14 @@ layers:
 )
 def bias_before_batch_norm(ctx: LintContext) -> Iterator[Finding]:
     for n in ctx.graph.nodes:
-        if n.op not in BIASED or not ctx.attr(n, "bias", False):
+        t = ctx.traits(n)
+        if t.bias is None or not ctx.attr(n, t.bias, False):
             continue
-        if n.op == "linear" and n.out.rank != 2:
-            continue  # batch norm on [B, T, F] normalises T, not the features the bias is added to
+        if n.out.rank < 2 or t.width_dim % n.out.rank != 1:
+            continue  # batch norm normalises dim 1 (on [B, T, F], T), not the dim the bias is added to
         users = ctx.users(n)
-        if users and all(u.op == "batch_norm" for u in users):
+        if users and all(ctx.traits(u).batch_stats for u in users):
             yield Finding(
                 f"`{n.path}` ({n.op}) has a bias, but feeds straight into batch norm `{users[0].path}`, which cancels it",
-                ctx.attr_span(n, "bias"), hint="set `bias: false`",
+                ctx.attr_span(n, t.bias), hint="set `bias: false`",
                 related=(Related("the batch norm is here", users[0].span),))

@@ -29,10 +29,11 @@ layers:
 )
 def dropout_before_batch_norm(ctx: LintContext) -> Iterator[Finding]:
     for n in ctx.graph.nodes:
-        if n.op != "dropout" or not ctx.attr(n, "p", 0):
+        # a pass-through op (identity at inference) with a drop rate: dropout, drop_path
+        if ctx.traits(n).role != "pass" or not ctx.attr(n, "p", 0):
             continue
-        bn = next((u for u in ctx.users(n) if u.op == "batch_norm"), None)
+        bn = next((u for u in ctx.users(n) if ctx.traits(u).batch_stats), None)
         if bn is not None:
-            yield Finding(f"dropout `{n.path}` feeds straight into batch norm `{bn.path}`", n.span,
+            yield Finding(f"{n.op} `{n.path}` feeds straight into batch norm `{bn.path}`", n.span,
                           hint="move the dropout after the batch norm (or drop one of them)",
                           related=(Related("the batch norm is here", bn.span),))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from archc.diagnostics import Related
-from archc.lint._context import ACTIVATIONS, LintContext
+from archc.lint._context import LintContext
 from archc.lint._registry import Finding, rule
 
 
@@ -29,10 +29,10 @@ layers:
 )
 def double_activation(ctx: LintContext) -> Iterator[Finding]:
     for n in ctx.graph.nodes:
-        if n.op not in ACTIVATIONS or not n.inputs:
+        if ctx.traits(n).role != "activation" or not n.inputs:
             continue
         p = ctx.producer(n.inputs[0])
-        if p is not None and p.op in ACTIVATIONS:
+        if p is not None and ctx.traits(p).role == "activation":
             yield Finding(f"`{n.path}` ({n.op}) is applied to the output of `{p.path}` ({p.op}), another activation",
                           n.span, hint="remove one of them",
                           related=(Related("the first activation is here", p.span),))

@@ -7,7 +7,6 @@ from archc.diagnostics import Related
 from archc.lint._context import LintContext
 from archc.lint._registry import Finding, rule
 
-_PASS_THROUGH = frozenset({"identity", "dropout"})
 
 
 
@@ -36,9 +35,9 @@ def softmax_on_logits(ctx: LintContext) -> Iterator[Finding]:
         if o.kind != "logits" or o.ref.is_input:
             continue
         n = ctx.nodes.get(o.ref.node)
-        while n is not None and n.op in _PASS_THROUGH and n.inputs:
+        while n is not None and ctx.traits(n).role == "pass" and n.inputs:
             n = ctx.producer(n.inputs[0])
-        if n is not None and n.op == "softmax":
+        if n is not None and ctx.traits(n).role == "probability":
             yield Finding(f"output `{o.name}` is declared `kind: logits`, but `{n.path}` applies softmax to it",
                           o.span, hint="output the scores before the softmax, or declare `kind: probabilities`",
                           related=(Related("the softmax is here", n.span),))

@@ -7,7 +7,6 @@ from archc.ir.graph import Node
 from archc.lint._context import LintContext
 from archc.lint._registry import Finding, rule
 
-POSITIONAL = frozenset({"positional_embedding", "pos_embedding_param", "rnn", "lstm", "gru", "conv1d"})
 
 
 
@@ -37,8 +36,9 @@ def attention_without_position(ctx: LintContext) -> Iterator[Finding]:
     missing: list[Node] = []
     for n in ctx.graph.nodes:
         up = any(has_pos.get(r.node, False) for r in n.inputs if not r.is_input)
-        has_pos[n.path] = up or n.op in POSITIONAL or ctx.family(n) == "recurrent"
-        if n.op == "attention" and not up:
+        t = ctx.traits(n)
+        has_pos[n.path] = up or t.positional
+        if t.attention == "layer" and not up:
             missing.append(n)
     if missing:
         first = missing[0]

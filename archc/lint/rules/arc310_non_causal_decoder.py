@@ -6,7 +6,13 @@ from typing import Iterator
 from archc.diagnostics import Related
 from archc.lint._context import LintContext
 from archc.lint._registry import Finding, rule
+from archc.ops import Traits
 
+
+
+def _projects(t: Traits) -> bool:
+    """A weighted layer whose width sizes the last dim: a linear (or a recurrent layer)."""
+    return t.weighted and t.width is not None and t.width_dim == -1
 
 
 @rule(
@@ -39,21 +45,27 @@ outputs:
 """,
 )
 def non_causal_decoder(ctx: LintContext) -> Iterator[Finding]:
-    vocab = {ctx.attr(n, "num"): n for n in ctx.graph.nodes if n.op == "embedding"}
+    vocab = {}
+    for n in ctx.graph.nodes:
+        t = ctx.traits(n)
+        if t.vocab is not None:
+            vocab[ctx.attr(n, t.vocab)] = n       # the last embedding of a size
     head = None
     for o in ctx.graph.outputs.values():
         n = None if o.kind != "logits" or o.ref.is_input else ctx.nodes.get(o.ref.node)
-        if n is not None and n.op == "linear" and ctx.attr(n, "out") in vocab:
-            head = (o, n, vocab[ctx.attr(n, "out")])
+        t = ctx.traits(n) if n is not None else None
+        # a language-model head: a projection of the last dim to the vocabulary size
+        if t is not None and _projects(t) and ctx.attr(n, t.width) in vocab:
+            head = (o, n, vocab[ctx.attr(n, t.width)], ctx.attr(n, t.width))
             break
     if head is None:
         return
-    out, lm, emb = head
+    out, lm, emb, size = head
     for n in ctx.graph.nodes:
-        if n.op == "attention" and len(n.inputs) == 1 and not ctx.attr(n, "causal", False):
+        if ctx.traits(n).attention == "layer" and len(n.inputs) == 1 and not ctx.attr(n, "causal", False):
             yield Finding(
                 f"`{n.path}` is non-causal self-attention in a model with a language-model head "
-                f"(`{lm.path}` -> output `{out.name}`, vocabulary {ctx.attr(lm, 'out')})",
+                f"(`{lm.path}` -> output `{out.name}`, vocabulary {size})",
                 n.span, hint="set `causal: true` (or, for a masked language model, suppress this with a reason)",
                 related=(Related("the language-model head is here", lm.span),
                          Related("the token embedding is here", emb.span)))

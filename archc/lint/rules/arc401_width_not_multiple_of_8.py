@@ -4,16 +4,11 @@ from __future__ import annotations
 from typing import Iterator
 
 from archc.ir.graph import Node
-from archc.lint._context import ACTIVATIONS, LintContext
+from archc.lint._context import LintContext
 from archc.lint._registry import Finding, rule
 
 MIN_WIDTH = 16  # narrower layers cost too little for padding to matter
-_WIDTH_ATTR = {
-    **{op: "out" for op in ("conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
-                            "conv_transpose3d", "linear")},
-    "embedding": "dim", "patch_embedding": "dim", "rnn": "hidden", "lstm": "hidden", "gru": "hidden",
-}
-_HEAD_TAIL = ACTIVATIONS | {"softmax", "identity", "dropout", "flatten", "reshape", "unflatten", "permute", "transpose"}
+_HEAD_TAIL = ("activation", "probability", "view", "pass")   # roles of the param-free ops after a head
 
 
 def _is_head(ctx: LintContext, n: Node, depth: int = 0) -> bool:
@@ -21,7 +16,7 @@ def _is_head(ctx: LintContext, n: Node, depth: int = 0) -> bool:
     if ctx.is_output(n):
         return True
     users = ctx.users(n)
-    return bool(users) and depth < 8 and all(u.op in _HEAD_TAIL and _is_head(ctx, u, depth + 1) for u in users)
+    return bool(users) and depth < 8 and all(ctx.traits(u).role in _HEAD_TAIL and _is_head(ctx, u, depth + 1) for u in users)
 
 
 @rule(
@@ -47,7 +42,7 @@ layers:
 )
 def width_not_multiple_of_8(ctx: LintContext) -> Iterator[Finding]:
     for n in ctx.graph.nodes:
-        key = _WIDTH_ATTR.get(n.op)
+        key = ctx.traits(n).width
         w = ctx.attr(n, key) if key else None
         if not isinstance(w, int) or isinstance(w, bool) or w < MIN_WIDTH or w % 8 == 0:
             continue

@@ -1,16 +1,13 @@
 """ARC501 onnx-unsupported: ops and attributes that `torch.onnx.export` cannot write at `--opset`.
 
-The table is reasoned from the ONNX operator changelog and from what the exporter emits: torch's
-default (dynamo) exporter translates aten ops with onnxscript's torch_lib, written against opset 18
-(`torch_lib/ops/nn.py`, `core.py`), and converts to other opsets with `onnx.version_converter`,
-which cannot go below the opset where an op first appeared. Entries:
-
-- conv `padding_mode: circular`: torch_lib lowers circular padding to `Pad(mode="wrap")`, and
-  `wrap` exists from Pad-19 (ONNX opset 19); at opset <= 18 the model is invalid.
-- `layer_norm`: torch_lib emits `LayerNormalization`, introduced in opset 17.
-- `mish`: `Mish` exists from opset 18; `hardswish`: `HardSwish` from opset 14.
-- `upsample`/`interpolate` other than `nearest`: `Resize` gained `coordinate_transformation_mode`
-  (align_corners, half_pixel) and cubic mode in opset 11; `Resize` itself is opset 10.
+The limits live on the ops, as `Traits(onnx=(OnnxLimit(...), ...))` in each op's registration (most
+demanding first), with the reasoning next to each: `archc/ops/conv.py` (circular padding),
+`archc/ops/norm.py` (`layer_norm`), `archc/ops/activation.py` (`mish`, `hardswish`) and
+`archc/ops/resize.py` (`upsample`/`interpolate`). They are reasoned from the ONNX operator changelog
+and from what the exporter emits: torch's default (dynamo) exporter translates aten ops with
+onnxscript's torch_lib, written against opset 18 (`torch_lib/ops/nn.py`, `core.py`), and converts
+to other opsets with `onnx.version_converter`, which cannot go below the opset where an op first
+appeared.
 
 Checked and deliberately not listed: `adaptive_max_pool*` with an output other than 1 (the legacy
 TorchScript exporter refused non-divisible sizes, but torch decomposes it for the dynamo exporter),
@@ -19,52 +16,24 @@ TorchScript exporter refused non-divisible sizes, but torch decomposes it for th
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Iterator
 
 from archc.ir.graph import Node
 from archc.lint._context import LintContext
 from archc.lint._registry import Finding, rule
+from archc.ops import OPS, OnnxLimit
 
 
-class Limit(NamedTuple):
-    ops: frozenset[str]
-    applies: Callable[[Any], bool]     # attrs -> does this entry apply
-    attr: str | None                   # the attribute to point at
-    min_opset: int
-    what: str
-    hint: str
-
-
-_CONVS = frozenset({"conv1d", "conv2d", "conv3d"})
-_RESIZE = frozenset({"upsample", "interpolate"})
-
-TABLE: tuple[Limit, ...] = (
-    Limit(_CONVS, lambda a: getattr(a, "padding_mode", "zeros") == "circular", "padding_mode", 19,
-          "circular padding is ONNX `Pad` mode `wrap`, which needs opset 19",
-          "export with --opset 19 or later, or use `padding_mode: reflect` / `replicate`"),
-    Limit(frozenset({"layer_norm"}), lambda a: True, None, 17,
-          "ONNX `LayerNormalization` needs opset 17", "export with --opset 17 or later"),
-    Limit(frozenset({"mish"}), lambda a: True, None, 18, "ONNX `Mish` needs opset 18",
-          "export with --opset 18 or later, or use `silu`"),
-    Limit(frozenset({"hardswish"}), lambda a: True, None, 14, "ONNX `HardSwish` needs opset 14",
-          "export with --opset 14 or later"),
-    Limit(_RESIZE, lambda a: getattr(a, "mode", "nearest") != "nearest", "mode", 11,
-          "ONNX `Resize` with linear/cubic modes and torch's coordinate conventions needs opset 11",
-          "export with --opset 11 or later"),
-    Limit(_RESIZE, lambda a: True, None, 10, "ONNX `Resize` needs opset 10", "export with --opset 10 or later"),
-)
-
-
-def limits(node: Node) -> Iterator[Limit]:
-    for lim in TABLE:
-        if node.op in lim.ops:
-            try:
-                ok = lim.applies(node.attrs)
-            except Exception:
-                ok = False
-            if ok:
-                yield lim
-
+def limits(node: Node) -> Iterator[OnnxLimit]:
+    """The op's ONNX limits (its traits, most demanding first) that apply to this use of it."""
+    op = OPS.get(node.op)
+    for lim in (op.traits.onnx if op is not None else ()):
+        try:
+            ok = lim.applies(node.attrs)
+        except Exception:
+            ok = False
+        if ok:
+            yield lim
 
 
 @rule(
@@ -72,7 +41,7 @@ def limits(node: Node) -> Iterator[Limit]:
     summary="An op or attribute that torch's ONNX exporter cannot write at the chosen opset (`--opset`, default 18).",
     why="`archc build --emit onnx` (and any `torch.onnx.export` of the model) would fail or write an "
     "invalid model; finding it at lint time, with the spec line, is cheaper than in a deployment "
-    "pipeline. The table of limits and its sources are in `archc/lint/rules/arc501_onnx_unsupported.py`.",
+    "pipeline. Each op declares its limits (`Traits.onnx`), with their sources, in its registration under `archc/ops/`.",
     bad="""
 layers:
   - conv: {op: conv2d, out: 64, kernel: 3, padding: 1, padding_mode: circular}   # needs opset 19
