@@ -32,33 +32,9 @@ ALLOWED: dict[tuple[str, str], str] = {
 }
 
 # ---------------------------------------------------------------------------------------------
-# PENDING_LINT: op names that the lint rules still list on this branch. The lint rules are being
-# switched to traits on another branch; after merging it, the lead empties this set (the test
-# below fails for every entry that is no longer found, so stale entries cannot linger).
+# PENDING_LINT: op names still listed by the lint rules while they were being switched to traits.
 # ---------------------------------------------------------------------------------------------
-PENDING_LINT: set[tuple[str, str]] = {
-    *(("archc/lint/_context.py", op) for op in (
-        "linear", "attention", "sdpa", "relu", "gelu", "silu", "sigmoid", "tanh", "leaky_relu", "hardswish",
-        "mish", "add", "mul", "concat")),
-    ("archc/lint/rules/arc302_batch_norm_in_attention_block.py", "batch_norm"),
-    ("archc/lint/rules/arc302_batch_norm_in_attention_block.py", "attention"),
-    ("archc/lint/rules/arc303_batch_norm_small_batch.py", "batch_norm"),
-    *(("archc/lint/rules/arc304_bias_before_batch_norm.py", op) for op in (
-        "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "linear",
-        "batch_norm")),
-    ("archc/lint/rules/arc305_dropout_before_batch_norm.py", "dropout"),
-    ("archc/lint/rules/arc305_dropout_before_batch_norm.py", "batch_norm"),
-    *(("archc/lint/rules/arc307_softmax_on_logits.py", op) for op in ("identity", "dropout", "softmax")),
-    *(("archc/lint/rules/arc309_attention_without_position.py", op) for op in (
-        "positional_embedding", "pos_embedding_param", "rnn", "lstm", "gru", "conv1d", "attention")),
-    *(("archc/lint/rules/arc310_non_causal_decoder.py", op) for op in ("embedding", "linear", "attention")),
-    *(("archc/lint/rules/arc401_width_not_multiple_of_8.py", op) for op in (
-        "embedding", "patch_embedding", "rnn", "lstm", "gru", "softmax", "identity", "dropout", "flatten",
-        "reshape", "unflatten", "permute", "transpose", "conv1d", "conv2d", "conv3d", "conv_transpose1d",
-        "conv_transpose2d", "conv_transpose3d", "linear")),
-    *(("archc/lint/rules/arc501_onnx_unsupported.py", op) for op in (
-        "conv1d", "conv2d", "conv3d", "upsample", "interpolate", "layer_norm", "mish", "hardswish")),
-}
+PENDING_LINT: set[tuple[str, str]] = set()  # emptied: the lint rules read op traits
 
 
 def op_literals() -> Counter:

@@ -196,16 +196,10 @@ def test_compiled_module_and_init(site):
 def test_lint_rule_reading_traits_fires_on_the_op(site):
     """ARC304 bias-before-batch-norm reads `traits.bias` (and `width_dim`), so a biased plugin
     layer feeding batch norm is flagged; with `bias: false` it is not."""
-    from archc.lint.rules import arc304_bias_before_batch_norm as arc304
 
     r = _run(["-m", "archc", "lint", str(site[1]), "-f", "json"], site[0])
     doc = json.loads(r.stdout)
     assert doc["internal_errors"] == [] and doc["summary"]["errors"] == 0, r.stdout + r.stderr
-    if hasattr(arc304, "BIASED"):
-        # TODO(lead): ARC304 still lists op names (`BIASED`) on this branch; the lint engineer's
-        # branch switches it to `traits.bias`. Delete this guard after merging it: the asserts
-        # below must then pass.
-        pytest.skip("ARC304 still reads op names (BIASED), not traits: needs the lint branch")
     r = _run(["-m", "archc", "lint", str(site[1]), "-f", "json", "--select", "ARC304"], site[0])
     codes = [d["code"] for f in json.loads(r.stdout)["files"] for d in f["diagnostics"]]
     assert codes == ["ARC304"], r.stdout + r.stderr
