@@ -33,26 +33,17 @@ def build(
     """Compile a spec and write verified artifacts and manifest.json to DIR."""
 
     def body() -> int:
-        from archc.export import atomic
-        from archc.export.build import MissingExtra, UsageProblem, build as run_build, parse_emit
+        from archc.export.build import build as run_build, parse_emit
 
         ov = parse_sets(set_, variant)
         path = spec_path(spec)
-        try:
-            formats = parse_emit(emit)
-        except UsageProblem as e:
-            raise UsageError(str(e)) from None
+        formats = parse_emit(emit)
         dyn = None
         if dynamic is not None:
             dyn = [] if dynamic.strip().lower() in ("", "none") else [d.strip() for d in dynamic.split(",") if d.strip()]
         require_torch()
-        try:
-            result = run_build(path, out, emit=formats, overrides=ov.values, override_spans=ov.spans, variant=variant,
-                               dynamic=dyn, opset=opset, dtype=dtype, weights=weights, force=force, cmdline=ov.source)
-        except (UsageProblem, atomic.OutDirError) as e:
-            raise UsageError(str(e)) from None
-        except MissingExtra as e:
-            raise EnvironmentMissing(str(e)) from None
+        result = run_build(path, out, emit=formats, overrides=ov.values, override_spans=ov.spans, variant=variant,
+                           dynamic=dyn, opset=opset, dtype=dtype, weights=weights, force=force, cmdline=ov.source)
         for note in result.notes:
             sys.stderr.write(f"note: {note}\n")
         if result.diagnostics:

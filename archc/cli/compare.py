@@ -35,12 +35,10 @@ def compare(
         unit = run(spec_path(spec), session=session, until="check")
         graph, span_of = unit.graph, unit.spec.main.value_span
         require_torch()
-        from archc.parity.compare import BadReference, NoReference, compare_graph
+        from archc.parity.compare import BadReference, compare_graph
 
         try:
             doc = compare_graph(graph, against, seed=seed, tol=tol, span_of=span_of)
-        except NoReference as e:
-            raise UsageError(str(e)) from None
         except BadReference as e:
             if e.path is None and against:
                 raise UsageError(str(e)) from None

@@ -18,6 +18,8 @@ import shutil
 import uuid
 from typing import Iterable
 
+from archc.errors import UsageError
+
 MANIFEST = "manifest.json"
 STAGING_PREFIX = ".archc-staging-"
 
@@ -29,8 +31,8 @@ def owned() -> frozenset[str]:
     return frozenset({MANIFEST}) | owned_files()
 
 
-class OutDirError(Exception):
-    """DIR cannot be used (exists and is not empty without --force, or is a file): usage."""
+# DIR cannot be used (exists and is not empty without --force, or is a file): a usage error
+OutDirError = UsageError
 
 
 def check_outdir(path: str, force: bool) -> None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from archc.diagnostics import Diagnostic, DiagnosticError, Span, has_errors
+from archc.errors import MissingDependency, UsageError
 from archc.export import atomic
 from archc.export.dynamic import envs as make_envs, plan as make_plan
 from archc.export.registry import FORMATS, ExportContext, ExportFormat, default_emit, load_formats
@@ -19,12 +20,9 @@ DEFAULT_EMIT = default_emit()
 DTYPES = ("float32", "float16", "bfloat16")
 
 
-class MissingExtra(Exception):
-    """An optional package a requested format needs is not installed (exit 3)."""
-
-
-class UsageProblem(Exception):
-    """Bad arguments (exit 2)."""
+# one error class per kind (archc.errors): the names the export API used before
+MissingExtra = MissingDependency   # a package a requested format needs is not installed (exit 3)
+UsageProblem = UsageError          # bad arguments (exit 2)
 
 
 @dataclass
@@ -64,8 +62,8 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
           override_spans: dict[str, Span] | None = None, variant: str | None = None, dynamic: list[str] | None = None,
           opset: int = 18, dtype: str = "float32", weights: str | None = None, force: bool = False,
           cmdline: str = "", latency_runs: int = 5) -> BuildResult:
-    """Build and verify. Raises DiagnosticError (spec errors), UsageProblem, MissingExtra,
-    atomic.OutDirError; verification failures come back as error diagnostics (nothing written)."""
+    """Build and verify. Raises DiagnosticError (spec errors), UsageError (bad arguments, an
+    unusable output folder), MissingDependency; verification failures come back as error diagnostics (nothing written)."""
     from archc import __version__
     from archc.export.manifest import SCHEMA_VERSION, sha256_file, signature, versions
     from archc.pipeline import CMDLINE, DEFAULT_PARAM_LIMIT, Options, Session, run

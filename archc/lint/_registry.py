@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from archc.lint._context import LintContext
 
 Severity = Literal["error", "warning", "info"]
-Scope = Literal["model", "source"]
+Reads = Literal["model", "source"]  # what a rule reads: the elaborated graph, or the raw spec only
 _CODE = re.compile(r"^ARC[345]\d\d$")
 _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
@@ -43,7 +43,7 @@ class Rule:
     bad: str                          # a YAML example that triggers it
     good: str                         # the same example, fixed
     check: Callable[["LintContext"], Iterable[Finding]]
-    scope: Scope = "model"            # "model": needs the elaborated graph; "source": raw spec data only
+    scope: Reads = "model"            # "model": needs the elaborated graph; "source": raw spec data only
     library: bool = False             # also runs on block libraries (files under lib/)
     also_reported_as: tuple[str, ...] = field(default=())  # codes an earlier stage may report instead
 
@@ -60,7 +60,7 @@ RULES: dict[str, Rule] = {}
 
 
 def rule(code: str, name: str, severity: Severity, *, summary: str, why: str, bad: str, good: str,
-         scope: Scope = "model", library: bool = False,
+         scope: Reads = "model", library: bool = False,
          also_reported_as: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
     """Register a lint rule. The decorated function takes a `LintContext` and yields `Finding`s."""
     if not _CODE.match(code):

@@ -17,14 +17,15 @@ import math
 from typing import Any
 
 from archc.diagnostics import DiagnosticError
+from archc.errors import UsageError
 from archc.parity.reference import BadReference, build_reference, parse_ref
 from archc.parity.weights import Provenance, map_state_dict, mapping_diagnostics
 
 DEFAULT_TOL = 1e-4
 
 
-class NoReference(ValueError):
-    """Neither --against nor the spec's `reference.against` names a reference."""
+# neither --against nor the spec's `reference.against` names a reference: a usage error
+NoReference = UsageError
 
 
 def _count(module: Any) -> int:
