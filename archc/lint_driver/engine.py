@@ -252,7 +252,15 @@ class Linter:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
-        from archc.pipeline import run  # noqa: F401  (warm: imports and the op registry)
+        # warm the parent before forking, so no worker imports or registers anything again: the
+        # pipeline's stages (imported lazily by `run`), the op registry and the rules
+        import archc.elaborate  # noqa: F401
+        import archc.spec.load  # noqa: F401
+        from archc.lint import load_rules
+        from archc.ops import load_ops
+
+        load_ops()
+        load_rules()
         global _WORKER
         _WORKER = self
         try:
