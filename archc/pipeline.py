@@ -9,8 +9,8 @@
 - lint:      design, performance and export rules (archc.lint; only when asked for)
 - lower:     the `torch.fx.GraphModule` (archc.codegen)
 - verify:    run it (on meta by default) and compare every node's shape with the static one
-- emit:      write verified artifacts (archc.export; `archc build` runs this stage itself)
-- measure:   latency and memory on a device (archc.profile; `archc profile` runs it itself)
+- emit:      write verified artifacts (archc.export.build runs it, after `until="verify"`)
+- measure:   latency and memory on a device (archc.profile.run.profile_spec runs it)
 
 `run(spec, options, until=STAGE)` runs the stages in order up to STAGE and returns the `Unit`
 holding what each produced. Every command is `run` up to the stage it needs: lint stops at
@@ -97,16 +97,15 @@ def _verify(u: Unit) -> None:
         u.session.fail(u.verified)
 
 
-def _later(name: str) -> Callable[[Unit], None]:
-    def stage(u: Unit) -> None:
-        raise NotImplementedError(f"the {name} stage is run by its command (archc {'build' if name == 'emit' else 'profile'})")
-    return stage
-
-
 RUNNERS: dict[str, Callable[[Unit], None]] = {
     "load": _load, "validate": _validate, "elaborate": _elaborate, "check": _check, "lint": _lint,
-    "lower": _lower, "verify": _verify, "emit": _later("emit"), "measure": _later("measure"),
+    "lower": _lower, "verify": _verify,
 }
+# `emit` writes files into a folder, atomically, with its own options (formats, opset, --force):
+# `archc.export.build(spec, outdir, ...)` runs the pipeline up to `verify` and then emits.
+# `measure` runs on a device with its own options (repeats, compile, sweeps): `archc profile`
+# (archc.profile.run.profile_spec) runs the pipeline up to `check`, then measures.
+BY_COMMAND = {"emit": "archc.export.build (archc build)", "measure": "archc.profile.run.profile_spec (archc profile)"}
 
 
 def run(spec: str | os.PathLike | Unit | Any, options: Options | None = None, *, until: str = "elaborate",
@@ -117,6 +116,8 @@ def run(spec: str | os.PathLike | Unit | Any, options: Options | None = None, *,
     `LoadedSpec` (load and validate are then done). Raises `DiagnosticError` when a stage fails."""
     if until not in STAGES:
         raise ValueError(f"unknown stage {until!r}; the stages are {', '.join(STAGES)}")
+    if until in BY_COMMAND:
+        raise ValueError(f"the {until} stage is run by {BY_COMMAND[until]}, which runs the stages before it")
     if isinstance(spec, Unit):
         u = spec
         if options is not None:
@@ -135,7 +136,7 @@ def run(spec: str | os.PathLike | Unit | Any, options: Options | None = None, *,
         else:
             u.path, u.text = Path(spec), text
     for name in STAGES[: STAGES.index(until) + 1]:
-        if name in u.done or (name in OPTIONAL and name != until and name not in also):
+        if name in u.done or name in BY_COMMAND or (name in OPTIONAL and name != until and name not in also):
             continue
         RUNNERS[name](u)
         u.done.append(name)

@@ -84,3 +84,10 @@ def test_cli_maps_errors_once():
     assert r.exit_code == EXIT_USAGE and "archc: error: no such file" in r.output
     r = CliRunner().invoke(app, ["profile", str(MLP), "--device", "cuda:7"])
     assert r.exit_code in (EXIT_ENV, 0)
+
+
+
+@pytest.mark.parametrize("stage, by", [("emit", "archc.export.build"), ("measure", "archc.profile.run")])
+def test_emit_and_measure_are_run_by_their_commands(stage, by):
+    with pytest.raises(ValueError, match=by):
+        run(MLP, until=stage)
