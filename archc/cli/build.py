@@ -9,7 +9,7 @@ import typer
 from typing_extensions import Annotated
 
 from archc.cli._common import (
-    EXIT_FAIL, EXIT_OK, DebugOpt, EnvironmentMissing, JsonOpt, SetOpt, UsageError, VariantOpt, parse_sets,
+    EXIT_FAIL, EXIT_OK, DebugOpt, JsonOpt, SetOpt, VariantOpt, parse_sets,
     print_diagnostics, print_json, require_torch, run_command, spec_path, stdout_console,
 )
 

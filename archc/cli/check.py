@@ -7,7 +7,7 @@ import typer
 from typing_extensions import Annotated
 
 from archc.cli._common import (
-    CMDLINE, EXIT_FAIL, EXIT_OK, DebugOpt, EnvironmentMissing, JsonOpt, ParamLimitOpt, SetOpt, VariantOpt, parse_sets,
+    CMDLINE, EXIT_FAIL, EXIT_OK, DebugOpt, JsonOpt, ParamLimitOpt, SetOpt, VariantOpt, parse_sets,
     print_diagnostics, print_json, require_torch, run_command, spec_path, stdout_console,
 )
 from archc.diagnostics import DiagnosticError

@@ -8,7 +8,7 @@ from typing_extensions import Annotated
 
 from archc.diagnostics import Diagnostic, DiagnosticError
 from archc.cli._common import (
-    CMDLINE, EXIT_FAIL, EXIT_OK, DebugOpt, EnvironmentMissing, JsonOpt, SetOpt, UsageError, VariantOpt,
+    CMDLINE, EXIT_FAIL, EXIT_OK, DebugOpt, JsonOpt, SetOpt, UsageError, VariantOpt,
     parse_sets, print_json, require_torch, run_command, spec_path, stdout_console,
 )
 

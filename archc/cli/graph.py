@@ -8,7 +8,7 @@ import typer
 from typing_extensions import Annotated
 
 from archc.cli._common import (
-    CMDLINE, EXIT_OK, DebugOpt, EnvironmentMissing, SetOpt, UsageError, VariantOpt, parse_sets,
+    CMDLINE, EXIT_OK, DebugOpt, SetOpt, UsageError, VariantOpt, parse_sets,
     run_command, spec_path,
 )
 

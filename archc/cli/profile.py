@@ -8,7 +8,7 @@ import typer
 from typing_extensions import Annotated
 
 from archc.cli._common import (
-    CMDLINE, EXIT_FAIL, EXIT_OK, DebugOpt, EnvironmentMissing, JsonOpt, ParamLimitOpt, SetOpt, UsageError,
+    CMDLINE, EXIT_FAIL, EXIT_OK, DebugOpt, JsonOpt, ParamLimitOpt, SetOpt, UsageError,
     VariantOpt, parse_sets, print_diagnostics, print_json, require_torch, run_command, spec_path, stderr_console,
     stdout_console,
 )

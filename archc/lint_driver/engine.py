@@ -13,12 +13,12 @@ import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Iterable
 
 from archc.diagnostics import Diagnostic, DiagnosticError
 from archc.lint_driver.config import SEVERITY_RANK, LintConfig, find_pyproject, load_config
 from archc.lint._context import LintContext
-from archc.lint._registry import RULES, Rule, load_rules
+from archc.lint._registry import Rule, load_rules
 from archc.lint.stage import LintInternalError, run_rules
 from archc.lint_driver.suppress import is_suppressed
 

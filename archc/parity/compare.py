@@ -16,7 +16,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from archc.diagnostics import DiagnosticError
 from archc.errors import UsageError
 from archc.parity.reference import BadReference, build_reference, parse_ref
 from archc.parity.weights import Provenance, map_state_dict, mapping_diagnostics
