@@ -276,7 +276,11 @@ def materialize(spec: Path | str, mutant: Mutant, into: Path | str) -> Path:
 
 
 # Mutants known to leave the function unchanged, with the reason: (spec stem, description substring) -> reason.
-EQUIVALENT: dict[tuple[str, str], str] = {}
+EQUIVALENT: dict[tuple[str, str], str] = {
+    ("resnet", "swap relu and maxpool"): "relu and max pooling commute (max is monotone; the pool pads with -inf)",
+    ("resnet18", "swap relu and maxpool"): "relu and max pooling commute (max is monotone; the pool pads with -inf)",
+    ("resnet50", "swap relu and maxpool"): "relu and max pooling commute (max is monotone; the pool pads with -inf)",
+}
 
 
 def equivalent_reason(spec: Path | str, mutant: Mutant) -> str | None:

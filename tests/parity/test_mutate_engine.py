@@ -76,3 +76,11 @@ def test_materialize_writes_a_complete_tree(tmp_path):
     from archc.pipeline import Options, run
     unit = run(str(p), Options({"T": 16}, "small"), until="check")
     assert unit.graph is not None
+
+
+def test_known_equivalent_mutant_has_its_reason():
+    ms = [m for m in mutate.enumerate_mutants(ROOT / "specs/resnet18.yaml") if "swap relu and maxpool" in m.desc]
+    assert len(ms) == 1
+    assert "commute" in mutate.equivalent_reason(ROOT / "specs/resnet18.yaml", ms[0])
+    other = [m for m in mutate.enumerate_mutants(ROOT / "specs/resnet18.yaml") if m.cls == "reorder"][0]
+    assert mutate.equivalent_reason(ROOT / "specs/resnet18.yaml", other) is None
