@@ -1,0 +1,95 @@
+"""Mutation testing of the proof: the kill rate of `archc compare` over the zoo's semantic mutants.
+
+    python benchmarks/mutants.py [--cap N] [--sample SEED] [--json OUT] [--spec NAME ...]
+
+Every zoo spec with a `reference:` (small variants / sizes where it has them), every mutation class of
+archc.parity.mutate, at most CAP mutants per class. Prints the kill rate per spec and class and every
+survivor (with its reason where known-equivalent) and the wall time; --json writes the raw results.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+# small sizes / variants (tests/parity/test_parity_zoo.py KEYSTONES_SMALL and the brief)
+SMALL: dict[str, tuple[dict, str | None]] = {
+    "resnet18": ({"H": 64, "W": 64, "B": 1}, None),
+    "resnet50": ({"H": 64, "W": 64, "B": 1}, None),
+    "resnet": ({"H": 64, "W": 64, "B": 1}, None),
+    "vit_b_16": ({}, "small"),
+    "gpt2": ({"T": 16}, "small"),
+    "gpt3_175b": ({"T": 16}, "small"),
+    "bert_base": ({"T": 16}, "small"),
+}
+
+
+def zoo() -> list[str]:
+    import yaml
+    out = []
+    for p in sorted((ROOT / "specs").glob("*.yaml")):
+        d = yaml.safe_load(p.read_text()) or {}
+        if d.get("reference") or d.get("extends"):
+            out.append(p.stem)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    from archc.errors import ArchcError
+    from archc.parity.mutate import CLASSES, enumerate_mutants, equivalent_reason, run_mutant, select
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--cap", type=int, default=2)
+    ap.add_argument("--sample", type=int, default=None)
+    ap.add_argument("--spec", action="append")
+    ap.add_argument("--json")
+    a = ap.parse_args(argv)
+    t0 = time.time()
+    rows = []
+    for name in a.spec or zoo():
+        spec = ROOT / "specs" / f"{name}.yaml"
+        overrides, variant = SMALL.get(name, ({}, None))
+        try:
+            from archc.parity.compare import compare
+            base = compare(str(spec), None, overrides, variant)
+        except ArchcError as e:
+            print(f"{name}: skipped ({type(e).__name__}: {str(e)[:120]})")
+            continue
+        print(f"{name}: unmutated passed={base.get('passed')}", flush=True)
+        for m in select(enumerate_mutants(spec), a.cap, a.sample):
+            t = time.time()
+            r = run_mutant(spec, m, overrides, variant)
+            r.update(spec=name, cls=m.cls, desc=m.desc, seconds=round(time.time() - t, 2))
+            if r["outcome"] == "survived":
+                r["reason"] = equivalent_reason(spec, m) or "UNEXPLAINED"
+            rows.append(r)
+            extra = r.get("codes") or r.get("reason") or r.get("message", "")[:80] if r["outcome"] != "killed" else ""
+            print(f"  {r['outcome']:10s} {m.key}  {extra}", flush=True)
+    wall = time.time() - t0
+    per = defaultdict(lambda: [0, 0, 0])   # killed (compare), killed (diagnostic), total
+    for r in rows:
+        for k in ((r["spec"], r["cls"]), (r["spec"], "*"), ("*", r["cls"]), ("*", "*")):
+            per[k][2] += 1
+            per[k][0] += r["outcome"] == "killed"
+            per[k][1] += r["outcome"] == "diagnostic"
+    print("\nspec       class       killed/total (by compare + by a diagnostic)")
+    for (s, c), (k, d, n) in sorted(per.items()):
+        print(f"{s:10s} {c:11s} {k + d}/{n} ({k} + {d})")
+    print("\nsurvivors / errors:")
+    for r in rows:
+        if r["outcome"] in ("survived", "error"):
+            print(f"  {r['spec']}: {r['cls']}: {r['desc']}: {r.get('reason') or r.get('message')}")
+    print(f"\nwall time {wall:.1f} s, {len(rows)} mutants")
+    if a.json:
+        Path(a.json).write_text(json.dumps({"rows": rows, "wall_s": wall, "classes": CLASSES}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,62 @@
+"""Mutation testing of the proof: one mutant of every applicable class makes `compare` fail.
+
+Small variants in the default suite (one seed per compare, to stay near a minute), full size under
+`slow` (the default seeds). A mutant the compiler rejects with a diagnostic counts as killed.
+Known-equivalent mutants (archc.parity.mutate.EQUIVALENT) are passed over.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("torch")
+
+from archc.parity import mutate  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+
+SMALL = [
+    ("resnet18", {"H": 64, "W": 64, "B": 1}, None),
+    ("vit_b_16", {}, "small"),
+    ("gpt2", {"T": 16}, "small"),
+    ("bert_base", {"T": 16}, "small"),
+]
+FULL = [("resnet18", {}, None), ("vit_b_16", {}, None), ("gpt2", {}, None), ("bert_base", {}, None)]
+
+
+def _one_per_class(spec: Path) -> list[mutate.Mutant]:
+    out, seen = [], set()
+    for m in mutate.enumerate_mutants(spec):
+        if m.cls not in seen and mutate.equivalent_reason(spec, m) is None:
+            seen.add(m.cls)
+            out.append(m)
+    return out
+
+
+def _check(name, overrides, variant, **kw):
+    pytest.importorskip("torchvision" if name in ("resnet18", "vit_b_16") else "transformers")
+    from archc.parity.compare import compare
+
+    spec = ROOT / "specs" / f"{name}.yaml"
+    base = compare(str(spec), None, overrides, variant, **kw)
+    assert base["passed"] and not base.get("refused"), base.get("reasons")
+    survivors = []
+    for m in _one_per_class(spec):
+        r = mutate.run_mutant(spec, m, overrides, variant, **kw)
+        # killed: compare fails; or the compiler rejects the mutant with a diagnostic (a ViT whose
+        # patch stride, kernel or dilation changes the token count no longer fits its position embedding)
+        if r["outcome"] not in ("killed", "diagnostic"):
+            survivors.append((m.key, r))
+    assert not survivors, survivors
+
+
+@pytest.mark.parametrize("name,overrides,variant", SMALL, ids=[s[0] for s in SMALL])
+def test_small_mutants_fail_compare(name, overrides, variant):
+    _check(name, overrides, variant, seeds=1)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name,overrides,variant", FULL, ids=[s[0] for s in FULL])
+def test_full_size_mutants_fail_compare(name, overrides, variant):
+    _check(name, overrides, variant)
