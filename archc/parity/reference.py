@@ -59,11 +59,18 @@ def _torchvision(name: str, config: dict, ref: str) -> Any:
     except TypeError as e:
         if "multiple values for keyword argument" not in str(e) or isinstance(fn, type):
             raise
+        cause = e
     # a builder that fixes what the config sets (vit_b_16 fixes patch_size, num_layers, ...): build
-    # its model class with the config instead
+    # its model class with the config instead; when that fails too, the builder's error is the cause
     with torch.device("meta"):
         cls = type(fn())
-    return cls(**config)
+    try:
+        return cls(**config)
+    except TypeError as e:
+        raise BadReference(
+            f"cannot build {ref} with config {config}: {cause}; its model class {cls.__name__} built "
+            f"with the config alone fails too ({e}): leave out what the builder sets, or give the class "
+            f"every argument", ("reference", "config")) from None
 
 
 def _timm(name: str, config: dict, ref: str) -> Any:

@@ -81,3 +81,24 @@ def test_a_type_error_inside_forward_is_a_diagnostic(tiny_spec, monkeypatch):
     r = runner.invoke(app, ["compare", str(tiny_spec)])
     assert r.exit_code == 1, r.output
     assert "ARC119" in r.output and "unexpected tensor layout" in r.output
+
+
+def test_a_torchvision_builder_rejecting_the_config_reports_the_real_cause():
+    pytest.importorskip("torchvision")
+    from archc.parity.reference import BadReference, build_module
+
+    with pytest.raises(BadReference) as e:      # vit_b_16 sets patch_size itself
+        build_module("torchvision:vit_b_16", {"patch_size": 8})
+    msg = str(e.value)
+    assert "got multiple values for keyword argument 'patch_size'" in msg, msg
+    assert msg.index("multiple values") < msg.index("missing")   # the builder's error first
+    assert e.value.path == ("reference", "config")
+
+
+def test_a_full_class_config_for_a_torchvision_builder_still_builds():
+    pytest.importorskip("torchvision")
+    from archc.parity.reference import build_module
+
+    m = build_module("torchvision:vit_b_16", dict(image_size=32, patch_size=16, num_layers=1, num_heads=2,
+                                                 hidden_dim=8, mlp_dim=16))
+    assert type(m).__name__ == "VisionTransformer" and m.conv_proj.kernel_size == (16, 16)
