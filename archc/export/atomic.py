@@ -5,7 +5,7 @@ its final name, so that artifacts that refer to siblings (the source module's we
 external data) are verified exactly as they will be used. Only when every artifact has been
 written and verified are the files moved into DIR, one `os.replace` each (atomic on one file
 system), the manifest last; a failed or interrupted build removes its staging folder and leaves
-DIR as it was.
+DIR as it was (a DIR the build created, and parents it created, are removed again).
 
 `--force` replaces only archc's own outputs (`owned()`: the manifest and every file a registered
 format may write): other files in DIR are never touched; archc outputs of an earlier build that
@@ -50,6 +50,16 @@ class Staging:
 
     def __init__(self, outdir: str):
         self.outdir = outdir
+        # the folders this build creates (DIR and any missing parents, innermost first): a failed
+        # build removes them again, so it leaves no new empty folder behind (never one that existed)
+        self.created: list[str] = []
+        p = os.path.abspath(outdir)
+        while not os.path.exists(p):
+            self.created.append(p)
+            parent = os.path.dirname(p)
+            if parent == p:
+                break
+            p = parent
         os.makedirs(outdir, exist_ok=True)
         for e in os.listdir(outdir):  # leftovers of an interrupted build (a killed process)
             if e.startswith(STAGING_PREFIX):
@@ -83,6 +93,12 @@ class Staging:
 
     def cleanup(self) -> None:
         shutil.rmtree(self.path, ignore_errors=True)
+        if not self.committed:
+            for d in self.created:
+                try:
+                    os.rmdir(d)      # only when empty: anything put there meanwhile stays
+                except OSError:
+                    break
 
     def __enter__(self) -> "Staging":
         return self

@@ -219,12 +219,17 @@ def guard_in_spec_terms(graph: Graph, guard: str) -> str:
     return _SIZE_RE.sub(sub, guard)
 
 
+_INF_RE = re.compile(r"(Negative)?IntInfinity\(\)|\bint_oo\b")
+_HUGE = str(10 ** 30)
+
+
 def guard_holds(graph: Graph, guard: str, env: Mapping[str, int]) -> bool | None:
     """Evaluate a guard the exporter printed (Python syntax over input sizes) at `env`; None when it
     cannot be read."""
     try:
         shapes = {n: [evaluate(d, env) for d in i.type.shape] for n, i in graph.inputs.items()}
         expr = _SIZE_RE.sub(lambda m: str(shapes[m.group(1)][int(m.group(2))]), guard)
+        expr = _INF_RE.sub(lambda m: ("-" if m.group(1) else "") + _HUGE, expr)   # `H <= IntInfinity()`
         if re.search(r"[A-Za-z_]", re.sub(r"\b(and|or|not|True|False|min|max|abs)\b", "", expr)):
             return None
         return bool(eval(expr, {"__builtins__": {}, "min": min, "max": max, "abs": abs}, {}))  # noqa: S307 - digits and operators only
@@ -234,7 +239,8 @@ def guard_holds(graph: Graph, guard: str, env: Mapping[str, int]) -> bool | None
 
 def narrow(graph: Graph, p: SymbolPlan, guard: str, env: Mapping[str, int]) -> int | None:
     """The smallest valid size from which `guard` holds for every later valid size in the scanned
-    window, if that keeps the trace size; None otherwise."""
+    window, if that keeps the trace size (`p.lo` itself: the guard already holds on the whole
+    range, e.g. a lower bound an earlier guard narrowed past); None otherwise."""
     top = p.lo + SCAN * p.step if p.hi is None else p.hi
     vals = [v for v in range(p.lo, top + 1, p.step) if valid(graph, p.name, v, env)][: SCAN]
     ok = []
@@ -248,6 +254,6 @@ def narrow(graph: Graph, p: SymbolPlan, guard: str, env: Mapping[str, int]) -> i
     for i in range(len(vals)):
         if all(ok[i:]):
             new_lo = vals[i]
-            return new_lo if new_lo > p.lo and new_lo <= p.export_size else None
+            return new_lo if new_lo <= p.export_size else None
     return None
 

@@ -54,15 +54,17 @@ class OnnxLimit:
     """One thing torch's ONNX exporter cannot write below `min_opset` (lint rule ARC501 reads these).
 
     `applies(attrs)` says whether this limit applies to a use of the op (`padding_mode: circular`);
+    `inputs(types)` says whether it applies to the node's input types (`sdpa` on 5-D tensors).
     `attr` is the attribute the finding points at (None: the whole node). An op lists its limits
     most demanding first; lint reports the first one that applies and fails at `--opset`.
     """
 
-    min_opset: int
+    min_opset: int | None                        # None: no opset lifts it (e.g. a rank the exporter refuses)
     what: str                                    # "ONNX `Mish` needs opset 18"
     hint: str                                    # "export with --opset 18 or later"
     attr: str | None = None
     applies: Callable[[Any], bool] = _always
+    inputs: Callable[[Any], bool] = _always      # applies to the node's input types (a list of TensorType)
 
 
 ROLES = ("", "activation", "probability", "merge", "norm", "view", "pass")

@@ -16,7 +16,7 @@ from pydantic import Field
 from archc.ir.dims import Dim, dim_str, equal
 from archc.ir.types import FLOAT_DTYPES, ShapeError, TensorType
 from archc.ops._cost import Cost, causal_pairs, sizes
-from archc.ops._registry import Attrs, Call, InferContext, Traits, rank_error, register
+from archc.ops._registry import Attrs, Call, InferContext, OnnxLimit, Traits, rank_error, register
 from archc.ops.activation import FLOPS_PER_ELEMENT
 from archc.ops.tensor import broadcast, require_float, same_dtype, static_dim
 
@@ -316,10 +316,17 @@ register(
     cost=_sdpa_cost,
     family="attention",
     arity=(3, 4),
-    traits=Traits(weighted=True, attention="core"),  # no weights of its own, but a layer of depth like attention
+    # no weights of its own, but a layer of depth like attention. ONNX: onnxscript's torch_lib
+    # `aten_scaled_dot_product_attention` asserts "only 4D query, key, and value are supported"
+    # (measured with torch 2.14 / onnxscript 0.7 on 3-D and 5-D inputs, at opset 18 and 23)
+    traits=Traits(weighted=True, attention="core", onnx=(OnnxLimit(
+        None, "torch's ONNX exporter translates `sdpa` only on 4-D q, k, v ([B, heads, T, head_dim])",
+        "reshape the leading dims into one batch and one heads dim before sdpa (and back after), "
+        "or leave onnx out of --emit", inputs=lambda ins: any(t.rank != 4 for t in ins[:3])),)),
     doc="Bare scaled dot-product attention softmax(q k^T * scale [+ mask]) v over heads the spec "
     "built itself (linear, unflatten, transpose). Optional 4th input: a bool (True = attend) or "
-    "float additive mask broadcastable to [..., T, S]; `causal` is combined with it. No dropout.",
+    "float additive mask broadcastable to [..., T, S]; `causal` is combined with it. No dropout. "
+    "ONNX export takes only 4-D q, k, v ([B, heads, T, head_dim]; lint ARC501 flags other ranks).",
     shape_doc="q [..., T, E], k [..., S, E], v [..., S, Ev] (same leading dims) -> [..., T, Ev].",
     lowers_to="archc.ops._seqmodules.sdpa (torch.nn.functional.scaled_dot_product_attention)",
     example="{op: sdpa, causal: true}",

@@ -2,7 +2,7 @@
 
 `build_reference(ref, graph)` returns the reference module (random init, eval mode, fp32) and a
 `call(inputs) -> {spec output: tensor}` that feeds the spec's inputs to it (positionally in order,
-or as the keywords named by `reference.inputs`) and picks its outputs (`reference.outputs`: an
+or as the keywords named by `reference.inputs`; one mapped to null is not passed) and picks its outputs (`reference.outputs`: an
 attribute of a ModelOutput, a dict key or a tuple index; default: the single tensor, or item 0).
 """
 from __future__ import annotations
@@ -59,11 +59,18 @@ def _torchvision(name: str, config: dict, ref: str) -> Any:
     except TypeError as e:
         if "multiple values for keyword argument" not in str(e) or isinstance(fn, type):
             raise
+        cause = e
     # a builder that fixes what the config sets (vit_b_16 fixes patch_size, num_layers, ...): build
-    # its model class with the config instead
+    # its model class with the config instead; when that fails too, the builder's error is the cause
     with torch.device("meta"):
         cls = type(fn())
-    return cls(**config)
+    try:
+        return cls(**config)
+    except TypeError as e:
+        raise BadReference(
+            f"cannot build {ref} with config {config}: {cause}; its model class {cls.__name__} built "
+            f"with the config alone fails too ({e}): leave out what the builder sets, or give the class "
+            f"every argument", ("reference", "config")) from None
 
 
 def _timm(name: str, config: dict, ref: str) -> Any:
@@ -153,16 +160,67 @@ def _first(result: Any) -> Any:
     return result[0]
 
 
+def _forward_signature(module: Any) -> Any:
+    import inspect
+
+    try:
+        return inspect.signature(module.forward if hasattr(module, "forward") else module)
+    except (TypeError, ValueError):   # a builtin or C forward: nothing to check before the call
+        return None
+
+
+def _check_inputs(module: Any, spec_inputs: list[str], kw_names: dict[str, str | None]) -> None:
+    """BadReference (located) when the spec's inputs, as `reference.inputs` passes them, do not fit
+    the reference's forward signature: an unknown keyword, too many positionals, one given twice,
+    a required argument left out."""
+    for k in kw_names:
+        if k not in spec_inputs:
+            raise BadReference(f"reference.inputs names `{k}`, which is not an input of the spec (it has "
+                               f"{', '.join(spec_inputs) or 'none'})", ("reference", "inputs", k))
+    sig = _forward_signature(module)
+    if sig is None:
+        return
+    positional = [k for k in spec_inputs if k not in kw_names]
+    keywords = {kw_names[k]: k for k in spec_inputs if kw_names.get(k) is not None}
+    try:
+        sig.bind(*positional, **{kw: k for kw, k in keywords.items()})
+    except TypeError as e:
+        params = [p for p in sig.parameters.values() if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
+        takes = ", ".join(p.name for p in params) or "no arguments"
+        # where: the keyword the forward does not take, else the first positional it has no room for
+        path: tuple = ("reference", "inputs")
+        for kw, k in keywords.items():
+            if kw not in sig.parameters and not any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values()):
+                path = ("reference", "inputs", k)
+                break
+        else:
+            if positional and not kw_names:
+                path = ("inputs", positional[-1])
+        how = (", ".join([*(f"`{k}` positionally" for k in positional),
+                          *(f"`{k}` as `{kw}=`" for kw, k in keywords.items())]) or "no inputs")
+        raise BadReference(f"the reference's forward({takes}) cannot take the spec's inputs as given "
+                           f"({how}): {e}; map each spec input to a keyword of forward, or to null "
+                           f"to leave it out, in reference.inputs", path) from None
+
+
 def make_call(module: Any, graph: Any) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """`call(inputs)`: the spec's inputs fed to MODULE (positionally in order; `reference.inputs` maps
+    one to a keyword, or to null: not passed). Checks the mapping against MODULE's forward signature
+    first (BadReference, located in the spec); a TypeError from forward is a BadReference too."""
     ref = getattr(graph, "reference", None)
-    kw_names: dict[str, str] = dict(ref.inputs) if ref is not None else {}
+    kw_names: dict[str, str | None] = dict(ref.inputs) if ref is not None else {}
     selectors: dict[str, Any] = dict(ref.outputs) if ref is not None else {}
     out_names = list(graph.outputs)
+    _check_inputs(module, list(getattr(graph, "inputs", {}) or {}), kw_names)
 
     def call(inputs: dict[str, Any]) -> dict[str, Any]:
         args = [v for k, v in inputs.items() if k not in kw_names]
-        kwargs = {kw_names[k]: v for k, v in inputs.items() if k in kw_names}
-        result = module(*args, **kwargs)
+        kwargs = {kw_names[k]: v for k, v in inputs.items() if kw_names.get(k) is not None}
+        try:
+            result = module(*args, **kwargs)
+        except TypeError as e:
+            raise BadReference(f"the reference's forward rejected the spec's inputs: {e}",
+                               ("reference", "inputs")) from None
         outs: dict[str, Any] = {}
         for i, name in enumerate(out_names):
             if name in selectors:

@@ -153,7 +153,7 @@ class ReferenceDef(Strict):
 
     against: Optional[str] = Field(None, description="default REF of `archc compare`: torchvision:NAME, timm:NAME, transformers:CLASS, diffusers:CLASS")
     config: dict[str, Any] = Field(default_factory=dict, description="the reference's config / constructor arguments (expressions over params)")
-    inputs: dict[str, str] = Field(default_factory=dict, description="spec input -> the reference's keyword argument (default: positional)")
+    inputs: dict[str, Optional[str]] = Field(default_factory=dict, description="spec input -> the reference's keyword argument, or null: not passed to the reference (default: positional, in order)")
     outputs: dict[str, Union[str, int]] = Field(default_factory=dict, description="spec output -> the reference's output field or index")
     weights: WeightMapping = Field(default_factory=WeightMapping)
 

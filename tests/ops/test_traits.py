@@ -74,7 +74,11 @@ def test_onnx_limits():
     got = {n: [(lim.min_opset, lim.attr) for lim in OPS[n].traits.onnx] for n in ops_where(lambda t: t.onnx)}
     assert got == {**{c: [(19, "padding_mode")] for c in CONV}, "layer_norm": [(17, None)], "mish": [(18, None)],
                    "hardswish": [(14, None)], "upsample": [(11, "mode"), (10, None)],
-                   "interpolate": [(11, "mode"), (10, None)]}
+                   "interpolate": [(11, "mode"), (10, None)], "sdpa": [(None, None)]}
+    from archc.ir.types import TensorType
+    four, five = TensorType((2, 3, 5, 4)), TensorType((2, 1, 3, 5, 4))
+    (rank,) = OPS["sdpa"].traits.onnx
+    assert rank.inputs([five] * 3) and not rank.inputs([four] * 3)
     circular = OPS["conv2d"].traits.onnx[0]
     attrs = OPS["conv2d"].attrs
     assert circular.applies(attrs(out=8, kernel=3, padding_mode="circular"))

@@ -57,9 +57,7 @@ def export(ep: Any, graph: Graph, path: str, opset: int) -> dict:
             prog = torch.onnx.export(ep, (), None, opset_version=opset, dynamo=True, optimize=True, verbose=False,
                                      output_names=list(graph.outputs))
     except Exception as e:  # noqa: BLE001
-        msg = " ".join(str(e).strip().splitlines()[:3])[:500]
-        raise DiagnosticError([Diagnostic("ARC510", f"the ONNX exporter failed: {type(e).__name__}: {msg}", None,
-                                          hint="an op of this spec has no ONNX translation at this opset; try --opset or drop onnx from --emit")]) from None
+        raise DiagnosticError([failure(e, ep, graph)]) from None
     model = prog.model_proto
     tags = {n.name: (n.meta.get("custom") or {}).get(TAG) for n in prog.exported_program.graph.nodes}
     for node in model.graph.node:
@@ -78,6 +76,67 @@ def export(ep: Any, graph: Graph, path: str, opset: int) -> dict:
     else:
         onnx.save_model(model, path)
     return {"opset": opset, "external_data": size > TWO_GB}
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_SUMMARY_LINE = re.compile(r"^<class '(?:[\w.]+\.)?(\w+)'>: (.*)$")
+_FX_NODE = re.compile(r"(?:translating|calling) node %?(\w+)|node %(\w+)")
+CAUSE_CHARS = 400
+
+
+def _clip(text: str, n: int = CAUSE_CHARS) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= n else text[: n - 3].rstrip() + "..."
+
+
+def exporter_cause(e: BaseException) -> tuple[str, str]:
+    """(cause, full summary) of an ONNX exporter exception, ANSI colour codes stripped: the cause
+    is the innermost exception of its `## Exception summary` (or of the `__cause__` chain), as
+    `Kind: message`, bounded to CAUSE_CHARS; the summary is every summary line, for locating."""
+    text = _ANSI.sub("", str(e))
+    _, sep, summary = text.partition("## Exception summary")
+    lines = [ln.strip() for ln in summary.splitlines() if _SUMMARY_LINE.match(ln.strip())] if sep else []
+    if lines:
+        kind, message = _SUMMARY_LINE.match(lines[0]).groups()
+        return _clip(f"{kind}: {message}"), "\n".join(lines)
+    chain = [e]
+    while chain[-1].__cause__ is not None and len(chain) < 16:
+        chain.append(chain[-1].__cause__)
+    inner = chain[-1]
+    msgs = [_ANSI.sub("", str(c)) for c in chain]
+    first = next((ln.strip() for ln in msgs[-1].splitlines() if ln.strip()), "")
+    return _clip(f"{type(inner).__name__}: {first}" if first else type(inner).__name__), "\n".join(msgs)
+
+
+def failing_node(summary: str, ep: Any, graph: Graph) -> Any:
+    """The first spec node the exporter's message names (an exported-program node `%name`, mapped
+    through the `archc_node` tag that `pt2.tag_nodes` copied from `node_map(gm)`), or None."""
+    tags: dict[str, str] = {}
+    try:
+        for n in ep.graph.nodes:
+            p = (n.meta.get("custom") or {}).get(TAG)
+            if p:
+                tags[n.name] = p
+    except Exception:  # noqa: BLE001 - no program to read: no node
+        return None
+    for m in _FX_NODE.finditer(summary):
+        path = tags.get(m.group(1) or m.group(2))
+        if path is not None:
+            try:
+                return graph.node(path)
+            except KeyError:
+                continue
+    return None
+
+
+def failure(e: BaseException, ep: Any, graph: Graph) -> Diagnostic:
+    """ARC510 for an exception of the ONNX exporter: its cause, at the spec node involved."""
+    cause, summary = exporter_cause(e)
+    node = failing_node(summary, ep, graph)
+    where = f" at `{node.path}` ({node.op})" if node is not None else ""
+    return Diagnostic("ARC510", f"the ONNX exporter failed{where}: {cause}", node.span if node is not None else None,
+                      hint="an op of this spec has no ONNX translation at this opset or for these shapes; "
+                           "try --opset, change the node, or drop onnx from --emit")
 
 
 def _rename_dims(model: Any, ep: Any, graph: Graph) -> None:

@@ -60,7 +60,7 @@ def dynamic_shapes(graph: Graph, plans: Mapping[str, SymbolPlan]) -> dict[str, A
     return out
 
 
-_NOT_ALL = re.compile(r"Not all values of (\w+) = .*? in the specified range (.*?) satisfy the generated guard (.*?)\.?\s*$")
+_NOT_ALL = re.compile(r"Not all values of (\w+) = .*? in the specified range ?(.*?) ?satisfy the generated guard (.*?)\.?\s*$")
 _SPECIAL = re.compile(r"You marked (\w+) as dynamic but your code specialized it to be a constant \((-?\d+)\)")
 _EQUAL = re.compile(r"Not all values of (\w+) = .*? are valid because \1 was inferred to be (?:equal to|a constant) \(?(.*?)\)?\.?\s*$")
 
@@ -102,6 +102,8 @@ def export_program(gm: Any, graph: Graph, plans: dict[str, SymbolPlan], args: tu
                     guard = m.group(3)
                     readable = guard_in_spec_terms(graph, guard)
                     new_lo = narrow(graph, p, guard, env)
+                    if new_lo == p.lo:      # already holds on the range (an earlier guard narrowed it)
+                        continue
                     if new_lo is not None:
                         old = p.lo
                         p.lo = new_lo
@@ -124,8 +126,11 @@ def export_program(gm: Any, graph: Graph, plans: dict[str, SymbolPlan], args: tu
                         _make_static(graph, plans[sym], why, diags)
                         changed = True
             if not changed:
-                raise DiagnosticError([Diagnostic("ARC511", f"torch.export cannot keep the requested dynamic symbols: {_line(msg)}", None,
-                                                  hint="pass --dynamic with fewer symbols")]) from None
+                requested = any(p.requested for p in plans.values())
+                raise DiagnosticError([Diagnostic("ARC511", f"torch.export cannot keep the {'requested ' if requested else ''}dynamic symbols: {_line(msg)}", None,
+                                                  hint="pass --dynamic with fewer symbols" if requested else
+                                                  "every symbol is dynamic by default: declare the range the exporter needs (`min:`/`max:`), "
+                                                  "or pass --dynamic naming the symbols to keep dynamic (`--dynamic none`: all static)")]) from None
             if any(d.severity == "error" for d in diags):
                 raise DiagnosticError(diags)
             args = _retrace_args(graph, plans, args)
@@ -140,7 +145,7 @@ def _make_static(graph: Graph, p: SymbolPlan, why: str, diags: list[Diagnostic])
     sev = "error" if p.requested else "warning"
     diags.append(Diagnostic("ARC511", f"`{p.name}` cannot stay dynamic: {why}; it is exported static at {p.name} = {p.export_size}",
                             graph.symbols[p.name].span, severity=sev,
-                            hint=None if p.requested else f"leave {p.name} out of --dynamic to silence this"))
+                            hint=None if p.requested else f"every symbol is dynamic by default: pass --dynamic naming the others to silence this"))
     p.example = p.export_size
     p.verify_sizes = [p.export_size]
 

@@ -3,7 +3,8 @@
 The limits live on the ops, as `Traits(onnx=(OnnxLimit(...), ...))` in each op's registration (most
 demanding first), with the reasoning next to each: `archc/ops/conv.py` (circular padding),
 `archc/ops/norm.py` (`layer_norm`), `archc/ops/activation.py` (`mish`, `hardswish`) and
-`archc/ops/resize.py` (`upsample`/`interpolate`). They are reasoned from the ONNX operator changelog
+`archc/ops/resize.py` (`upsample`/`interpolate`), `archc/ops/attention.py` (`sdpa` on inputs
+other than 4-D, at any opset). They are reasoned from the ONNX operator changelog
 and from what the exporter emits: torch's default (dynamo) exporter translates aten ops with
 onnxscript's torch_lib, written against opset 18 (`torch_lib/ops/nn.py`, `core.py`), and converts
 to other opsets with `onnx.version_converter`, which cannot go below the opset where an op first
@@ -12,24 +13,28 @@ appeared.
 Checked and deliberately not listed: `adaptive_max_pool*` with an output other than 1 (the legacy
 TorchScript exporter refused non-divisible sizes, but torch decomposes it for the dynamo exporter),
 `rnn` (decomposed), bicubic with `align_corners` (Resize-11 `align_corners` mode), `rms_norm`,
-`group_norm`, `gelu(approximate=tanh)` and attention (composed from opset-18 ops).
+`group_norm`, `gelu(approximate=tanh)` and the attention layers (composed from opset-18 ops).
 """
 from __future__ import annotations
 
 from typing import Iterator
 
-from archc.ir.graph import Node
+from archc.ir.graph import Graph, Node
 from archc.lint._context import LintContext
 from archc.lint._registry import Finding, rule
 from archc.ops import OPS, OnnxLimit
+from archc.ops._registry import _always
 
 
-def limits(node: Node) -> Iterator[OnnxLimit]:
-    """The op's ONNX limits (its traits, most demanding first) that apply to this use of it."""
+def limits(node: Node, graph: Graph | None = None) -> Iterator[OnnxLimit]:
+    """The op's ONNX limits (its traits, most demanding first) that apply to this use of it (its
+    attributes; and its input types, read from `graph`: a limit on them needs it)."""
     op = OPS.get(node.op)
     for lim in (op.traits.onnx if op is not None else ()):
         try:
             ok = lim.applies(node.attrs)
+            if ok and lim.inputs is not _always:
+                ok = graph is not None and bool(lim.inputs([graph.type_of(r) for r in node.inputs]))
         except Exception:
             ok = False
         if ok:
@@ -53,9 +58,10 @@ layers:
 )
 def onnx_unsupported(ctx: LintContext) -> Iterator[Finding]:
     for n in ctx.graph.nodes:
-        for lim in limits(n):
-            if ctx.opset < lim.min_opset:
+        for lim in limits(n, ctx.graph):
+            if lim.min_opset is None or ctx.opset < lim.min_opset:
                 span = ctx.attr_span(n, lim.attr) if lim.attr else n.span
-                yield Finding(f"`{n.path}` ({n.op}) cannot be exported to ONNX opset {ctx.opset}: {lim.what}",
+                at = "at any opset" if lim.min_opset is None else f"opset {ctx.opset}"
+                yield Finding(f"`{n.path}` ({n.op}) cannot be exported to ONNX {at}: {lim.what}",
                               span, hint=lim.hint)
                 break
