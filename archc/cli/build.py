@@ -14,11 +14,18 @@ from archc.cli._common import (
 )
 
 
+def _emit_help() -> str:
+    """The formats `--emit` takes, read from the export registry (a new format file shows here)."""
+    from archc.export.registry import default_emit, load_formats
+
+    return f"Formats: {', '.join(load_formats())}, or all (default {','.join(default_emit())})."
+
+
 def build(
     spec: Annotated[str, typer.Argument(help="The spec to build.", metavar="SPEC")],
     out: Annotated[str, typer.Option("--out", "-o", metavar="DIR", help="Output folder (created; must be empty unless --force).")],
     emit: Annotated[Optional[str], typer.Option("--emit", metavar="LIST",
-                    help="Formats: pt2, onnx, torchscript, source, state_dict, or all (default pt2,onnx,torchscript).")] = None,
+                    help=_emit_help())] = None,
     set_: SetOpt = None,
     variant: VariantOpt = None,
     dynamic: Annotated[Optional[str], typer.Option("--dynamic", metavar="SYMBOLS",

@@ -20,12 +20,19 @@ def compare(
         help="torchvision:NAME, timm:NAME, transformers:CLASS or diffusers:CLASS (default: the spec's reference.against).")] = None,
     set_: SetOpt = None,
     variant: VariantOpt = None,
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the reference's weights, the input and the gradient projection.")] = 0,
-    tol: Annotated[float, typer.Option("--tol", help="Largest max abs difference of outputs and gradients that passes.")] = 1e-4,
+    seeds: Annotated[int, typer.Option("--seeds", min=1, help="How many random inputs (and gradient projections) to compare on.")] = 3,
+    seed: Annotated[int, typer.Option("--seed", help="The first seed: of the randomized weights, the inputs and the gradient projections.")] = 0,
+    rtol: Annotated[Optional[float], typer.Option(
+        "--rtol", "--tol", help="Relative tolerance: a difference passes when |spec - ref| <= atol + rtol * max|ref| "
+        "(default 1e-7 in float64, 1e-4 in float32).")] = None,
+    atol: Annotated[Optional[float], typer.Option("--atol", help="Absolute tolerance (default 1e-12 in float64, 1e-6 in float32).")] = None,
+    dtype: Annotated[str, typer.Option("--dtype", help="float64 (default: an eps or a scale changed shows far above rounding) or float32.")] = "float64",
+    train: Annotated[bool, typer.Option("--train/--no-train", help="Also compare once in train mode, dropout off (batch statistics).")] = True,
     json_: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
-    """Compare a spec with its reference implementation: parameter counts, weight keys, outputs, gradients."""
+    """Compare a spec with its reference implementation on randomized weights: parameter counts, weight keys,
+    outputs and gradients at several seeds (relative to their magnitude), and once in train mode."""
 
     def body() -> int:
         from archc.pipeline import Options, Session, run
@@ -38,7 +45,8 @@ def compare(
         from archc.parity.compare import BadReference, compare_graph
 
         try:
-            doc = compare_graph(graph, against, seed=seed, tol=tol, span_of=span_of)
+            doc = compare_graph(graph, against, seeds=seeds, seed=seed, rtol=rtol, atol=atol, dtype=dtype, train=train,
+                                span_of=span_of)
         except BadReference as e:
             if e.path is None and against:
                 raise UsageError(str(e)) from None

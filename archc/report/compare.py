@@ -20,26 +20,47 @@ def render_compare(con: Any, doc: dict[str, Any]) -> None:
     t.add_column("spec", justify="right")
     t.add_column("reference", justify="right")
     t.add_column("max abs diff", justify="right")
+    t.add_column("magnitude", justify="right")
+    t.add_column("relative", justify="right")
     same = doc["params"] == doc["reference_params"]
-    t.add_row("parameters", f"{doc['params']:,}", f"{doc['reference_params']:,}", "equal" if same else "[red]differ[/red]")
-    t.add_row("unmatched keys", str(len(doc["unmatched_spec"])), str(len(doc["unmatched_reference"])), "")
+    t.add_row("parameters", f"{doc['params']:,}", f"{doc['reference_params']:,}", "equal" if same else "[red]differ[/red]", "", "")
+    t.add_row("unmatched keys", str(len(doc["unmatched_spec"])), str(len(doc["unmatched_reference"])), "", "", "")
     for name, o in doc["outputs"].items():
         shape = "x".join(map(str, o["shape"]))
         rshape = "x".join(map(str, o["reference_shape"]))
-        t.add_row(f"output {escape(name)}", shape, rshape, _fmt(o.get("max_abs_diff")))
+        t.add_row(f"output {escape(name)}", shape, rshape, _fmt(o.get("max_abs_diff")),
+                  _fmt(o.get("reference_max_abs")), _fmt(o.get("rel_diff")))
     if doc.get("max_grad_diff") is not None or doc.get("worst_grad_key"):
-        t.add_row("gradients", "", "", _fmt(doc.get("max_grad_diff")))
+        t.add_row("gradients", "", "", _fmt(doc.get("max_grad_diff")), _fmt(doc.get("reference_grad_max_abs")),
+                  _fmt(doc.get("max_grad_rel_diff")))
     con.print(t)
-    if doc.get("worst_grad_key"):
+    w = doc.get("weights") or {}
+    if w:
+        stats = {"measured": ", batch-norm statistics measured", "random": ", batch-norm statistics random"}.get(
+            w.get("statistics"), "")
+        seeds = doc.get("seeds") or [doc.get("seed")]
+        con.print(f"weights: randomized (seed {w.get('seed')}{stats}); inputs at {len(seeds)} seed(s) "
+                  f"{', '.join(map(str, seeds))}; {doc.get('dtype')}")
+    tr = doc.get("train")
+    if tr is not None:
+        if tr.get("compared"):
+            worst = max((o.get("rel_diff") or 0.0 for o in tr.get("outputs", {}).values()), default=0.0)
+            con.print(f"train mode (dropout off): outputs {_fmt(worst)} relative, gradients "
+                      f"{_fmt(tr.get('max_grad_rel_diff'))} relative")
+        else:
+            con.print(f"train mode not compared: {escape(tr.get('reason') or '')}")
+    if doc.get("worst_grad_key") and doc.get("max_grad_rel_diff"):
         con.print(f"gradients: max abs diff {_fmt(doc.get('max_grad_diff'))}, scaled by their magnitude "
                   f"{_fmt(doc.get('max_grad_rel_diff'))}, largest at [bold]{escape(doc['worst_grad_key'])}[/bold]")
     for p in doc.get("problems", []):
         hint = f" ({p['hint']})" if p.get("hint") else ""
         con.print(f"[red]{p['code']}[/red] {escape(p['message'] + hint)}")
-    tol = doc.get("tol")
     if doc["passed"]:
         con.print(f"[bold green]PASS[/bold green] {escape(doc['name'])} matches {escape(doc['reference'])} "
-                  f"(outputs {_fmt(doc['max_abs_diff'])}, "
-                  f"gradients {_fmt(doc.get('max_grad_rel_diff'))} scaled, tolerance {tol:g})")
+                  f"(outputs {_fmt(doc.get('max_rel_diff'))}, gradients {_fmt(doc.get('max_grad_rel_diff'))} "
+                  f"of their magnitude; rtol {doc.get('rtol'):g})")
+    elif doc.get("refused"):
+        con.print(f"[bold red]REFUSED[/bold red] {escape(doc['name'])} vs {escape(doc['reference'])}: the reference's "
+                  "output or gradient is degenerate, so a match would prove nothing")
     else:
         con.print(f"[bold red]FAIL[/bold red] {escape(doc['name'])} does not match {escape(doc['reference'])}")

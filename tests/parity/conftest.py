@@ -44,7 +44,7 @@ TINY_SPEC = textwrap.dedent("""\
     """)
 
 
-def make_tiny_reference(hidden: int = 4, perturb: float = 0.0):
+def make_tiny_reference(hidden: int = 4, perturb: float = 0.0, train_shift: float = 0.0):
     import torch
     import torch.nn as nn
 
@@ -66,7 +66,8 @@ def make_tiny_reference(hidden: int = 4, perturb: float = 0.0):
         def forward(self, features):
             h = torch.relu(self.net.qkv(features))
             h = torch.cat([self.proj_a(h), self.proj_b(h)], dim=-1)
-            return {"other": h, "out": h @ self.head_w + self.head_b + perturb}
+            out = h @ self.head_w + self.head_b + perturb
+            return {"other": h, "out": out + train_shift if self.training else out}
 
     return TinyRef()
 
@@ -81,11 +82,11 @@ def tiny_reference():
 def tiny_spec(tmp_path, monkeypatch):
     from archc.parity import reference
 
-    state = {"perturb": 0.0}
+    state = {"perturb": 0.0, "train_shift": 0.0}
 
     def build(name, config, ref):
         assert name == "tiny"
-        return make_tiny_reference(config.get("hidden", 4), state["perturb"])
+        return make_tiny_reference(config.get("hidden", 4), state["perturb"], state["train_shift"])
 
     monkeypatch.setitem(reference.BUILDERS, "test", build)
     p = tmp_path / "tiny.yaml"

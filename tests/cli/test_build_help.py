@@ -1,0 +1,17 @@
+"""`archc build --help` lists the formats the export registry has, not a list written by hand."""
+from __future__ import annotations
+
+import re
+
+from typer.testing import CliRunner
+
+from archc.cli.main import app
+from archc.export.registry import default_emit, load_formats
+
+
+def test_emit_help_lists_every_registered_format():
+    out = CliRunner().invoke(app, ["build", "--help"]).stdout
+    line = " ".join(re.sub(r"[│╭╮╰╯─]", " ", out).split())       # the help box's lines, unwrapped
+    listed = re.search(r"Formats: (.*?), or all", line).group(1).split(", ")
+    assert listed == list(load_formats()) and len(listed) >= 5
+    assert f"default {','.join(default_emit())}" in line
