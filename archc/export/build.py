@@ -100,7 +100,7 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
         gm = run(unit, until="verify").module
         if weights is not None:
             _load_weights(gm, graph, weights)
-        rand = randomized(gm, graph, make_envs(graph, plans)[0])
+        rand, drawn = randomized(gm, graph, make_envs(graph, plans)[0])
         if dtype != "float32":
             gm, rand = _cast(gm, dtype), _cast(rand, dtype)
     except DiagnosticError as e:
@@ -144,7 +144,7 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
             "inputs": ins,
             "outputs": outs,
             "tolerance": {"atol": atol, "rtol": rtol, "judged": "max|a - b| <= atol + rtol * max|eager|", "floor": FLOOR},
-            "verification_weights": {"weights": "randomized", "seed": SEED},
+            "verification_weights": {"weights": "randomized", "seed": SEED, "batch_norm_statistics": drawn.get("statistics")},
             "verification_sizes": make_envs(graph, plans),
             "latency": {"runs": latency_runs, "statistic": "median", "threads": 1, "device": "cpu"},
             "artifacts": arts,
@@ -163,9 +163,10 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
     return result
 
 
-def randomized(gm: Any, graph: Any, env: dict) -> Any:
+def randomized(gm: Any, graph: Any, env: dict) -> tuple[Any, dict]:
     """A copy of the module with the verification's randomized weights (`archc.codegen.randomize`,
-    seed SEED; batch-norm statistics calibrated on an input at `env`), in eval mode."""
+    seed SEED; batch-norm statistics calibrated on an input at `env`), in eval mode, and what
+    `randomize_` reports it drew."""
     import copy
 
     import torch
@@ -179,9 +180,9 @@ def randomized(gm: Any, graph: Any, env: dict) -> Any:
     rand.archc_graph = graph
     calib = make_inputs(graph, env, "float32", seed=SEED + 2)
     with torch.no_grad():
-        randomize_(rand, SEED, calibrate=lambda: rand(*calib.values()))
+        drawn = randomize_(rand, SEED, calibrate=lambda: rand(*calib.values())) or {}
     rand.eval()
-    return rand
+    return rand, drawn
 
 
 class _TwinStage:
