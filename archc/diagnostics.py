@@ -121,6 +121,7 @@ CODES: dict[str, tuple[str, str]] = {
     "ARC621": ("artifact-mismatch", "A reloaded artifact's outputs differ from the compiled module's; the first divergent node is named."),
     "ARC622": ("artifact-unloadable", "A written artifact cannot be loaded or run by its own runtime."),
     "ARC623": ("onnx-checker", "onnx.checker.check_model rejects the exported ONNX model."),
+    "ARC624": ("verification-degenerate", "Verification is refused: an output of the module is (nearly) zero or the same for different inputs on randomized weights, so agreeing with it proves nothing."),
 }
 
 

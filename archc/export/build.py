@@ -13,7 +13,7 @@ from archc.errors import MissingDependency, UsageError
 from archc.export import atomic
 from archc.export.dynamic import envs as make_envs, plan as make_plan
 from archc.export.registry import FORMATS, ExportContext, ExportFormat, default_emit, load_formats
-from archc.export.verify import TOLERANCES, Verification, bitwise_equal, verify_artifact
+from archc.export.verify import FLOOR, SEED, TOLERANCES, Verification, bitwise_equal, verify_artifact
 
 load_formats()
 DEFAULT_EMIT = default_emit()
@@ -100,8 +100,9 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
         gm = run(unit, until="verify").module
         if weights is not None:
             _load_weights(gm, graph, weights)
+        rand, drawn = randomized(gm, graph, make_envs(graph, plans)[0])
         if dtype != "float32":
-            gm = _cast(gm, dtype)
+            gm, rand = _cast(gm, dtype), _cast(rand, dtype)
     except DiagnosticError as e:
         raise e.with_sources(session.sources)
 
@@ -121,7 +122,7 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
             envs = make_envs(graph, plans)
             written: list[str] = []
             for name in formats:
-                entry, files = _emit_one(FORMATS[name], ctx, envs, latency_runs)
+                entry, files = _emit_one(FORMATS[name], ctx, rand, envs, latency_runs)
                 arts[name] = entry
                 written += [f for f in files if f not in written]
         except DiagnosticError as e:
@@ -142,7 +143,8 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
             "symbols": {n: p.to_json() for n, p in plans.items()},
             "inputs": ins,
             "outputs": outs,
-            "tolerance": {"atol": atol, "rtol": rtol},
+            "tolerance": {"atol": atol, "rtol": rtol, "judged": "max|a - b| <= atol + rtol * max|eager|", "floor": FLOOR},
+            "verification_weights": {"weights": "randomized", "seed": SEED, "batch_norm_statistics": drawn.get("statistics")},
             "verification_sizes": make_envs(graph, plans),
             "latency": {"runs": latency_runs, "statistic": "median", "threads": 1, "device": "cpu"},
             "artifacts": arts,
@@ -161,38 +163,125 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
     return result
 
 
-def _emit_one(fmt: ExportFormat, ctx: ExportContext, envs: list, latency_runs: int) -> tuple[dict[str, Any], list[str]]:
-    """Export one format into the staging folder, reload and verify it: (manifest entry, files)."""
+def randomized(gm: Any, graph: Any, env: dict) -> tuple[Any, dict]:
+    """A copy of the module with the verification's randomized weights (`archc.codegen.randomize`,
+    seed SEED; batch-norm statistics calibrated on an input at `env`), in eval mode, and what
+    `randomize_` reports it drew."""
+    import copy
+
+    import torch
+
+    from archc.codegen.nodemap import attach, node_map
+    from archc.codegen.randomize import randomize_
+    from archc.export.verify import make_inputs
+
+    rand = copy.deepcopy(gm)
+    attach(rand, node_map(gm))
+    rand.archc_graph = graph
+    calib = make_inputs(graph, env, "float32", seed=SEED + 2)
+    with torch.no_grad():
+        drawn = randomize_(rand, SEED, calibrate=lambda: rand(*calib.values())) or {}
+    rand.eval()
+    return rand, drawn
+
+
+class _TwinStage:
+    """The staging folder's `.verify/` subfolder: where a twin artifact is written (never committed;
+    the staging folder is removed after the build)."""
+
+    def __init__(self, stage: Any):
+        self.path = os.path.join(stage.path, ".verify")
+        os.makedirs(self.path, exist_ok=True)
+
+    def file(self, name: str) -> str:
+        return os.path.join(self.path, name)
+
+
+def _emit_one(fmt: ExportFormat, ctx: ExportContext, rand: Any, envs: list, latency_runs: int) -> tuple[dict[str, Any], list[str]]:
+    """Export one format into the staging folder, reload it, check its weights are the module's,
+    and verify it on the randomized weights (swapped in, or a twin): (manifest entry, files)."""
     entry: dict[str, Any] = {"exporter": fmt.exporter, "notes": []}
     files = list(fmt.export(ctx, entry))
     entry["files"] = files
     entry["size_bytes"] = sum(os.path.getsize(ctx.file(f)) for f in files)
-    runner_fn = lambda: fmt.load(ctx)  # noqa: E731
-    v = _verify(fmt.name, runner_fn, ctx.gm, ctx.graph, envs, ctx.dtype, latency_runs)
-    if fmt.bitwise and v.status == "verified" and ctx.dtype == "float32":
-        entry["bitwise_equal"] = bitwise_equal(runner_fn(), ctx.gm, ctx.graph, envs)
-        if not entry["bitwise_equal"]:
-            entry["notes"].append("outputs within tolerance but not bitwise equal to the compiled module")
+    v, runner = _verification_runner(fmt, ctx, rand)
+    if runner is not None:
+        v = verify_artifact(fmt.name, runner, rand, ctx.graph, envs, ctx.dtype, latency_runs, weights=v.weights)
+        if fmt.bitwise and v.status == "verified" and ctx.dtype == "float32":
+            entry["bitwise_equal"] = bitwise_equal(runner, rand, ctx.graph, envs)
+            if not entry["bitwise_equal"]:
+                entry["notes"].append("outputs within tolerance but not bitwise equal to the compiled module")
     entry.update(v.to_json())
     ctx.result.diagnostics += v.diagnostics
     return entry, files
 
 
-def _verify(fmt: str, runner_fn: Any, gm: Any, graph: Any, envs: list, dtype: str, latency_runs: int) -> Verification:
+def _verification_runner(fmt: ExportFormat, ctx: ExportContext, rand: Any) -> tuple[Verification, Any]:
+    """The artifact reloaded with the randomized weights: (a Verification holding the weights'
+    description, or the failure; the runner or None). The shipped weights are first checked
+    bitwise against the module's; then they are swapped for `rand`'s where the runtime allows,
+    else a twin exported from `rand` into the staging folder is loaded."""
+    import dataclasses
+
+    from archc.export.verify import weights_differ
+
+    info = {"weights": "randomized", "seed": SEED, "method": "swapped"}
+    rctx = dataclasses.replace(ctx, gm=rand)  # the runners that replay the eager module replay this one
+    runner, v = _load(fmt.name, lambda: fmt.load(rctx), info)
+    if runner is None:
+        return v, None
+    bad = weights_differ(runner.weights(), ctx.gm.state_dict())
+    if bad:
+        v = Verification("failed", reason=f"the artifact's weights differ from the module's: {', '.join(bad[:3])}", weights=info)
+        v.diagnostics.append(Diagnostic("ARC621", f"{fmt.name}: the artifact's tensors {', '.join(bad[:3])} differ from the "
+                                        f"compiled module's ({len(bad)} in all)", None,
+                                        hint="the exporter stored other weights than the spec's module holds"))
+        return v, None
+    try:
+        swapped = runner.swap(rand.state_dict())
+    except Exception as e:  # noqa: BLE001 - reported
+        v = Verification("failed", reason=f"{type(e).__name__}: {_first_line(e)}", weights=info)
+        v.diagnostics.append(Diagnostic("ARC622", f"{fmt.name}: the randomized weights cannot be loaded into the artifact: {v.reason}", None))
+        return v, None
+    if swapped:
+        return v, runner
+    info["method"] = "twin"
+    elapsed = time.perf_counter()
+    tctx = dataclasses.replace(ctx, gm=rand, stage=_TwinStage(ctx.stage), result=BuildResult(manifest={}))
+    try:
+        if ctx.program is not None:
+            from archc.export.formats import pt2
+
+            tctx.program = pt2.with_weights(ctx.program, rand.state_dict())
+        fmt.export(tctx, {"exporter": fmt.exporter, "notes": []})
+    except DiagnosticError as e:
+        v = Verification("failed", reason=f"the randomized twin cannot be exported: {e.diagnostics[0].message}", weights=info)
+        v.diagnostics.append(Diagnostic("ARC622", f"{fmt.name}: {v.reason}", None))
+        return v, None
+    runner, v = _load(fmt.name, lambda: fmt.load(tctx), info)
+    info["twin_seconds"] = round(time.perf_counter() - elapsed, 3)
+    return v, runner
+
+
+def _load(fmt: str, runner_fn: Any, info: dict) -> tuple[Any, Verification]:
     from archc.export.verify import UnsupportedDtype
 
     try:
-        runner = runner_fn()
+        return runner_fn(), Verification("verified", weights=info)
     except UnsupportedDtype as e:
-        v = Verification("unverified", reason=str(e))
+        v = Verification("unverified", reason=str(e), weights=info)
         v.diagnostics.append(Diagnostic("ARC514", f"{fmt}: {e}; the artifact is written but marked `unverified` in the manifest",
                                         None, severity="warning", hint="verify it on a runtime that has these kernels"))
-        return v
+        return None, v
     except Exception as e:  # noqa: BLE001 - the runtime's refusal, as a diagnostic
-        v = Verification("failed", reason=f"{type(e).__name__}: {str(e).strip().splitlines()[0][:300] if str(e).strip() else ''}")
+        v = Verification("failed", reason=f"{type(e).__name__}: {_first_line(e)}", weights=info)
         v.diagnostics.append(Diagnostic("ARC622", f"{fmt}: the artifact cannot be loaded by its runtime: {v.reason}", None))
-        return v
-    return verify_artifact(fmt, runner, gm, graph, envs, dtype, latency_runs)
+        return None, v
+
+
+def _first_line(e: BaseException) -> str:
+    s = str(e).strip().splitlines()
+    return s[0][:300] if s else ""
 
 
 def _cast(gm: Any, dtype: str) -> Any:

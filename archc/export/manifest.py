@@ -6,9 +6,15 @@ Schema (version 1), also what `archc build --json` prints:
     spec {path, sha256, name, variant}, overrides, params (resolved), dtype, opset,
     parameter_count, symbols {NAME: {dynamic, example, range [lo, hi|null], step, export_size,
     verify_sizes, note}}, inputs / outputs {NAME: {shape [dims as text or ints], dtype,
-    dynamic_axes {axis: symbol}}}, tolerance {atol, rtol}, verification_sizes [{SYMBOL: size}],
+    dynamic_axes {axis: symbol}}}, tolerance {atol, rtol, judged, floor}, verification_weights
+    {weights: "randomized", seed}, verification_sizes [{SYMBOL: size}],
     artifacts {FORMAT: {files, exporter, size_bytes, export_seconds, status, reason, max_abs_diff,
-    sizes [{sizes, max_abs_diff, ok}], latency_ms, notes, ...}}, diagnostics [...], ok
+    rel_diff, verification {weights: "randomized", seed, method: "swapped" | "twin", twin_seconds,
+    atol, rtol, floor}, sizes [{sizes, max_abs_diff, magnitude (max |eager|), rel_diff, ok}],
+    latency_ms, notes, ...}}, diagnostics [...], ok
+
+Verification runs on randomized weights (archc.export.verify); the shipped artifacts hold the
+spec's (or --weights') weights, checked bitwise against the module's.
 """
 from __future__ import annotations
 

@@ -2,13 +2,27 @@
 GraphModule at every verification size; on a mismatch, the first IR node whose output diverges is
 named, with its spec line.
 
-Tolerances (elementwise, |artifact - eager| <= atol + rtol * |eager|, like `torch.allclose`):
+Weights: at the spec's own initialisation many networks output almost nothing (1e-8..1e-20), which
+no tolerance can judge, so the comparison runs on RANDOMIZED weights (`archc.codegen.randomize`,
+seed `SEED`: fan-in-scaled, activations of order one). The shipped artifact keeps the spec's
+weights; its runner first checks them bitwise against the module's (`Runner.weights`), then the
+randomized weights are swapped into the reloaded artifact (`Runner.swap`), or, where the runtime
+cannot take new weights (ONNX Runtime, whose initializers the exporter may have folded), a twin is
+exported from the randomized module into the staging folder and verified instead (never shipped).
+
+Judgement, per output, relative to the output's magnitude:
+`max |artifact - eager| <= atol + rtol * max |eager|`. An output whose magnitude is below `FLOOR`,
+or that is the same for two different inputs, proves nothing: it is refused (ARC624, status
+`failed`), never `verified`.
+
+Tolerances (the atol only matters for outputs near FLOOR: it is two orders below it, so a 1% error
+in an output of magnitude FLOOR still fails):
 
 | dtype    | atol  | rtol  | why |
 | -------- | ----- | ----- | --- |
-| float32  | 1e-4  | 1e-4  | different kernels (ONNX Runtime's, fused conv+batch-norm) reorder sums |
-| float16  | 1e-2  | 1e-2  | ~10 bits of mantissa; reordering a 512-term sum moves the last bits   |
-| bfloat16 | 6e-2  | 6e-2  | ~7 bits of mantissa (eps 7.8e-3); errors of a few ulps are normal      |
+| float32  | 1e-6  | 1e-4  | different kernels (ONNX Runtime's, fused conv+batch-norm) reorder sums |
+| float16  | 1e-4  | 1e-2  | ~10 bits of mantissa; reordering a 512-term sum moves the last bits   |
+| bfloat16 | 1e-3  | 6e-2  | ~7 bits of mantissa (eps 7.8e-3); errors of a few ulps are normal      |
 
 Finding the first divergent node: each runtime reports its intermediate values tagged with the IR
 node path they belong to (see each format's `intermediates`); walking the IR in order, the first
@@ -28,10 +42,13 @@ from typing import Any, Callable, Mapping
 from archc.diagnostics import Diagnostic, Related
 from archc.ir.graph import Graph
 
+SEED = 0          # the randomized weights of verification (recorded in the manifest)
+FLOOR = 1e-3      # an output with max |eager| below this, on randomized weights, is degenerate
+
 TOLERANCES: dict[str, tuple[float, float]] = {
-    "float32": (1e-4, 1e-4),
-    "float16": (1e-2, 1e-2),
-    "bfloat16": (6e-2, 6e-2),
+    "float32": (1e-6, 1e-4),
+    "float16": (1e-4, 1e-2),
+    "bfloat16": (1e-3, 6e-2),
 }
 
 
@@ -44,9 +61,12 @@ class SizeResult:
     sizes: dict[str, int]
     max_abs_diff: float | None
     ok: bool
+    magnitude: float | None = None       # max |eager| over the outputs (the scale the diff is judged against)
+    rel_diff: float | None = None        # worst max_abs_diff / max |eager| over the outputs
 
     def to_json(self) -> dict:
-        return {"sizes": self.sizes, "max_abs_diff": self.max_abs_diff, "ok": self.ok}
+        return {"sizes": self.sizes, "max_abs_diff": self.max_abs_diff, "magnitude": self.magnitude,
+                "rel_diff": self.rel_diff, "ok": self.ok}
 
 
 @dataclass
@@ -56,20 +76,29 @@ class Verification:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     latency_ms: float | None = None
     reason: str | None = None                     # why unverified or failed
+    weights: dict[str, Any] = field(default_factory=dict)   # which weights were compared, and how
 
     @property
     def max_abs_diff(self) -> float | None:
         ds = [r.max_abs_diff for r in self.results if r.max_abs_diff is not None]
         return max(ds) if ds else None
 
+    @property
+    def rel_diff(self) -> float | None:
+        ds = [r.rel_diff for r in self.results if r.rel_diff is not None]
+        return max(ds) if ds else None
+
     def to_json(self) -> dict:
         return {"status": self.status, "reason": self.reason, "max_abs_diff": self.max_abs_diff,
+                "rel_diff": self.rel_diff, "verification": self.weights,
                 "sizes": [r.to_json() for r in self.results], "latency_ms": self.latency_ms}
 
 
 class Runner(ABC):
     """A loaded artifact. `run` returns the flat list of outputs; `intermediates` maps IR node
-    paths to the candidate values the artifact computed for them, in execution order."""
+    paths to the candidate values the artifact computed for them, in execution order; `weights`
+    are the artifact's own tensors by state_dict key (None: not readable), `swap` loads other
+    weights into it (False: the runtime cannot; verification then uses a twin)."""
 
     fmt = "?"
 
@@ -83,6 +112,42 @@ class Runner(ABC):
     def describe(self, path: str) -> str | None:
         """Where the artifact keeps the value compared for `path` (for the diagnostic)."""
         return None
+
+    def weights(self) -> dict[str, Any] | None:
+        return None
+
+    def swap(self, state: Mapping[str, Any]) -> bool:
+        return False
+
+
+def swap_module(module: Any, state: Mapping[str, Any]) -> bool:
+    """Load `state` into an nn.Module-like artifact: every key it has must be in `state` (a key
+    missing there means the artifact holds a tensor verification would not randomize)."""
+    own = module.state_dict()
+    missing = [k for k in own if k not in state]
+    if missing:
+        raise ValueError(f"cannot swap the randomized weights in: the artifact's {', '.join(missing[:3])} "
+                         f"is not a tensor of the module")
+    module.load_state_dict({k: state[k] for k in own}, strict=True)
+    return True
+
+
+def weights_differ(got: Mapping[str, Any] | None, want: Mapping[str, Any]) -> list[str]:
+    """The keys of `want` whose tensor the artifact holds differently (bitwise; a key the artifact
+    does not hold under that name is not judged: ties and folded constants)."""
+    import torch
+
+    if got is None:
+        return []
+    out = []
+    for k, v in want.items():
+        g = got.get(k)
+        if g is None:
+            continue
+        g = to_torch(g)
+        if tuple(g.shape) != tuple(v.shape) or not torch.equal(g.to(v.dtype), v):
+            out.append(k)
+    return out
 
 
 def flatten(out: Any) -> list[Any]:
@@ -106,27 +171,37 @@ def to_torch(x: Any) -> Any:
 
 
 def diff(ref: Any, got: Any, atol: float, rtol: float) -> tuple[bool, float | None]:
-    """(within tolerance, max |got - ref|); a shape or kind mismatch is (False, None)."""
+    """(within tolerance, max |got - ref|); judged `max|got - ref| <= atol + rtol * max|ref|`; a
+    shape or kind mismatch is (False, None)."""
+    ok, md, _ = compare(ref, got, atol, rtol)
+    return ok, md
+
+
+def compare(ref: Any, got: Any, atol: float, rtol: float) -> tuple[bool, float | None, float | None]:
+    """(within tolerance, max |got - ref|, max |ref|) for one output; the magnitude is None for
+    non-float values (compared exactly)."""
     import torch
 
     got = to_torch(got)
     if not isinstance(ref, torch.Tensor) or not isinstance(got, torch.Tensor):
-        return (ref == got, None if ref != got else 0.0)
+        return (ref == got, None if ref != got else 0.0, None)
     if tuple(ref.shape) != tuple(got.shape):
-        return False, None
+        return False, None, None
     if not ref.dtype.is_floating_point:
         same = bool(torch.equal(ref, got.to(ref.dtype)))
-        return same, 0.0 if same else float((ref.double() - got.double()).abs().max())
+        return same, 0.0 if same else float((ref.double() - got.double()).abs().max()), None
     a, b = ref.detach().double(), got.detach().double()
     if a.numel() == 0:
-        return True, 0.0
+        return True, 0.0, 0.0
     err = (a - b).abs()
     nan_ok = torch.isnan(a) == torch.isnan(b)
     err = torch.where(torch.isnan(a) & torch.isnan(b), torch.zeros_like(err), err)
     finite = torch.isfinite(err)
     md = float(err[finite].max()) if bool(finite.any()) else float("inf")
-    ok = bool(nan_ok.all()) and bool((err <= atol + rtol * a.abs()).all())
-    return ok, md
+    fa = a[torch.isfinite(a)]
+    mag = float(fa.abs().max()) if fa.numel() else 0.0
+    ok = bool(nan_ok.all()) and bool(finite.all()) and md <= atol + rtol * mag
+    return ok, md, mag
 
 
 def make_inputs(graph: Graph, env: Mapping[str, int], dtype: str, seed: int = 0) -> dict[str, Any]:
@@ -216,16 +291,20 @@ def latency(fn: Callable[[], Any], runs: int = 5) -> float:
 
 
 def verify_artifact(fmt: str, runner: Runner, gm: Any, graph: Graph, envs: list[dict[str, int]], dtype: str,
-                    latency_runs: int = 5) -> Verification:
-    """Compare `runner` with the eager module at every env; localise a mismatch."""
+                    latency_runs: int = 5, weights: Mapping[str, Any] | None = None) -> Verification:
+    """Compare `runner` with the eager module `gm` (the weights both hold: `weights` describes them,
+    for the manifest) at every env, judged relative to each output's magnitude; refuse degenerate
+    outputs; localise a mismatch."""
     import torch
 
     atol, rtol = TOLERANCES[dtype]
-    v = Verification("verified")
+    v = Verification("verified", weights={**(weights or {}), "atol": atol, "rtol": rtol, "floor": FLOOR})
+    refs: list[list[Any]] = []
     for env in envs:
         inputs = make_inputs(graph, env, dtype)
         with torch.no_grad():
             ref = flatten(gm(*inputs.values()))
+        refs.append(ref)
         try:
             got = flatten(runner.run(inputs))
         except UnsupportedDtype as e:
@@ -245,22 +324,65 @@ def verify_artifact(fmt: str, runner: Runner, gm: Any, graph: Graph, envs: list[
             v.diagnostics.append(Diagnostic("ARC621", f"{fmt}: the artifact returns {len(got)} outputs, the module {len(ref)}"))
             return v
         worst: float | None = 0.0
+        mag: float | None = None
+        rel: float | None = 0.0
         ok_all = True
         for r, g in zip(ref, got):
-            ok, md = diff(r, g, atol, rtol)
+            ok, md, m = compare(r, g, atol, rtol)
             ok_all &= ok
             worst = None if (md is None or worst is None) else max(worst, md)
-        v.results.append(SizeResult(dict(env), worst, ok_all))
+            if m is not None:
+                mag = m if mag is None else max(mag, m)
+                rel = None if (md is None or rel is None) else max(rel, md / m if m > 0 else (0.0 if md == 0 else float("inf")))
+        v.results.append(SizeResult(dict(env), worst, ok_all, mag, rel if mag is not None else None))
         if not ok_all:
-            v.status, v.reason = "failed", f"outputs differ at {_env_str(env)} (max abs diff {_fmt(worst)})"
+            v.status, v.reason = "failed", (f"outputs differ at {_env_str(env)} (max abs diff {_fmt(worst)}, "
+                                            f"max |eager| {_fmt(mag)}, relative {_fmt(rel)})")
             v.diagnostics.append(localise(fmt, runner, gm, graph, inputs, env, worst, atol, rtol))
             return v
+    bad = degenerate(gm, graph, envs, refs, dtype, atol, rtol)
+    if bad:
+        v.status, v.reason = "failed", f"degenerate output: {bad}"
+        v.diagnostics.append(Diagnostic(
+            "ARC624", f"{fmt}: verification refused: {bad}, so agreeing with it proves nothing; "
+            f"the artifact is not marked verified", None,
+            hint="an output that is (nearly) zero or constant on randomized weights is not a function of the input: "
+                 "check the spec's last layers (a zero-initialised or detached head, a constant)"))
+        return v
     try:
         inputs = make_inputs(graph, envs[0], dtype)
         v.latency_ms = latency(lambda: runner.run(inputs), latency_runs)
     except Exception:  # noqa: BLE001 - latency is informative only
         v.latency_ms = None
     return v
+
+
+def degenerate(gm: Any, graph: Graph, envs: list[dict[str, int]], refs: list[list[Any]], dtype: str, atol: float,
+               rtol: float) -> str | None:
+    """Why the module's outputs cannot judge an artifact, or None: a float output whose magnitude
+    is below FLOOR, or that is the same for a second input (another seed at the first size; the
+    second size when its shape is the same)."""
+    import torch
+
+    names = list(graph.outputs)
+    with torch.no_grad():
+        other = flatten(gm(*make_inputs(graph, envs[0], dtype, seed=1).values()))
+    for i, r in enumerate(refs[0]):
+        if not isinstance(r, torch.Tensor) or not r.dtype.is_floating_point or r.numel() == 0:
+            continue
+        name = f"output `{names[i]}`" if i < len(names) and len(names) == len(refs[0]) else f"output {i}"
+        mags = [float(ref[i].detach().double().abs().max()) for ref in refs
+                if i < len(ref) and isinstance(ref[i], torch.Tensor) and ref[i].numel()]
+        if max(mags) < FLOOR:
+            return f"{name} has max |eager| {max(mags):.3g} < {FLOOR:g} at {_env_str(envs[0])}"
+        seconds = [("another input", other[i] if i < len(other) else None)]
+        seconds += [(f"{_env_str(e)}", ref[i]) for e, ref in zip(envs[1:], refs[1:]) if i < len(ref)]
+        for what, o in seconds:
+            if isinstance(o, torch.Tensor) and tuple(o.shape) == tuple(r.shape):
+                ok, _, _ = compare(r, o, atol, rtol)
+                if ok:
+                    return f"{name} is the same for {what} as at {_env_str(envs[0])}"
+    return None
 
 
 def bitwise_equal(runner: Runner, gm: Any, graph: Graph, envs: list[dict[str, int]]) -> bool:

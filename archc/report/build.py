@@ -25,7 +25,7 @@ def matrix_rows(doc: dict[str, Any]) -> list[list[str]]:
             status += " (traced)"
         if a.get("bitwise_equal"):
             status += " (bitwise)"
-        rows.append([fmt, status, _num(a.get("max_abs_diff"), ".2e"), _size(a.get("size_bytes")),
+        rows.append([fmt, status, _num(a.get("max_abs_diff"), ".2e"), _num(a.get("rel_diff"), ".2e"), _size(a.get("size_bytes")),
                      _num(a.get("export_seconds"), ".2f"), _num(a.get("latency_ms"), ".2f")])
     return rows
 
@@ -37,7 +37,7 @@ def render_build(con: Any, doc: dict[str, Any]) -> None:
     spec = doc["spec"]
     title = f"{spec['path']}: {spec['name']}" + (f" ({spec['variant']})" if spec.get("variant") else "")
     t = Table(title=escape(title), title_justify="left", show_edge=False, pad_edge=False)
-    for col, just in (("format", "left"), ("status", "left"), ("max abs diff", "right"), ("size", "right"),
+    for col, just in (("format", "left"), ("status", "left"), ("max abs diff", "right"), ("rel diff", "right"), ("size", "right"),
                       ("export s", "right"), ("latency ms", "right")):
         t.add_column(col, justify=just)  # type: ignore[arg-type]
     for r in matrix_rows(doc):
@@ -49,7 +49,10 @@ def render_build(con: Any, doc: dict[str, Any]) -> None:
     sizes = "; ".join(", ".join(f"{k}={v}" for k, v in e.items()) for e in doc.get("verification_sizes", []))
     tol = doc.get("tolerance", {})
     con.print(f"symbols: {escape(syms) or 'none'}")
-    con.print(f"verified at: {escape(sizes) or 'the static size'} ({doc['dtype']}, atol {tol.get('atol')}, rtol {tol.get('rtol')}); "
+    vw = doc.get("verification_weights") or {}
+    weights = f"{vw['weights']} weights (seed {vw.get('seed')})" if vw else "the spec's weights"
+    con.print(f"verified at: {escape(sizes) or 'the static size'} on {weights} ({doc['dtype']}, "
+              f"|a - b| <= atol {tol.get('atol')} + rtol {tol.get('rtol')} * max|eager|; rel diff = max abs diff / max|eager|); "
               f"latency: median of the loaded artifact at the first size")
     if doc.get("ok"):
         con.print(f"wrote {len(doc['artifacts'])} artifact(s) and manifest.json to {escape(doc.get('output_dir', ''))}")

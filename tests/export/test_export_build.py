@@ -64,7 +64,8 @@ def test_manifest_document(mlp_build):
     assert m["outputs"]["logits"]["shape"] == ["B", 10]
     assert m["symbols"]["B"]["dynamic"] and m["symbols"]["B"]["range"] == [1, None]
     assert m["verification_sizes"] == [{"B": 4}, {"B": 5}]
-    assert m["tolerance"] == {"atol": 1e-4, "rtol": 1e-4}
+    assert m["tolerance"] == {"atol": 1e-6, "rtol": 1e-4, "judged": "max|a - b| <= atol + rtol * max|eager|", "floor": 1e-3}
+    assert m["verification_weights"] == {"weights": "randomized", "seed": 0, "batch_norm_statistics": "none"}
     ts = m["artifacts"]["torchscript"]
     assert ts["deprecated_upstream"] and any("deprecated" in n for n in ts["notes"])
     assert m["artifacts"]["onnx"]["opset"] == 18
@@ -211,7 +212,7 @@ def test_float16_build(export_build):
     _, res = export_build("mlp-fp16", "specs/mlp.yaml", None, None, emit=["pt2", "onnx", "source"], dtype="float16")
     _ok(res)
     m = res.manifest
-    assert m["tolerance"] == {"atol": 1e-2, "rtol": 1e-2}
+    assert (m["tolerance"]["atol"], m["tolerance"]["rtol"]) == (1e-4, 1e-2)
     for fmt, a in m["artifacts"].items():
         assert a["status"] in ("verified", "unverified"), (fmt, a)
 

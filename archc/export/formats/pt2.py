@@ -15,7 +15,7 @@ from archc.codegen.nodemap import node_map
 from archc.diagnostics import Diagnostic, DiagnosticError
 from archc.export.dynamic import SymbolPlan, choose_sizes, guard_in_spec_terms, narrow
 from archc.export.registry import ExportContext, ExportFormat, register_format, timed
-from archc.export.verify import Runner
+from archc.export.verify import Runner, swap_module
 from archc.ir.dims import evaluate
 from archc.ir.graph import Graph
 
@@ -168,6 +168,20 @@ def _line(msg: str) -> str:
     return " ".join(lines[:3])[:500]
 
 
+def with_weights(ep: Any, state: Mapping[str, Any]) -> Any:
+    """A copy of the program holding `state`'s tensors (by state_dict key) instead of its own: the
+    randomized twin that formats translating the program (ONNX) are verified on; the same trace."""
+    import copy
+
+    import torch
+
+    twin = copy.deepcopy(ep)
+    for k in list(twin.state_dict):
+        old, new = twin.state_dict[k], state[k].detach().clone()
+        twin.state_dict[k] = torch.nn.Parameter(new, requires_grad=old.requires_grad) if isinstance(old, torch.nn.Parameter) else new
+    return twin
+
+
 def save(ep: Any, path: str) -> None:
     import torch
 
@@ -214,6 +228,12 @@ class Pt2Runner(Runner):
 
     def describe(self, path: str) -> str | None:
         return getattr(self, "_where", {}).get(path)
+
+    def weights(self) -> dict[str, Any] | None:
+        return dict(self.module.state_dict())
+
+    def swap(self, state: Mapping[str, Any]) -> bool:
+        return swap_module(self.module, state)
 
 
 def _export(ctx: ExportContext, entry: dict) -> list[str]:

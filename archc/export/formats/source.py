@@ -19,7 +19,7 @@ from archc.codegen.nodemap import NodeMap, node_map
 from archc.diagnostics import Diagnostic, DiagnosticError
 from archc.export.formats import state_dict as weights_format
 from archc.export.registry import ExportContext, ExportFormat, register_format, timed
-from archc.export.verify import Runner
+from archc.export.verify import Runner, swap_module
 
 
 def import_file(path: str) -> Any:
@@ -77,6 +77,12 @@ class SourceRunner(Runner):
 
     def describe(self, path: str) -> str | None:
         return f"the variable `{self.nodes.fx_name(path) or path}` of `forward`"
+
+    def weights(self) -> dict[str, Any] | None:
+        return dict(self.model.state_dict())
+
+    def swap(self, state: Mapping[str, Any]) -> bool:
+        return swap_module(self.model, state)
 
 
 def _export(ctx: ExportContext, entry: dict) -> list[str]:

@@ -79,6 +79,9 @@ class StateDictRunner(Runner):
         by_path, _ = eager_intermediates(self.module, inputs)
         return {k: [v[0] if isinstance(v, (tuple, list)) else v] for k, v in by_path.items()}
 
+    def weights(self) -> dict[str, Any] | None:
+        return dict(self.state)
+
     def describe(self, path: str) -> str | None:
         keys = [k for k in self.state if k.startswith(path + ".") or k == path]
         return f"tensors {', '.join(keys[:3])}" if keys else None
