@@ -49,8 +49,9 @@ def test_query_on_symbolic_dim_is_located_diagnostic(tmp_path):
 
 
 def test_query_on_fixed_dim_still_works(tmp_path):
-    text = SYMBOLIC_QUERY.replace("- f: {op: flatten, start_dim: 2}", "- f: {op: flatten, start_dim: 1}")
-    p = _write(tmp_path, text.replace('"${dim(f, 2)}"', '"${channels(x) * 2}"'))
+    text = SYMBOLIC_QUERY.replace("- f: {op: flatten, start_dim: 2}", "- f: {op: relu}")
+    text = text.replace('{op: linear, out: "${dim(f, 2)}"}', '{op: conv2d, out: "${channels(f) * 2}", kernel: 1}')
+    p = _write(tmp_path, text)
     g = archc.infer(p)
     fc = next(n for n in g.nodes if n.path == "fc")
     assert fc.attrs.out == 8
