@@ -30,6 +30,7 @@ inputs:
   x: {shape: [B, 4, H, W]}
 layers:
   - f: {op: flatten, start_dim: 2}
+  - t: {op: transpose, dim0: 1, dim1: 2}
   - fc: {op: linear, out: "${dim(f, 2)}"}
 outputs:
   y: {from: fc}
@@ -37,6 +38,8 @@ outputs:
 
 
 def test_query_on_symbolic_dim_is_located_diagnostic(tmp_path):
+    # before: `out` silently became 64 (H*W at the example), a linear [B, H*W, 4] -> [B, H*W, 64]
+    # that type-checks and compiles, with a width that follows the example size
     p = _write(tmp_path, SYMBOLIC_QUERY)
     with pytest.raises(DiagnosticError) as ei:
         archc.infer(p)
@@ -45,11 +48,12 @@ def test_query_on_symbolic_dim_is_located_diagnostic(tmp_path):
     d = diags[0]
     assert "`fc.out`" in d.message and "`dim(f, 2)`" in d.message and "H*W" in d.message, d.message
     assert "64" in d.message  # the example value is named as what it would have been, not used
-    assert d.span is not None and d.span.line == 8 and d.span.col == 30  # points at the call in `out:`
+    assert d.span is not None and d.span.line == 9 and d.span.col == 30  # points at the call in `out:`
 
 
 def test_query_on_fixed_dim_still_works(tmp_path):
-    text = SYMBOLIC_QUERY.replace("- f: {op: flatten, start_dim: 2}", "- f: {op: relu}")
+    text = SYMBOLIC_QUERY.replace("- f: {op: flatten, start_dim: 2}", "- f: {op: relu}").replace(
+        "  - t: {op: transpose, dim0: 1, dim1: 2}\n", "")
     text = text.replace('{op: linear, out: "${dim(f, 2)}"}', '{op: conv2d, out: "${channels(f) * 2}", kernel: 1}')
     p = _write(tmp_path, text)
     g = archc.infer(p)
