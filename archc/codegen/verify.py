@@ -2,7 +2,7 @@
 shape that static inference predicted. A disagreement is a compiler bug (ARC602).
 
 `verify_all_sizes` runs the one compiled module at every verification environment the export plan
-chooses (`archc.export.dynamic.envs`: the example, then each dynamic symbol at a second valid size),
+chooses (`archc.ir.sizes.envs`, the export build's: the example, then each dynamic symbol at a second valid size),
 so a size the lowering baked in at the example cannot pass."""
 from __future__ import annotations
 
@@ -50,10 +50,10 @@ def example_inputs(graph: Graph, env: dict[str, int] | None = None, device: Any 
 def verification_envs(graph: Graph) -> list[dict[str, int]]:
     """The sizes verification runs at: the export plan's (the example, then every dynamic symbol at
     a second size satisfying the spec's constraints)."""
-    from archc.export import dynamic
+    from archc.ir import sizes
 
-    plans, _ = dynamic.plan(graph)
-    return dynamic.envs(graph, plans)
+    plans, _ = sizes.plan(graph)
+    return sizes.envs(graph, plans)
 
 
 def verify_all_sizes(gm: Any, graph: Graph) -> list[Diagnostic]:
