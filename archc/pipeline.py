@@ -8,7 +8,8 @@
 - check:     the IR verifier, `Graph.check()` (when `ARCHC_CHECK_IR=1`, as in the test suite)
 - lint:      design, performance and export rules (archc.lint; only when asked for)
 - lower:     the `torch.fx.GraphModule` (archc.codegen)
-- verify:    run it (on meta by default) and compare every node's shape with the static one
+- verify:    run it (on meta by default) at the example and at a second size per dynamic symbol, and
+             compare every node's shape with the static one
 - emit:      write verified artifacts (archc.export.build runs it, after `until="verify"`)
 - measure:   latency and memory on a device (archc.profile.run.profile_spec runs it)
 
@@ -90,9 +91,9 @@ def _lower(u: Unit) -> None:
 
 
 def _verify(u: Unit) -> None:
-    from archc.codegen.verify import verify
+    from archc.codegen.verify import verify_all_sizes
 
-    u.verified = verify(u.module, u.graph) if u.options.verify else []
+    u.verified = verify_all_sizes(u.module, u.graph) if u.options.verify else []
     if u.verified:
         u.session.fail(u.verified)
 

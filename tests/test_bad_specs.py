@@ -41,7 +41,7 @@ CASES = sorted(p.stem for p in BAD.glob("*.yaml"))
 REQUIRED_CODES = (
     {f"ARC00{i}" for i in range(1, 8)}
     | {f"ARC1{i:02d}" for i in range(1, 19)}
-    | {f"ARC20{i}" for i in range(1, 7)}
+    | {f"ARC20{i}" for i in range(1, 7)} | {"ARC208"}
     | {"ARC601"}
 )
 
@@ -255,6 +255,7 @@ EXPECT: dict[str, Expect] = {
     "084_matmul_inner_mismatch": Expect(("ARC203",), (5, 16), "`64 == T`"),
     "085_when_channels_of_unknown_node": Expect(("ARC108",), (11, 25), "name `imgae` is not defined"),
     "086_block_param_unknown_type": Expect(("ARC102",), None, "integer"),
+    "088_shape_query_on_symbolic_dim": Expect(("ARC208",), (12, 31), "`dim(flat, 2)` is `H*W`"),
     "087_conv_stride_zero": Expect(
         ("ARC102",), (8, 53), "stride"),
 }

@@ -1,5 +1,9 @@
 """Verification: propagate meta tensors through the GraphModule and require, at every node, the
-shape that static inference predicted. A disagreement is a compiler bug (ARC602)."""
+shape that static inference predicted. A disagreement is a compiler bug (ARC602).
+
+`verify_all_sizes` runs the one compiled module at every verification environment the export plan
+chooses (`archc.ir.sizes.envs`, the export build's: the example, then each dynamic symbol at a second valid size),
+so a size the lowering baked in at the example cannot pass."""
 from __future__ import annotations
 
 from typing import Any
@@ -41,6 +45,30 @@ def example_inputs(graph: Graph, env: dict[str, int] | None = None, device: Any 
             lo, hi = inp.range if inp.range is not None else (0, 2)
             out[name] = torch.randint(lo, hi, shape, generator=gen, dtype=dt).to(device)
     return out
+
+
+def verification_envs(graph: Graph) -> list[dict[str, int]]:
+    """The sizes verification runs at: the export plan's (the example, then every dynamic symbol at
+    a second size satisfying the spec's constraints)."""
+    from archc.ir import sizes
+
+    plans, _ = sizes.plan(graph)
+    return sizes.envs(graph, plans)
+
+
+def verify_all_sizes(gm: Any, graph: Graph) -> list[Diagnostic]:
+    """`verify` at every verification environment; stops at the first one that disagrees, whose
+    sizes the messages name."""
+    example = graph.example_env
+    for env in verification_envs(graph):
+        diags = verify(gm, graph, env)
+        if diags:
+            if env != example:
+                at = ", ".join(f"{k}={v}" for k, v in sorted(env.items()) if v != example.get(k))
+                diags = [Diagnostic(d.code, f"at {at}: {d.message}", d.span, severity=d.severity, hint=d.hint,
+                                    related=d.related) for d in diags]
+            return diags
+    return []
 
 
 def verify(gm: Any, graph: Graph, env: dict[str, int] | None = None) -> list[Diagnostic]:

@@ -142,25 +142,35 @@ class Elaborator:
         t = self._ref_type(ref, "channels")
         if t.rank < 2:
             raise ValueError(f"channels() needs a tensor of rank >= 2, got {t.shape_str()}")
-        return self._intdim(t.shape[1], "channels")
+        return self._intdim(t.shape[1], f"channels({_ref_name(ref)})")
 
     def _fn_features(self, ref: Any) -> Any:
         t = self._ref_type(ref, "features")
-        return self._intdim(t.shape[-1], "features")
+        return self._intdim(t.shape[-1], f"features({_ref_name(ref)})")
 
     def _fn_dim(self, ref: Any, i: int) -> Any:
         t = self._ref_type(ref, "dim")
         if not isinstance(i, int) or not -t.rank <= i < t.rank:
             raise ValueError(f"dim() index {i!r} is out of range for rank {t.rank}")
-        return self._intdim(t.shape[i], "dim")
+        return self._intdim(t.shape[i], f"dim({_ref_name(ref)}, {i})")
 
     def _fn_rank(self, ref: Any) -> int:
         return self._ref_type(ref, "rank").rank
 
-    def _intdim(self, d: D.Dim, fn: str) -> int:
+    def _intdim(self, d: D.Dim, query: str) -> int:
+        """A shape query's value: only a fixed size. A size that depends on a symbol has no single
+        value (the example size would be wrong at every other size), so it is refused (ARC208)."""
         if isinstance(d, int):
             return d
-        return D.evaluate(d, self.st.example_env)
+        syms = sorted(D.free_symbols(d))
+        example = D.evaluate(d, self.st.example_env)
+        raise ExprError(
+            SYMBOLIC_QUERY,
+            f"`{query}` is `{D.dim_str(d)}`, which depends on {', '.join(f'`{s}`' for s in syms)}: "
+            f"a shape query must have one value at every size, and {example} holds only at the example "
+            f"({', '.join(f'{s}={self.st.example_env[s]}' for s in syms)})",
+            hint="use a fixed dim (a param, a constant channel count) or give the symbol a fixed size; "
+                 "to resize to another tensor's spatial size, give it as upsample's second input (`from: [x, skip]`)")
 
     @property
     def functions(self) -> dict[str, Any]:
@@ -590,10 +600,12 @@ class Elaborator:
             ok = False
         if not ok:
             raise _Abort
-        # defaults may be expressions over other params
+        # defaults may be expressions over other params and shape queries of the block's inputs
+        input_env = {n: NodeRefValue(r, n) for n, r in zip(bdef.inputs, in_refs) if n not in bscope_env}
         for pname, v in list(bscope_env.items()):
             if pname in bdef.params and contains_expr(v):
-                bscope_env[pname] = self.eval_value(v, bscope_env, src.file.value_span(src.path + ("params", pname)), src.file, f"block `{name}` param `{pname}`")
+                bscope_env[pname] = self.eval_value(v, {**input_env, **bscope_env}, src.file.value_span(src.path + ("params", pname)),
+                                                    src.file, f"block `{name}` param `{pname}`")
         self.st.scopes[full] = Scope(full, "block", name, span)
         refs = dict(zip(bdef.inputs, in_refs))
         inner = _Names(full + ".", refs, {n: src.file.key_span(src.path + ("inputs",)) for n in refs}, src.file, bscope_env, name)
@@ -613,6 +625,13 @@ class Elaborator:
             raise _Abort
         self.st.scope_outputs[full] = last
         return last
+
+SYMBOLIC_QUERY = "ARC208"
+
+
+def _ref_name(ref: Any) -> str:
+    return ref.name if isinstance(ref, NodeRefValue) else str(ref)
+
 
 def _static(shape: Any) -> list[int]:
     out = []

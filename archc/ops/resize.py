@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Literal, Optional, Sequence, Union
+from typing import Any, Literal, Optional, Sequence, Union
 
 from pydantic import Field
 
@@ -87,10 +87,30 @@ def _check(op: str, a: UpsampleAttrs, x: TensorType) -> None:
         require_float(op, x)
 
 
+def _like(op: str, a: UpsampleAttrs, x: TensorType, ref: TensorType) -> tuple:
+    """The spatial size of `ref`, which a two-input upsample resizes `x` to (symbolic as it is)."""
+    if a.scale_factor is not None or a.size is not None:
+        raise ShapeError("ARC204", f"`{op}` with a second input takes its size from that input: "
+                         "give neither `scale_factor` nor `size`", input_index=1)
+    if ref.rank != x.rank:
+        raise ShapeError("ARC205", f"`{op}` resizes to the spatial size of its second input, which must have "
+                         f"the rank of the first ({x.rank}), got {ref.shape_str()}", input_index=1)
+    return tuple(ref.shape[2:])
+
+
+def interpolate_like(x: Any, ref: Any, mode: str = "nearest", align_corners: Any = None) -> Any:
+    """`F.interpolate(x, size=ref's spatial size)`, read from `ref` at run time (so exports keep it dynamic)."""
+    import torch.nn.functional as F
+
+    return F.interpolate(x, size=ref.shape[2:], mode=mode, align_corners=align_corners)
+
+
 def _infer(op: str):
     def infer(ctx: InferContext, a: UpsampleAttrs, ins: Sequence[TensorType]) -> TensorType:
         x = ins[0]
         _check(op, a, x)
+        if len(ins) == 2:
+            return x.with_shape(x.shape[:2] + _like(op, a, x, ins[1]))
         nd = x.rank - 2
         kind, vals = _spec(op, a, nd)
         if kind == "size":
@@ -109,6 +129,8 @@ def _lower(op: str):
     def lower(a: UpsampleAttrs, ins: Sequence[TensorType], out: TensorType):
         import torch.nn.functional as F
 
+        if len(ins) == 2:
+            return Call(interpolate_like, kwargs={"mode": a.mode, "align_corners": a.align_corners})
         kind, vals = _spec(op, a, ins[0].rank - 2)
         kwargs: dict = {kind: vals, "mode": a.mode}
         if a.align_corners is not None:
@@ -142,12 +164,13 @@ for _name, _doc in (
         attrs=UpsampleAttrs,
         infer=_infer(_name),
         lower=_lower(_name),
+        arity=(1, 2),
         cost=_cost,
         family="resize",
         traits=Traits(onnx=_ONNX),
         doc=_doc,
         shape_doc="[B, C, spatial...] -> [B, C, floor(L*scale_factor) or size...]; exactly one of scale_factor "
-        "and size. On a symbolic size the scale must be an integer or have an exact form (0.5 -> L//2).",
+        "and size, or a second input whose spatial size it takes (read at run time). On a symbolic size the scale must be an integer or have an exact form (0.5 -> L//2).",
         lowers_to="torch.nn.functional.interpolate",
         example=f"{{op: {_name}, scale_factor: 2, mode: bilinear, align_corners: false}}",
         example_inputs=[(2, 3, 4, 5)],
