@@ -196,9 +196,15 @@ class Elaborator:
                 raise _ForwardRef(base)
             cands = list(scope.refs)
             close = difflib.get_close_matches(base, cands, n=1)
-            self.error("ARC104", f"`{here}` takes input from `{base}`, which is not defined", span,
-                       hint=f"did you mean `{close[0]}`?" if close else
-                       (f"visible here: {', '.join(cands[-8:])}" if cands else None))
+            head, _, rest = base.rpartition(".")
+            multi = scope.refs.get(head) if rest.isdigit() else None
+            if multi is not None and not multi.is_input and len(self.st.node_index[multi.node].outputs) > 1:
+                hint = (f"`{head}` has {len(self.st.node_index[multi.node].outputs)} outputs: refer to one as "
+                        f"`{head}[{rest}]` (quoted in flow-style YAML: `from: \"{head}[{rest}]\"`)")
+            else:
+                hint = (f"did you mean `{close[0]}`?" if close else
+                        (f"visible here: {', '.join(cands[-8:])}" if cands else None))
+            self.error("ARC104", f"`{here}` takes input from `{base}`, which is not defined", span, hint=hint)
             raise _Abort
         if index:
             if ref.is_input or index >= len(self.st.node_index[ref.node].outputs):
