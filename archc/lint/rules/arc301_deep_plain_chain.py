@@ -15,7 +15,8 @@ MAX_PLAIN_DEPTH = 10
 @rule(
     "ARC301", "deep-plain-chain", "warning",
     summary=f"Every path from an input to an output passes through more than {MAX_PLAIN_DEPTH} weighted "
-    "layers (conv, linear, attention, recurrent): a deep plain chain with no skip connection.",
+    "layers (conv, linear, attention, recurrent), measured along the shortest path: a deep plain chain "
+    "that no skip connection shortens enough.",
     why="Plain stacks deeper than about ten layers train worse, not better, even on the training set "
     "(the degradation problem that motivated ResNet): gradients must cross every layer. A residual "
     "`add` (or a concatenation, as in U-Net and DenseNet) gives them a short path. Depth is measured "
