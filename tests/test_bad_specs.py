@@ -234,7 +234,7 @@ EXPECT: dict[str, Expect] = {
     "065_input_zero_dim": Expect(("ARC206",), (6, 18), "must be positive"),
     "066_output_index_out_of_range": Expect(("ARC104",), (9, 39), "`fc[1]` does not exist"),
     "067_when_not_bool": Expect(("ARC102",), (10, 42), "must be true or false"),
-    "068_repeat_in_seq_item": Expect(("ARC102",), (10, 33), "`repeat` is not supported"),
+    "068_repeat_in_seq_item": Expect(("ARC102",), (11, 58), "which another item of `stack` already has"),
     "069_block_def_typo_layer": Expect(("ARC103", "ARC101"), (8, 3), "missing key `layers`"),
     "070_tab_indentation": Expect(("ARC001",), (4, 1)),
     "071_spec_is_a_list": Expect(("ARC102",), (1, 1), "must be a YAML mapping"),

@@ -206,9 +206,15 @@ class Elaborator:
                 raise _ForwardRef(base)
             cands = list(scope.refs)
             close = difflib.get_close_matches(base, cands, n=1)
-            self.error("ARC104", f"`{here}` takes input from `{base}`, which is not defined", span,
-                       hint=f"did you mean `{close[0]}`?" if close else
-                       (f"visible here: {', '.join(cands[-8:])}" if cands else None))
+            head, _, rest = base.rpartition(".")
+            multi = scope.refs.get(head) if rest.isdigit() else None
+            if multi is not None and not multi.is_input and len(self.st.node_index[multi.node].outputs) > 1:
+                hint = (f"`{head}` has {len(self.st.node_index[multi.node].outputs)} outputs: refer to one as "
+                        f"`{head}[{rest}]` (quoted in flow-style YAML: `from: \"{head}[{rest}]\"`)")
+            else:
+                hint = (f"did you mean `{close[0]}`?" if close else
+                        (f"visible here: {', '.join(cands[-8:])}" if cands else None))
+            self.error("ARC104", f"`{here}` takes input from `{base}`, which is not defined", span, hint=hint)
             raise _Abort
         if index:
             if ref.is_input or index >= len(self.st.node_index[ref.node].outputs):
@@ -374,20 +380,9 @@ class Elaborator:
             raise _Abort
         full = scope.prefix + nid
         if node.has("repeat"):
-            n = self.eval_value(node.repeat, env, f.value_span(path + ("repeat",)), f, f"`{nid}.repeat`")
-            if not isinstance(n, int) or isinstance(n, bool) or n < 0:
-                self.error("ARC102", f"`{nid}.repeat` must be a non-negative integer, got {n!r}", f.value_span(path + ("repeat",)))
-                raise _Abort
-            if n > MAX_REPEAT:
-                self.error("ARC115", f"`{nid}.repeat` is {n}; the limit is {MAX_REPEAT}", f.value_span(path + ("repeat",)))
-                raise _Abort
+            n = self._repeat_count(nid, node, scope, env)
             if n == 0:
                 return in_refs[0]
-            if self.st.repeat_product * n > MAX_NODES:
-                self.error("ARC115", f"`{nid}.repeat` is {n} inside repeats totalling {self.st.repeat_product}: "
-                           f"{self.st.repeat_product * n:,} copies would pass the limit of {MAX_NODES:,} nodes",
-                           f.value_span(path + ("repeat",)))
-                raise _Abort
             self.st.repeat_product *= n
             try:
                 return self._expand_repeat(full, nid, n, node, scope, env, in_refs, span)
@@ -395,23 +390,55 @@ class Elaborator:
                 self.st.repeat_product //= n
         return self.expand_instance(full, nid, node, scope, env, in_refs, span)
 
+    def _repeat_count(self, nid: str, node: OpUse | BlockUse | SeqUse, scope: _Names, env: dict) -> int:
+        """The value of a node's `repeat`, checked against the limits."""
+        f, path = scope.file, node.path
+        n = self.eval_value(node.repeat, env, f.value_span(path + ("repeat",)), f, f"`{nid}.repeat`")
+        if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+            self.error("ARC102", f"`{nid}.repeat` must be a non-negative integer, got {n!r}", f.value_span(path + ("repeat",)))
+            raise _Abort
+        if n > MAX_REPEAT:
+            self.error("ARC115", f"`{nid}.repeat` is {n}; the limit is {MAX_REPEAT}", f.value_span(path + ("repeat",)))
+            raise _Abort
+        if n and self.st.repeat_product * n > MAX_NODES:
+            self.error("ARC115", f"`{nid}.repeat` is {n} inside repeats totalling {self.st.repeat_product}: "
+                       f"{self.st.repeat_product * n:,} copies would pass the limit of {MAX_NODES:,} nodes",
+                       f.value_span(path + ("repeat",)))
+            raise _Abort
+        return n
+
+    def _repetition_names(self, nid: str, node: OpUse | BlockUse | SeqUse, scope: _Names, env: dict, n: int,
+                          default: int = 0) -> list[str]:
+        """The names of a repeat's `n` repetitions: `repeat_names` evaluated with `i`, else the index
+        (plus `default`, the position of the first one in an enclosing `seq`)."""
+        f, path = scope.file, node.path
+        if not node.has("repeat_names"):
+            return [str(default + k) for k in range(n)]
+        vspan = f.value_span(path + ("repeat_names",))
+        names: list[str] = []
+        for k in range(n):
+            child = self.eval_value(node.repeat_names, dict(env, i=k), vspan, f, f"`{nid}.repeat_names`")
+            if isinstance(child, int) and not isinstance(child, bool) and child >= 0:
+                child = str(child)  # an offset index, like torchvision's `features.1`
+            if not isinstance(child, str) or not (child.isidentifier() or child.isdigit()):
+                self.error("ARC102", f"`{nid}.repeat_names` gives repetition {k} the name {child!r}, which is not a valid name",
+                           vspan, hint="a name is a letter or `_` followed by letters, digits and `_` "
+                           "(\"layer_${i}\"), or a non-negative integer (\"${i + 1}\")")
+                raise _Abort
+            if child in names:
+                self.error("ARC102", f"`{nid}.repeat_names` gives repetitions {names.index(child)} and {k} the same name "
+                           f"{child!r}", vspan, hint="make the name depend on `i`, e.g. \"layer_${i}\"")
+                raise _Abort
+            names.append(child)
+        return names
+
     def _expand_repeat(self, full: str, nid: str, n: int, node: OpUse | BlockUse | SeqUse, scope: _Names, env: dict,
                        in_refs: list[ValueRef], span: Span | None) -> ValueRef:
-        f, path = scope.file, node.path
         self.st.scopes[full] = Scope(full, "repeat", None, span)
         cur = in_refs
         out = in_refs[0]
-        seen_names: set[str] = set()
-        for k in range(n):
+        for k, child in enumerate(self._repetition_names(nid, node, scope, env, n)):
             env_k = dict(env, i=k)
-            child = str(k)
-            if node.has("repeat_names"):
-                child = self.eval_value(node.repeat_names, env_k, f.value_span(path + ("repeat_names",)), f, f"`{nid}.repeat_names`")
-                if not isinstance(child, str) or not (child.isidentifier() or child.isdigit()) or child in seen_names:
-                    self.error("ARC102", f"`{nid}.repeat_names` must give each repetition its own identifier, got {child!r}",
-                               f.value_span(path + ("repeat_names",)))
-                    raise _Abort
-                seen_names.add(child)
             out = self.expand_instance(f"{full}.{child}", f"{nid}.{child}", node, scope, env_k, cur, span)
             self.st.scope_outputs[f"{full}.{child}"] = out
             # the first input chains through the repetitions; the others (a mask, a memory) are
@@ -431,21 +458,43 @@ class Elaborator:
             self.st.scopes[full] = Scope(full, "seq", None, span)
             cur = in_refs
             out = in_refs[0]
+            shift = 0  # a repeated item expands in place: the items after it move up by its extra copies
             for k, item in enumerate(node.items):
                 ipath = item.path
                 ispan = f.value_span(ipath)
+                pos = k + shift
                 try:
                     if item.has("when"):
-                        cond = self.eval_value(item.when, env, f.value_span(ipath + ("when",)), f, f"`{label}.{k}.when`")
+                        cond = self.eval_value(item.when, env, f.value_span(ipath + ("when",)), f, f"`{label}.{pos}.when`")
                         if cond is False:
                             continue
                     if item.has("repeat"):
-                        self.error("ARC102", "`repeat` is not supported on items of a `seq`", f.key_span(ipath + ("repeat",)),
-                                   hint="use a named node with `repeat`, or a block")
-                        raise _Abort
-                    out = self.expand_instance(f"{full}.{k}", f"{label}.{k}", item, scope, env, cur, ispan)
+                        n = self._repeat_count(f"{label}.{pos}", item, scope, env)
+                        names = self._repetition_names(f"{label}.{pos}", item, scope, env, n, default=pos)
+                        shift += n - 1
+                        clash = next((c for c in names if f"{full}.{c}" in self.st.scopes
+                                      or f"{full}.{c}" in self.st.node_index), None)
+                        if clash is not None:
+                            self.error("ARC102", f"`{label}.{pos}.repeat_names` gives a repetition the name {clash!r}, "
+                                       f"which another item of `{label}` already has",
+                                       f.value_span(ipath + ("repeat_names",)),
+                                       hint="a repeated item of a `seq` is named by position by default; "
+                                       "leave out `repeat_names` or give names the other items do not use")
+                            raise _Abort
+                        self.st.repeat_product *= max(n, 1)
+                        try:
+                            for j, child in enumerate(names):
+                                pos = child
+                                out = self.expand_instance(f"{full}.{child}", f"{label}.{child}", item, scope,
+                                                           dict(env, i=j), cur, ispan)
+                                self.st.scope_outputs[f"{full}.{child}"] = out
+                                cur = [out]
+                        finally:
+                            self.st.repeat_product //= max(n, 1)
+                        continue
+                    out = self.expand_instance(f"{full}.{pos}", f"{label}.{pos}", item, scope, env, cur, ispan)
                 except _Abort:
-                    self.st.poisoned.add(ValueRef(f"{full}.{k}"))
+                    self.st.poisoned.add(ValueRef(f"{full}.{pos}"))
                     raise
                 cur = [out]
             self.st.scope_outputs[full] = out

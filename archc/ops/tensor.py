@@ -266,7 +266,9 @@ register(
     lower=_split_lower,
     cost=no_arithmetic,
     family="tensor",
-    doc="Split a tensor along `dim` into several outputs (multi-output: refer to them as `node.0`, `node.1`, ...).",
+    doc="Split a tensor along `dim` into several outputs. Refer to output i of a node `parts` as `parts[i]`; "
+    "inside a flow mapping the brackets must be quoted: `- second: {op: relu, from: \"parts[1]\"}` "
+    "(`parts.1` names a block repetition, not an output).",
     shape_doc="the split dim must be static; an int gives chunks of that size (the last may be smaller); "
     "a list gives exactly those sizes, which must add up to the dim.",
     lowers_to="torch.split",

@@ -197,10 +197,34 @@ def ops_markdown(ops: dict[str, OpDef] | None = None) -> str:
 # ---------------------------------------------------------------------------------------------
 
 
+_ABBREVIATIONS = ("e.g.", "i.e.", "etc.", "vs.", "cf.")
+
+
 def first_sentence(doc: str) -> str:
-    """The summary line of a doc: up to the first full stop followed by a space."""
-    head, sep, _ = doc.partition(". ")
-    return head + "." if sep else doc
+    """The summary line of a doc: up to the first full stop that ends a sentence.
+
+    A full stop ends a sentence when it is followed by a space, stands outside brackets and code
+    spans, and is not part of an abbreviation ("e.g.") or an ellipsis ("...").
+    """
+    depth = 0
+    code = False
+    for i, ch in enumerate(doc):
+        if ch == "`":
+            code = not code
+        elif code:
+            continue
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+        elif ch == "." and depth == 0 and doc[i + 1:i + 2] == " ":
+            if i > 0 and doc[i - 1] == ".":
+                continue  # an ellipsis
+            word = doc[:i + 1].rsplit(" ", 1)[-1].lower()
+            if word in _ABBREVIATIONS:
+                continue
+            return doc[:i + 1]
+    return doc
 
 
 def render_ops_list(con: Any, ops: dict[str, OpDef], only_family: str | None = None) -> None:

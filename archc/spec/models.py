@@ -43,7 +43,8 @@ class NodeCommon(Strict):
         None, description="repeat the node N times in sequence; the index `i` is visible in its args"
     )
     repeat_names: Optional[str] = Field(
-        None, description="with `repeat`: the name of repetition `i` (e.g. \"encoder_layer_${i}\"); default: the index"
+        None, description="with `repeat`: the name of repetition `i`, an identifier (\"encoder_layer_${i}\") or "
+        "a non-negative integer (\"${i + 1}\" starts the numbering at 1); default: the index"
     )
     doc: Optional[str] = None
 

@@ -165,10 +165,26 @@ _FRIENDLY_HINTS = (
 )
 
 
+def _end_of_text_span(file: str, mark) -> Span | None:
+    """An error found at the end of the stream (an unclosed bracket or quote) points just after
+    the last character of the text, so that the diagnostic shows that line, not an empty one."""
+    buf = getattr(mark, "buffer", None)
+    if not isinstance(buf, str):
+        return None
+    text = buf.rstrip("\0")
+    body = text.rstrip()
+    if not body or mark.index < len(body):
+        return None
+    line, col = _line_col(text, len(body))
+    return Span(file, line, col, line, col + 1)
+
+
 def _syntax_diagnostic(e: yaml.MarkedYAMLError, file: str) -> Diagnostic:
     problem = e.problem or e.context or "invalid YAML"
     mark = e.problem_mark or e.context_mark
     span = _mark_span(file, mark) if mark is not None else Span(file, 1, 1)
+    if mark is not None:
+        span = _end_of_text_span(file, mark) or span
     message = problem
     if problem == "expected a single document in the stream":
         message = "expected a single document in the stream"

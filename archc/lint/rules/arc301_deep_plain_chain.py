@@ -15,7 +15,8 @@ MAX_PLAIN_DEPTH = 10
 @rule(
     "ARC301", "deep-plain-chain", "warning",
     summary=f"Every path from an input to an output passes through more than {MAX_PLAIN_DEPTH} weighted "
-    "layers (conv, linear, attention, recurrent): a deep plain chain with no skip connection.",
+    "layers (conv, linear, attention, recurrent), measured along the shortest path: a deep plain chain "
+    "that no skip connection shortens enough.",
     why="Plain stacks deeper than about ten layers train worse, not better, even on the training set "
     "(the degradation problem that motivated ResNet): gradients must cross every layer. A residual "
     "`add` (or a concatenation, as in U-Net and DenseNet) gives them a short path. Depth is measured "
@@ -71,9 +72,11 @@ def deep_plain_chain(ctx: LintContext) -> Iterator[Finding]:
     first = ctx.nodes[chain[0]]
     span, start = ctx.top_span(at), ctx.top_span(first)
     yield Finding(
-        f"output `{out.name}` is {n} weighted layers deep on every path, with no skip connection "
-        f"(more than {MAX_PLAIN_DEPTH}): `{first.path}` to `{chain[-1]}`; `{at.path}` is layer {MAX_PLAIN_DEPTH + 1}",
+        f"the shortest path from an input to output `{out.name}` passes through {n} weighted layers "
+        f"(more than {MAX_PLAIN_DEPTH}; skip connections, if any, do not shorten it enough): "
+        f"`{first.path}` to `{chain[-1]}`; `{at.path}` is layer {MAX_PLAIN_DEPTH + 1}",
         span,
-        hint="add residual connections (`{op: add, from: [x, y]}`) around groups of layers, or make the net shallower",
+        hint="add residual connections (`{op: add, from: [x, y]}`) that bypass layers of this path, "
+        "or make the net shallower",
         related=(Related(f"the plain chain starts at `{first.path}`", start),) if start != span else (),
     )
