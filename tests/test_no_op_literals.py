@@ -31,6 +31,13 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("archc/codegen/fx.py", "relu"): "torch.nn.init's `nonlinearity=\"relu\"` argument (kaiming gain), not the op",
 }
 
+# Files that write spec text, as the zoo's YAML does: the ops they put in a spec are named there.
+SPEC_WRITERS: dict[str, str] = {
+    "archc/parity/mutate.py": "the mutation harness writes mutant specs: the activation it swaps in, the "
+                              "norm whose eps it changes, the add it drops, are spec text (a follow-up could "
+                              "pick them by `Traits.role`)",
+}
+
 # ---------------------------------------------------------------------------------------------
 # PENDING_LINT: op names still listed by the lint rules while they were being switched to traits.
 # ---------------------------------------------------------------------------------------------
@@ -43,7 +50,7 @@ def op_literals() -> Counter:
     found: Counter = Counter()
     for path in sorted(PKG.rglob("*.py")):
         rel = path.relative_to(ROOT).as_posix()
-        if rel.startswith("archc/ops/"):
+        if rel.startswith("archc/ops/") or rel in SPEC_WRITERS:
             continue
         for node in ast.walk(ast.parse(path.read_text(), filename=rel)):
             if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value in names:
