@@ -37,6 +37,7 @@ def graph_summary(graph: Graph) -> dict[str, Any]:
         "symbols": {s.name: {"example": s.example, "min": s.range.min, "max": s.range.max,
                              "multiple_of": s.range.multiple_of} for s in graph.symbols.values()},
         "constraints": [c.text for c in graph.constraints],
+        "verified_at": _verified_at(graph),
         "resolved_params": graph.params,
     }
 
@@ -72,8 +73,16 @@ def render_check(con: Any, doc: dict[str, Any]) -> None:
     outs = ", ".join(f"{k} {v['shape']}" for k, v in doc["outputs"].items())
     con.print(f"inputs: {ins}")
     con.print(f"outputs: {outs}")
-    ex = ", ".join(f"{k}={v['example']}" for k, v in doc["symbols"].items())
+    ex = "; ".join(", ".join(f"{k}={v}" for k, v in env.items()) for env in doc.get("verified_at") or [])
     if doc["constraints"]:
         con.print(f"requires: {'; '.join(doc['constraints'])}")
     con.print(f"[bold]{len(doc['nodes'])} nodes, {doc['params']:,} parameters ({_fmt_count(doc['params'])})[/bold]; "
               f"shapes verified on the meta device at {ex or 'static sizes'}")
+
+
+def _verified_at(graph) -> list[dict[str, int]]:
+    """The sizes the verify stage runs the module at (the example, then each dynamic symbol's
+    second size: the export plan's, `archc.ir.sizes`)."""
+    from archc.ir import sizes
+
+    return sizes.envs(graph, sizes.plan(graph)[0])
