@@ -120,6 +120,19 @@ class Runner(ABC):
         return False
 
 
+class ModuleRunner(Runner):
+    """A Runner whose reloaded artifact is an nn.Module-like `self.module` (pt2's `.module()`, a
+    ScriptModule): its weights are its state_dict, and randomized weights are swapped into it."""
+
+    module: Any
+
+    def weights(self) -> dict[str, Any] | None:
+        return dict(self.module.state_dict())
+
+    def swap(self, state: Mapping[str, Any]) -> bool:
+        return swap_module(self.module, state)
+
+
 def swap_module(module: Any, state: Mapping[str, Any]) -> bool:
     """Load `state` into an nn.Module-like artifact: every key it has must be in `state` (a key
     missing there means the artifact holds a tensor verification would not randomize)."""

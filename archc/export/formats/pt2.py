@@ -15,7 +15,7 @@ from archc.codegen.nodemap import node_map
 from archc.diagnostics import Diagnostic, DiagnosticError
 from archc.export.dynamic import SymbolPlan, choose_sizes, guard_in_spec_terms, narrow
 from archc.export.registry import ExportContext, ExportFormat, register_format, timed
-from archc.export.verify import Runner, swap_module
+from archc.export.verify import ModuleRunner
 from archc.ir.dims import evaluate
 from archc.ir.graph import Graph
 
@@ -188,7 +188,7 @@ def save(ep: Any, path: str) -> None:
     torch.export.save(ep, path)
 
 
-class Pt2Runner(Runner):
+class Pt2Runner(ModuleRunner):
     fmt = "pt2"
 
     def __init__(self, path: str):
@@ -228,12 +228,6 @@ class Pt2Runner(Runner):
 
     def describe(self, path: str) -> str | None:
         return getattr(self, "_where", {}).get(path)
-
-    def weights(self) -> dict[str, Any] | None:
-        return dict(self.module.state_dict())
-
-    def swap(self, state: Mapping[str, Any]) -> bool:
-        return swap_module(self.module, state)
 
 
 def _export(ctx: ExportContext, entry: dict) -> list[str]:

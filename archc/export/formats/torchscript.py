@@ -13,7 +13,7 @@ from typing import Any, Mapping
 from archc.codegen.nodemap import node_map
 from archc.diagnostics import Diagnostic, DiagnosticError
 from archc.export.registry import ExportContext, ExportFormat, register_format, timed
-from archc.export.verify import Runner, swap_module
+from archc.export.verify import ModuleRunner
 
 DEPRECATION_NOTE = ("TorchScript is deprecated upstream; archc still emits it because C++ (LibTorch) deployments "
                     "and older serving stacks load nothing else (leave it out of --emit to skip it)")
@@ -49,7 +49,7 @@ def fallback_diagnostic(info: dict) -> Diagnostic | None:
                       f"execution, so control flow that depends on sizes is frozen", None, severity="warning")
 
 
-class TorchScriptRunner(Runner):
+class TorchScriptRunner(ModuleRunner):
     fmt = "torchscript"
 
     def __init__(self, path: str, gm: Any = None):
@@ -100,12 +100,6 @@ class TorchScriptRunner(Runner):
 
     def describe(self, path: str) -> str | None:
         return f"submodule `{path}`, replayed on the eager inputs"
-
-    def weights(self) -> dict[str, Any] | None:
-        return dict(self.module.state_dict())
-
-    def swap(self, state: Mapping[str, Any]) -> bool:
-        return swap_module(self.module, state)
 
 
 def _export(ctx: ExportContext, entry: dict) -> list[str]:
