@@ -74,7 +74,8 @@ def profile(
         from archc.diagnostics import DiagnosticError
         from archc.pipeline import DEFAULT_PARAM_LIMIT, Options, Session, run
         from archc.profile import budget as B
-        from archc.profile.run import Request, profile_spec
+        from archc.api import profile as profile_spec
+        from archc.profile.run import Request
 
         ov = parse_sets(set_, variant)
         dev = device.strip()
@@ -132,7 +133,8 @@ def profile(
 
         with _progress_bar(progress and req.measuring and not json_) as cb:
             try:
-                graph, static, results = profile_spec(loaded, opts, req, cb)
+                req.progress = cb
+                graph, static, results = profile_spec(loaded, opts, req)
             except DiagnosticError as e:
                 raise e.with_sources(loaded.sources)
         checks, diags = B.check(limits, static, results.get("measured"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from archc.export import build
+from archc.api import build
 
 # 16 linear+relu layers (no biases) at torch's default init: each layer scales activations by ~0.4,
 # so the logits are ~1e-7 and any absolute tolerance passes anything
