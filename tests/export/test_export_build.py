@@ -178,7 +178,7 @@ def test_missing_extra_exits_3(tmp_path, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
     r = runner.invoke(app, ["build", "specs/mlp.yaml", "-o", str(tmp_path / "o"), "--emit", "onnx"])
     assert r.exit_code == 3, r.output
-    assert "pip install 'archc[export]'" in r.output and "onnxruntime" in r.output
+    assert "pip install 'archc-compiler[export]'" in r.output and "onnxruntime" in r.output
 
 
 @pytest.mark.parametrize("args,needle", [
