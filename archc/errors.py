@@ -13,7 +13,7 @@ Anything else is a bug in archc (exit 4). This module is a leaf: it imports noth
 """
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ENV, EXIT_INTERNAL = 0, 1, 2, 3, 4
 
@@ -46,9 +46,15 @@ class MissingDependency(ArchcError):
     exit_code = EXIT_ENV
 
 
+# renders diagnostics with their sources (set by the `archc` package to archc.report.text's
+# renderer; this module imports nothing of archc)
+RENDER: Callable[[list, dict], str] | None = None
+
+
 class DiagnosticError(ArchcError):
     """Raised by a stage that cannot continue; carries every diagnostic found so far and the
-    source texts (display file name -> text) they point into."""
+    source texts (display file name -> text) they point into. `str()` is the diagnostics rendered
+    as the command line shows them: code, message, file:line:col, the source line and a caret."""
 
     exit_code = EXIT_FAIL
 
@@ -56,6 +62,14 @@ class DiagnosticError(ArchcError):
         self.diagnostics = list(diagnostics)
         self.sources: dict[str, str] = dict(sources) if sources else {}
         super().__init__("; ".join(f"{d.code} {d.message}" for d in self.diagnostics))
+
+    def __str__(self) -> str:
+        if RENDER is not None and self.diagnostics:
+            try:
+                return RENDER(self.diagnostics, self.sources)
+            except Exception:  # noqa: BLE001 - never let rendering hide the error
+                pass
+        return super().__str__()
 
     def with_sources(self, sources: dict[str, str]) -> "DiagnosticError":
         """The same error, its sources completed with `sources` (texts already held win)."""

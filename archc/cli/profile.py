@@ -74,7 +74,7 @@ def profile(
         from archc.diagnostics import DiagnosticError
         from archc.pipeline import DEFAULT_PARAM_LIMIT, Options, Session, run
         from archc.profile import budget as B
-        from archc.api import profile as profile_spec
+        from archc.api import run_profile as profile_spec
         from archc.profile.run import Request
 
         ov = parse_sets(set_, variant)

@@ -239,8 +239,10 @@ def _is_default(v: Any, default: Any) -> bool:
 def _module_expr(m: Any, ctx: _Ctx, indent: int, path: str) -> str:
     import torch.nn as nn
 
+    from archc.codegen.containers import is_container
+
     pad = " " * (indent + 4)
-    if type(m) is nn.Module or type(m) is nn.ModuleList:
+    if type(m) is nn.Module or type(m) is nn.ModuleList or is_container(m):
         children = list(m._modules.items())
         keys = [k for k, _ in children]
         if keys and keys == [str(i) for i in range(len(keys))] and not m._parameters and not m._buffers:

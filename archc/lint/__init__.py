@@ -7,4 +7,7 @@ Torch-free: linting imports the spec loader, the elaborator and the rules, never
 from archc.lint._registry import RULES, Finding, Rule, load_rules, rule
 from archc.lint.stage import LintInternalError, lint_stage, run_rules
 
+from archc._callable import make_callable
+
 __all__ = ["RULES", "Finding", "LintInternalError", "Rule", "lint_stage", "load_rules", "rule", "run_rules"]
+make_callable(__name__)   # `archc.lint(paths)` is the API's lint command (archc/_callable.py)

@@ -25,7 +25,7 @@ import os
 import re
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
-from typing import Any, Callable, Iterable, NamedTuple, Optional
+from typing import Any, Callable, Iterable, Mapping, NamedTuple, Optional
 
 from archc.diagnostics import Diagnostic, DiagnosticError, Span
 from archc.spec.models import WeightMapping
@@ -443,16 +443,34 @@ def _has_rules(m: WeightMapping | None) -> bool:
     return m is not None and bool(m.rename or m.transpose or m.join or m.split or m.ignore)
 
 
+# the prefixes a training wrapper puts before every key: DistributedDataParallel / DataParallel
+# (`module.`) and torch.compile's OptimizedModule (`_orig_mod.`), possibly nested
+WRAPPER_PREFIXES = ("module.", "_orig_mod.")
+
+
+def strip_wrapper_prefix(sd: dict[str, Any], target: Mapping[str, Any] | Iterable[str]) -> dict[str, Any]:
+    """SD without a wrapper's prefix, when every key has it and no key of TARGET does."""
+    names = set(target)
+    while sd:
+        pre = next((p for p in WRAPPER_PREFIXES if all(k.startswith(p) for k in sd) and not any(t.startswith(p) for t in names)), None)
+        if pre is None:
+            break
+        sd = {k[len(pre):]: v for k, v in sd.items()}
+    return sd
+
+
 def load_weights(gm: Any, graph: Any, path: str | os.PathLike) -> dict[str, Any]:
     """Load a weights file into `gm` (built from `graph`).
 
     A file in the spec's layout (its keys and shapes are the spec's) loads directly; otherwise the
-    spec's `reference.weights` mapping is applied first (a file saved from the reference). The choice
+    spec's `reference.weights` mapping is applied first (a file saved from the reference). A file saved
+from a DistributedDataParallel or torch.compile wrapper (every key `module.`- or `_orig_mod.`-prefixed)
+loads as its inner module. The choice
     is made for the whole file: GPT-2's keys may be the spec's while its Conv1D weights are stored
     transposed, and one non-square weight then tells the layouts apart. Unmatched or mis-shaped keys
     raise DiagnosticError (ARC603). Returns the loaded state_dict (spec keys)."""
-    sd = read_weights_file(path)
     target = {k: tuple(v.shape) for k, v in gm.state_dict().items()}
+    sd = strip_wrapper_prefix(read_weights_file(path), target)
     ref = getattr(graph, "reference", None)
     mapping = ref.weights if ref is not None else None
     ties = [(t.param, t.to) for t in getattr(graph, "ties", [])]

@@ -9,8 +9,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
+from archc._callable import make_callable
+
 _LAZY = {"CONVENTION": "costs", "Cost": "costs", "node_cost": "costs", "StaticProfile": "static", "analyze": "static"}
 __all__ = sorted(_LAZY)
+make_callable(__name__)   # `archc.profile(spec)` is the API's profile command (archc/_callable.py)
 
 
 def __getattr__(name: str) -> Any:
