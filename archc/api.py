@@ -100,8 +100,9 @@ def compile(spec_or_path: str | os.PathLike | LoadedSpec | Mapping, overrides: d
 def build(spec: str | os.PathLike, outdir: str, *, emit: list[str] | None = None, overrides: dict[str, Any] | None = None,
           override_spans: dict[str, Any] | None = None, variant: str | None = None, dynamic: list[str] | None = None,
           opset: int = 18, dtype: str = "float32", weights: str | None = None, force: bool = False,
-          cmdline: str = "", latency_runs: int = 5) -> Any:
+          cmdline: str = "", latency_runs: int = 5, progress: Any = None) -> Any:
     """`archc build`: compile, verify, and write verified artifacts and manifest.json to OUTDIR.
+    `progress` is told each stage and step as it starts (archc.report.progress).
 
     The pipeline up to `emit` (archc.export.build.emit). Returns the `BuildResult`; verification
     failures come back as its error diagnostics (nothing is written). Raises DiagnosticError (spec
@@ -117,7 +118,7 @@ def build(spec: str | os.PathLike, outdir: str, *, emit: list[str] | None = None
     check_request(req)
     # out of place: the search for a first diverging node reads every node's output
     session = Session(Options(dict(overrides or {}), variant, DEFAULT_PARAM_LIMIT, dict(override_spans or {}), inplace=False),
-                      {CMDLINE: cmdline})
+                      {CMDLINE: cmdline}, progress=progress)
     unit = _upto(spec, None, "check", session=session, emit=req)
     prepare(unit)                       # a bad --dynamic fails before anything is lowered
     return run(unit, until="emit").built

@@ -163,6 +163,7 @@ def run(spec: str | os.PathLike | Unit | Any, options: Options | None = None, *,
     for name in STAGES[: STAGES.index(until) + 1]:
         if name in u.done or (name in skip and name != until) or (name in OPTIONAL and name != until and name not in also):
             continue
+        u.session.step(name)
         RUNNERS[name](u)
         u.done.append(name)
     return u

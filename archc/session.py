@@ -8,7 +8,7 @@ keep going where they can, so one run shows every problem; a stage that cannot g
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterable, NoReturn
+from typing import Any, Callable, Iterable, NoReturn
 
 from archc.diagnostics import Diagnostic, Span, has_errors
 from archc.errors import DiagnosticError
@@ -37,6 +37,13 @@ class Session:
     options: Options = field(default_factory=Options)
     sources: dict[str, str] = field(default_factory=dict)
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    # told each stage and step as it starts ("lower", "exporting onnx"): a command's progress display
+    progress: Callable[[str], None] | None = None
+
+    def step(self, what: str) -> None:
+        """Say that WHAT starts now (a stage of the pipeline, or a step inside one)."""
+        if self.progress is not None:
+            self.progress(what)
 
     def add_source(self, name: str, text: str) -> None:
         """Remember a text diagnostics may point into (the first text of a name wins)."""

@@ -6,6 +6,8 @@ from pathlib import Path
 
 # every elaboration in the suite runs the IR verifier (`Graph.check()`, the pipeline's check stage)
 os.environ.setdefault("ARCHC_CHECK_IR", "1")
+# progress lines on stderr (archc.report.progress) off, so outputs compare exactly; tests of progress turn it on
+os.environ.setdefault("ARCHC_PROGRESS", "never")
 
 import pytest
 

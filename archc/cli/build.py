@@ -50,8 +50,12 @@ def build(
         if dynamic is not None:
             dyn = [] if dynamic.strip().lower() in ("", "none") else [d.strip() for d in dynamic.split(",") if d.strip()]
         require_torch()
-        result = run_build(path, out, emit=formats, overrides=ov.values, override_spans=ov.spans, variant=variant,
-                           dynamic=dyn, opset=opset, dtype=dtype, weights=weights, force=force, cmdline=ov.source)
+        from archc.report.progress import Progress
+
+        with Progress(enabled=not json_) as progress:
+            result = run_build(path, out, emit=formats, overrides=ov.values, override_spans=ov.spans, variant=variant,
+                               dynamic=dyn, opset=opset, dtype=dtype, weights=weights, force=force, cmdline=ov.source,
+                               progress=progress)
         for note in result.notes:
             sys.stderr.write(f"note: {note}\n")
         if result.diagnostics:

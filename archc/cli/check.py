@@ -13,14 +13,15 @@ from archc.cli._common import (
 from archc.diagnostics import DiagnosticError
 
 
-def check_one(path: str, ov: Any, variant: Optional[str], param_limit: Optional[int], weights: Optional[str] = None) -> dict:
+def check_one(path: str, ov: Any, variant: Optional[str], param_limit: Optional[int], weights: Optional[str] = None,
+              progress: Any = None) -> dict:
     """Front end, lowering on the meta device and verification. Raises DiagnosticError."""
     from archc.pipeline import Options, Session, run
     from archc.report.summary import graph_summary
 
     # check builds on the meta device, which allocates nothing: only an explicit --param-limit applies
     opts = Options(dict(ov.values), variant, param_limit, ov.spans, device="cpu" if weights else "meta")
-    session = Session(opts, {CMDLINE: ov.source})
+    session = Session(opts, {CMDLINE: ov.source}, progress=progress)
     unit = run(spec_path(path), session=session, until="check")
     require_torch()
     unit = run(unit, until="verify")
@@ -53,9 +54,12 @@ def check(
         ov = parse_sets(set_, variant)
         results: list[dict] = []
         failed = False
+        from archc.report.progress import Progress
+
         for path in specs:
             try:
-                results.append(check_one(path, ov, variant, param_limit, weights))
+                with Progress(enabled=not json_) as progress:
+                    results.append(check_one(path, ov, variant, param_limit, weights, progress))
             except DiagnosticError as e:
                 failed = True
                 if json_:

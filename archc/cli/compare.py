@@ -36,23 +36,26 @@ def compare(
 
     def body() -> int:
         from archc.pipeline import Options, Session, run
+        from archc.report.progress import Progress
 
         ov = parse_sets(set_, variant)
-        session = Session(Options(dict(ov.values), variant, override_spans=ov.spans), {CMDLINE: ov.source})
-        unit = run(spec_path(spec), session=session, until="check")
-        graph, span_of = unit.graph, unit.spec.main.value_span
-        require_torch()
-        from archc.parity.compare import BadReference, compare_graph
+        with Progress(enabled=not json_) as progress:
+            session = Session(Options(dict(ov.values), variant, override_spans=ov.spans), {CMDLINE: ov.source},
+                              progress=progress)
+            unit = run(spec_path(spec), session=session, until="check")
+            graph, span_of = unit.graph, unit.spec.main.value_span
+            require_torch()
+            from archc.parity.compare import BadReference, compare_graph
 
-        try:
-            doc = compare_graph(graph, against, seeds=seeds, seed=seed, rtol=rtol, atol=atol, dtype=dtype, train=train,
-                                span_of=span_of)
-        except BadReference as e:
-            if e.path is None and against:
-                raise UsageError(str(e)) from None
-            session.fail([Diagnostic("ARC119", str(e), span_of(e.path or ("reference", "against")))])
-        except DiagnosticError as e:
-            raise e.with_sources(session.sources)
+            try:
+                doc = compare_graph(graph, against, seeds=seeds, seed=seed, rtol=rtol, atol=atol, dtype=dtype,
+                                    train=train, span_of=span_of, progress=progress)
+            except BadReference as e:
+                if e.path is None and against:
+                    raise UsageError(str(e)) from None
+                session.fail([Diagnostic("ARC119", str(e), span_of(e.path or ("reference", "against")))])
+            except DiagnosticError as e:
+                raise e.with_sources(session.sources)
         doc["spec"] = spec
         if json_:
             print_json(doc)

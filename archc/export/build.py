@@ -121,6 +121,7 @@ def emit(unit: Any) -> BuildResult:
     try:
         if req.weights is not None:
             _load_weights(gm, graph, req.weights)
+        session.step("drawing the verification's randomized weights")
         rand, drawn = randomized(gm, graph, make_envs(graph, plans)[0])
         if req.dtype != "float32":
             gm, rand = _cast(gm, req.dtype), _cast(rand, req.dtype)
@@ -137,6 +138,7 @@ def emit(unit: Any) -> BuildResult:
             if any(FORMATS[f].uses_program for f in formats):
                 from archc.export.formats import pt2
 
+                session.step("tracing the program (torch.export)")
                 t0 = time.perf_counter()
                 ctx.program, pdiags = pt2.export_program(gm, graph, plans, ctx.trace_inputs())
                 ctx.program_seconds = time.perf_counter() - t0
@@ -144,7 +146,8 @@ def emit(unit: Any) -> BuildResult:
             envs = make_envs(graph, plans)
             written: list[str] = []
             for name in formats:
-                entry, files = _emit_one(FORMATS[name], ctx, rand, envs, req.latency_runs)
+                session.step(f"exporting {name}")
+                entry, files = _emit_one(FORMATS[name], ctx, rand, envs, req.latency_runs, session.step)
                 arts[name] = entry
                 written += [f for f in files if f not in written]
         except DiagnosticError as e:
@@ -218,13 +221,15 @@ class _TwinStage:
         return os.path.join(self.path, name)
 
 
-def _emit_one(fmt: ExportFormat, ctx: ExportContext, rand: Any, envs: list, latency_runs: int) -> tuple[dict[str, Any], list[str]]:
+def _emit_one(fmt: ExportFormat, ctx: ExportContext, rand: Any, envs: list, latency_runs: int,
+              step: Any = lambda what: None) -> tuple[dict[str, Any], list[str]]:
     """Export one format into the staging folder, reload it, check its weights are the module's,
     and verify it on the randomized weights (swapped in, or a twin): (manifest entry, files)."""
     entry: dict[str, Any] = {"exporter": fmt.exporter, "notes": []}
     files = list(fmt.export(ctx, entry))
     entry["files"] = files
     entry["size_bytes"] = sum(os.path.getsize(ctx.file(f)) for f in files)
+    step(f"verifying {fmt.name} at {len(envs)} size{'s' if len(envs) != 1 else ''}")
     v, runner = _verification_runner(fmt, ctx, rand)
     if runner is not None:
         v = verify_artifact(fmt.name, runner, rand, ctx.graph, envs, ctx.dtype, latency_runs, weights=v.weights)

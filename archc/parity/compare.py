@@ -73,10 +73,12 @@ def _inputs(graph: Any, seed: int, dtype: Any) -> dict[str, Any]:
 
 def compare_graph(graph: Any, against: str | None = None, *, seeds: int = DEFAULT_SEEDS, seed: int = 0,
                   rtol: float | None = None, atol: float | None = None, dtype: str = "float64",
-                  train: bool = True, tol: float | None = None, span_of: Any = None) -> dict[str, Any]:
+                  train: bool = True, tol: float | None = None, span_of: Any = None,
+                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
     """Compare an elaborated graph with REF (default: the spec's `reference.against`). The JSON document.
 
-    `tol` is the old name of `rtol`."""
+    `tol` is the old name of `rtol`; `progress` is told each step as it starts."""
+    step = progress or (lambda what: None)
     import torch
 
     from archc.codegen.randomize import randomize_
@@ -98,13 +100,17 @@ def compare_graph(graph: Any, against: str | None = None, *, seeds: int = DEFAUL
     parse_ref(against)
 
     # verify on the meta device (cheap), then build the real module
+    step("verifying every node's shape")
     run(from_graph(graph, Options(device="meta")), until="verify")
+    step("building the module")
     gm = run(from_graph(graph, Options(device="cpu", verify=False, dtype=torch.float32)), until="lower").module
     gm = gm.to(tdtype)
+    step(f"building the reference {against}")
     ref, call = build_reference(against, graph, seed=seed)
     ref = ref.to(tdtype)
     ref.eval()
     calib = _inputs(graph, seed, tdtype)
+    step("randomizing the reference's weights")
     randomized = randomize_(ref, seed, calibrate=lambda: call(calib))
 
     target = {k: tuple(v.shape) for k, v in gm.state_dict().items()}
@@ -162,7 +168,8 @@ def compare_graph(graph: Any, against: str | None = None, *, seeds: int = DEFAUL
     judge = _Judge(atol, rtol)
 
     previous: dict[str, Any] | None = None
-    for s in seed_list:
+    for k, s in enumerate(seed_list):
+        step(f"comparing outputs and gradients, seed {s} ({k + 1} of {len(seed_list)})")
         run_doc = _one_run(gm, ref, call, graph, names, _inputs(graph, s, tdtype), s, judge, mapping, ties, span_of)
         doc["runs"].append(run_doc)
         if run_doc.get("shape_mismatch"):
@@ -177,6 +184,7 @@ def compare_graph(graph: Any, against: str | None = None, *, seeds: int = DEFAUL
 
     _summarise(doc, reasons, refusals, judge)
     if train and not reasons and not refusals:
+        step("comparing in train mode")
         doc["train"] = _train_run(gm, ref, graph, names, _inputs(graph, seed, tdtype), seed, judge,
                                   mapping, ties, span_of, reasons)
     return _finish(doc, reasons, refusals)
