@@ -60,13 +60,19 @@ def export(ep: Any, graph: Graph, path: str, opset: int) -> dict:
         raise DiagnosticError([failure(e, ep, graph)]) from None
     model = prog.model_proto
     tags = {n.name: (n.meta.get("custom") or {}).get(TAG) for n in prog.exported_program.graph.nodes}
+    out_tags = _output_tags(prog.exported_program, graph, tags)
     for node in model.graph.node:
         for o in node.output:
-            if tags.get(o):
-                node.metadata_props.add(key=META_KEY, value=tags[o])
+            tag = tags.get(o) or out_tags.get(o)
+            if tag:
+                node.metadata_props.add(key=META_KEY, value=tag)
                 break
+    _tag_helpers(model.graph)
+    _name_after_spec(model.graph)
     _rename_dims(model, prog.exported_program, graph)
-    model.producer_name = "archc"
+    from archc import __version__
+
+    model.producer_name, model.producer_version = "archc", __version__
     entry = model.metadata_props.add()
     entry.key, entry.value = "archc.graph", graph.name
     size = model.ByteSize()
@@ -76,6 +82,104 @@ def export(ep: Any, graph: Graph, path: str, opset: int) -> dict:
     else:
         onnx.save_model(model, path)
     return {"opset": opset, "external_data": size > TWO_GB}
+
+
+PART_KEY = "archc.part"     # "helper": a node that feeds an IR node's computation but is not its value
+
+
+def _tag(node: Any) -> str | None:
+    return next((p.value for p in node.metadata_props if p.key == META_KEY), None)
+
+
+def _output_tags(ep: Any, graph: Graph, tags: Mapping[str, Any]) -> dict[str, str]:
+    """Graph output name -> the IR path of the node computing it (the exporter renames the last
+    values to the spec's output names, so their exported-program names no longer match)."""
+    out_node = next(n for n in ep.graph.nodes if n.op == "output")
+    args = out_node.args[0] if isinstance(out_node.args[0], (tuple, list)) else (out_node.args[0],)
+    found = {}
+    for name, a in zip(graph.outputs, args):
+        t = tags.get(getattr(a, "name", None))
+        if t:
+            found[name] = t
+    return found
+
+
+def _tag_helpers(g: Any) -> None:
+    """Give every untagged node the IR path of the first tagged node its values flow into (else of
+    the last tagged node before it), marked `archc.part = helper`: Netron then shows every node,
+    constants and shape arithmetic included, under the spec node it serves."""
+    consumers: dict[str, list[int]] = {}
+    for i, node in enumerate(g.node):
+        for x in node.input:
+            consumers.setdefault(x, []).append(i)
+    tag_of: dict[int, str | None] = {i: _tag(n) for i, n in enumerate(g.node)}
+    for i in range(len(g.node) - 1, -1, -1):          # consumers come later: one backward pass
+        if tag_of[i] is None:
+            nxt = sorted(j for o in g.node[i].output for j in consumers.get(o, ()) if tag_of.get(j))
+            if nxt:
+                tag_of[i] = tag_of[nxt[0]]
+    last = None
+    for i, node in enumerate(g.node):
+        if tag_of[i] is None:
+            tag_of[i] = last
+        last = tag_of[i] or last
+        if _tag(node) is None and tag_of[i]:
+            node.metadata_props.add(key=META_KEY, value=tag_of[i])
+            node.metadata_props.add(key=PART_KEY, value="helper")
+
+
+def _name_after_spec(g: Any) -> None:
+    """Node names `PATH/OpType`, the value an IR node computes named PATH, and the values inside
+    its computation named after their node (`PATH/MatMul`, `PATH/Split:1`), instead of the
+    exporter's `node_Conv_153` and `getitem_3`: Netron shows the spec's names. Graph inputs, outputs and
+    initializers keep their names; nothing is renamed in a graph with subgraphs."""
+    if any(a.g.node or a.graphs for n in g.node for a in n.attribute if a.type in (5, 10)):  # GRAPH, GRAPHS
+        return
+    keep = {v.name for v in g.input} | {v.name for v in g.output} | {t.name for t in g.initializer}
+    taken = set(keep) | {o for n in g.node for o in n.output}
+    count: dict[str, int] = {}
+
+    def unique(base: str) -> str:
+        k = count.get(base, 0)
+        name = base if k == 0 else f"{base}_{k}"
+        while name in taken:
+            k += 1
+            name = f"{base}_{k}"
+        count[base] = k + 1
+        taken.add(name)
+        return name
+
+    # the last primary node of each path computes that path's value
+    last: dict[str, int] = {}
+    for i, node in enumerate(g.node):
+        t = _tag(node)
+        if t and not any(p.key == PART_KEY for p in node.metadata_props):
+            last[t] = i
+    rename: dict[str, str] = {}
+    for i, node in enumerate(g.node):
+        t = _tag(node)
+        if not t:
+            continue
+        node.name = unique(f"{t}/{node.op_type}")
+        for k, out in enumerate(node.output):
+            if not out or out in keep:
+                continue
+            want = t if (k == 0 and last.get(t) == i) else (node.name if k == 0 else f"{node.name}:{k}")
+            if out != want:
+                taken.discard(out)
+                rename[out] = unique(want) if want == t else want
+    if not rename:
+        return
+    for node in g.node:
+        for k, x in enumerate(node.input):
+            if x in rename:
+                node.input[k] = rename[x]
+        for k, x in enumerate(node.output):
+            if x in rename:
+                node.output[k] = rename[x]
+    for vi in g.value_info:
+        if vi.name in rename:
+            vi.name = rename[vi.name]
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
@@ -242,8 +346,8 @@ class OnnxRunner(Runner):
         outs = {o.name for o in model.graph.output}
         order: list[tuple[str, str]] = []
         for node in model.graph.node:
-            tag = next((p.value for p in node.metadata_props if p.key == META_KEY), None)
-            if tag is None:
+            tag = _tag(node)
+            if tag is None or any(p.key == PART_KEY for p in node.metadata_props):
                 continue
             for o in node.output:
                 if o and o not in outs:
