@@ -4,16 +4,20 @@ torch-free; `dot.py` and `mermaid.py` turn a `View` into text."""
 from __future__ import annotations
 
 import difflib
+from math import prod
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
 from archc.errors import UsageError
 from archc.ir.dims import shape_str
-from archc.ir.graph import Graph, Node, ValueRef
+from archc.ir.graph import Graph, Node, ValueRef, param_key
 
 # attributes worth a word in a box, in this order, when they differ from the op's default
 ANNOTATIONS = ("none", "params", "flops", "all")
 MIN_BOXES = 6  # the default picture opens blocks until it shows this many boxes
+RANKDIRS = ("TB", "LR", "BT", "RL")
+# the input that is an attention mask, by an op's `Traits.attention`: (x, memory, mask), (q, k, v, mask)
+MASK_SLOT = {"layer": 2, "core": 3}
 BRIEF_ATTRS = ("out", "kernel", "stride", "dim", "start_dim", "heads", "num_heads", "p", "scale_factor", "output_size")
 
 
@@ -30,8 +34,10 @@ class Item:
     parent: str                   # the expanded scope holding it ("" at the top)
     order: int                    # definition order (first node): layout and skip detection
     family: Optional[str] = None  # colour family of op boxes (the op's `Traits.picture`)
-    params: int = 0
+    params: int = 0               # parameters it owns (a tied parameter counts at its tie target only)
     tooltip: str = ""
+    op: Optional[str] = None      # the op of an op box
+    members: int = 1              # repetitions a grouped box stands for ("11 more × encoder_layer")
 
 
 @dataclass
@@ -49,8 +55,9 @@ class Cluster:
 class Edge:
     src: str
     dst: str
-    label: str                    # the symbolic shape of the value carried
+    label: str                    # the symbolic shape of the value carried (a tie: what is tied)
     skip: bool = False            # joins the main path from further back: a skip connection
+    kind: str = "data"            # "data" (a tensor), "mask" (read only as an attention mask), "tie" (a shared weight)
 
 
 @dataclass
@@ -61,6 +68,8 @@ class View:
     clusters: dict[str, Cluster] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     annotate: str = "none"
+    rankdir: str = "TB"           # layout direction: TB, LR, BT or RL
+    legend: bool = True           # draw a legend of the colours, boxes and edge styles used
 
     def children(self, parent: str) -> list[object]:
         """Items and clusters directly inside `parent` ("" for the top), in definition order."""
@@ -90,6 +99,13 @@ class _Scopes:
                 d, q = d + 1, self.parent[q]
             self.depth[p] = d
         self.node_scope: dict[str, str] = {n.path: self._enclosing(n.path) for n in graph.nodes}
+        self._kids: dict[str, list[str]] = {}
+        for p in self.scopes:  # in definition order
+            self._kids.setdefault(self.parent[p], []).append(p)
+
+    def kids(self, scope: str) -> list[str]:
+        """The scopes directly inside `scope`, in definition order."""
+        return self._kids.get(scope, [])
 
     def _enclosing(self, path: str) -> str:
         """The innermost scope strictly containing `path` ("" for none)."""
@@ -167,11 +183,12 @@ def _where(node_or_scope) -> str:
     return f"{s.file}:{s.line}" if s is not None else ""
 
 
-def _owner(sc: _Scopes, expanded: set[str], node_path: str) -> str:
-    """The box a node is drawn in: its outermost collapsed scope, or itself."""
+def _owner(sc: _Scopes, expanded: set[str], node_path: str, groups: dict[str, str] | None = None) -> str:
+    """The box a node is drawn in: its outermost collapsed scope (or the group of repetitions that
+    scope belongs to), or itself."""
     for s in sc.chain(sc.node_scope[node_path]):
         if s not in expanded:
-            return s
+            return groups.get(s, s) if groups else s
     return node_path
 
 
@@ -187,28 +204,136 @@ def _auto_depth(sc: _Scopes, graph: Graph) -> int:
     return deepest
 
 
-def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = None, annotate: str = "none") -> View:
+def _open_wrappers(sc: _Scopes, expanded: set[str]) -> set[str]:
+    """The default picture also opens each shown, collapsed block that holds a repeat, so the
+    repeat shows as `12 × encoder_layer` (ViT's `encoder`) instead of hiding in a plain box."""
+    out = set(expanded)
+    for p, s in sc.scopes.items():
+        parent = sc.parent[p]
+        if s.kind == "repeat" and parent and parent not in out and sc.scopes[parent].kind == "block" \
+                and all(q in out for q in sc.chain(sc.parent[parent])):
+            out.add(parent)
+    return out
+
+
+def _open_repeats(sc: _Scopes, expanded: set[str]) -> set[str]:
+    """An open repeat none of whose repetitions is open opens its first one: `--expand
+    encoder.layers` shows layer 0 and `11 more × encoder_layer`."""
+    out = set(expanded)
+    for p in expanded:
+        if sc.scopes[p].kind != "repeat":
+            continue
+        kids = sc.kids(p)
+        if kids and not any(k in expanded for k in kids):
+            out.add(kids[0])
+    return out
+
+
+def _group_repeats(sc: _Scopes, expanded: set[str]) -> dict[str, str]:
+    """Runs of two or more consecutive collapsed repetitions of one block inside an open repeat are
+    one box: repetition path -> the group's id (`encoder.layers.encoder_layer_1..encoder_layer_11`)."""
+    groups: dict[str, str] = {}
+    for p in expanded:
+        if sc.scopes[p].kind != "repeat":
+            continue
+        run: list[str] = []
+        for k in sc.kids(p) + [None]:
+            if k is not None and k not in expanded and (not run or sc.scopes[k].name == sc.scopes[run[0]].name):
+                run.append(k)
+                continue
+            if len(run) >= 2:
+                gid = f"{run[0]}..{run[-1].rsplit('.', 1)[-1]}"
+                groups.update({r: gid for r in run})
+            run = [k] if k is not None and k not in expanded else []
+    return groups
+
+
+def _mask_values(graph: Graph) -> set[ValueRef]:
+    """Values read only as attention masks (directly or through ops whose outputs are all such
+    values): BERT's `attention_mask`. Their edges are drawn as masks, never as skip connections."""
+    from archc.ops import load_ops
+
+    ops = load_ops()
+    readers: dict[ValueRef, list[tuple[Node, int]]] = {}
+    for n in graph.nodes:
+        for i, ref in enumerate(n.inputs):
+            readers.setdefault(ref, []).append((n, i))
+    masks: set[ValueRef] = set()
+    masked_nodes: set[str] = set()
+
+    def as_mask(n: Node, i: int) -> bool:
+        d = ops.get(n.op)
+        slot = MASK_SLOT.get(d.traits.attention) if d is not None else None
+        return (slot is not None and i == slot) or n.path in masked_nodes
+
+    for n in reversed(graph.nodes):  # readers come later in definition order
+        outs = [ValueRef(n.path, k) for k in range(len(n.outputs))]
+        if all(readers.get(r) and all(as_mask(m, i) for m, i in readers[r]) for r in outs):
+            masked_nodes.add(n.path)
+            masks.update(outs)
+    outputs = {o.ref for o in graph.outputs.values()}
+    masks -= outputs
+    for name in graph.inputs:
+        ref = ValueRef(name, 0, True)
+        if readers.get(ref) and all(as_mask(m, i) for m, i in readers[ref]):
+            masks.add(ref)
+    return masks
+
+
+def _ties(graph: Graph) -> tuple[set[str], dict[str, list[tuple[str, str]]]]:
+    """The tied parameter keys, and per node its (parameter, tie target) pairs."""
+    tied = {t.param: t.to for t in graph.ties}
+    per_node: dict[str, list[tuple[str, str]]] = {}
+    for n in graph.nodes:
+        for k in n.params:
+            key = param_key(n.path, k)
+            if key in tied:
+                per_node.setdefault(n.path, []).append((k or n.path, tied[key]))
+    return set(tied), per_node
+
+
+def _own_params(n: Node, tied: set[str]) -> int:
+    """A node's parameters less the tied ones (counted once, at their tie target, as torch does)."""
+    return sum(prod(s) for k, s in n.params.items() if param_key(n.path, k) not in tied)
+
+
+def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = None, annotate: str = "none",
+               rankdir: str = "TB", legend: bool = True) -> View:
     """The boxes, frames and edges of `graph`: every scope collapsed to one box unless it is in
     `expand` (block names, scope paths or `all`) or at most `depth` levels deep. Without `expand`,
-    `depth=None` picks the smallest depth that shows `MIN_BOXES` boxes; `depth=0` opens nothing."""
+    `depth=None` picks the smallest depth that shows `MIN_BOXES` boxes and opens blocks that hold a
+    repeat; `depth=0` opens nothing. An open repeat shows its first repetition open and the
+    collapsed rest as one box (`11 more × encoder_layer`)."""
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"unknown rankdir {rankdir!r}; choose one of {', '.join(RANKDIRS)}")
     sc = _Scopes(graph)
     expand = [e for e in expand if e.strip()]
+    auto = depth is None and not expand
     if depth is None:
         depth = 0 if expand else _auto_depth(sc, graph)
     expanded = _resolve_expand(sc, expand, depth)
+    if auto:
+        expanded = _open_wrappers(sc, expanded)
+    expanded = _open_repeats(sc, expanded)
+    groups = _group_repeats(sc, expanded)
+    group_members: dict[str, list[str]] = {}
+    for r, gid in groups.items():
+        group_members.setdefault(gid, []).append(r)
     note = _Notes(graph, sc, annotate)
+    tied, node_ties = _ties(graph)
 
     def owner(node_path: str) -> str:
-        return _owner(sc, expanded, node_path)
+        return _owner(sc, expanded, node_path, groups)
 
     def frame_of(box: str) -> str:
         """The expanded scope a box is drawn in."""
-        s = sc.parent[box] if box in sc.scopes else sc.node_scope[box]
-        return s
+        if box in group_members:
+            return sc.parent[group_members[box][0]]
+        return sc.parent[box] if box in sc.scopes else sc.node_scope[box]
 
     title = graph.name + (f" ({graph.variant})" if graph.variant and graph.variant != graph.name else "")
     title += note.title()
-    view = View(graph.name, title, annotate=annotate)
+    view = View(graph.name, title, annotate=annotate, rankdir=rankdir, legend=legend)
 
     # inputs first, then boxes in order of their first node, then outputs
     for k, gi in enumerate(graph.inputs.values()):
@@ -219,7 +344,7 @@ def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = 
     scope_first: dict[str, int] = {}
     for k, n in enumerate(graph.nodes):
         for s in sc.chain(sc.node_scope[n.path]):
-            scope_params[s] = scope_params.get(s, 0) + n.param_count
+            scope_params[s] = scope_params.get(s, 0) + _own_params(n, tied)
             scope_first.setdefault(s, k)
     for k, n in enumerate(graph.nodes):
         box = owner(n.path)
@@ -228,13 +353,27 @@ def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = 
         parent = frame_of(box)
         if box == n.path:
             brief, name = _brief(n), _rel(n.path, parent)
+            own = _own_params(n, tied)
             lines = [name] if name == n.op and not brief else [name, n.op + (f" {brief}" if brief else "")]
-            lines += note.box(n.path, n.param_count)
-            view.items[box] = Item(box, "op", lines, parent, k, family=_family(n.op), params=n.param_count,
+            lines += [f"{p} tied to {to}" for p, to in node_ties.get(n.path, [])]
+            lines += note.box(n.path, own)
+            view.items[box] = Item(box, "op", lines, parent, k, family=_family(n.op), params=own, op=n.op,
                                    tooltip="\n".join(x for x in (n.path, f"{n.op} -> {', '.join(shape_str(t.shape) for t in n.outputs)}", _where(n)) if x))
+        elif box in group_members:
+            members = group_members[box]
+            block = sc.scopes[members[0]].name or "block"
+            opened = any(q in expanded for q in sc.kids(parent))
+            params = sum(scope_params.get(m, 0) for m in members)
+            lines = [f"{_rel(members[0], parent)} … {_rel(members[-1], parent)}",
+                     f"{len(members)}{' more' if opened else ''} × {block}"]
+            lines += note.box(box, params, members)
+            view.items[box] = Item(box, "scope", lines, parent, k, params=params, members=len(members),
+                                   tooltip="\n".join(x for x in (f"{members[0]} … {members[-1]}", f"{len(members)} × {block}",
+                                                                 _where(sc.scopes[members[0]])) if x))
         else:
             name, kind = _rel(box, parent), _scope_kind(sc, box, graph)
             lines = [name] if name == kind else [name, kind]
+            lines += _holds(sc, box, graph)
             lines += note.box(box, scope_params.get(box, 0))
             view.items[box] = Item(box, "scope", lines, parent, k, params=scope_params.get(box, 0),
                                    tooltip="\n".join(x for x in (box, kind, _where(sc.scopes[box])) if x))
@@ -255,12 +394,13 @@ def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = 
 
     # edges: one per (value, box that reads it); a value read inside the box it comes from is hidden
     seen: set[tuple] = set()
+    masks = _mask_values(graph)
 
     def add_edge(ref: ValueRef, dst: str) -> None:
         src = f"input:{ref.node}" if ref.is_input else owner(ref.node)
         if src != dst and (ref, dst) not in seen:
             seen.add((ref, dst))
-            view.edges.append(Edge(src, dst, shape_str(graph.type_of(ref).shape)))
+            view.edges.append(Edge(src, dst, shape_str(graph.type_of(ref).shape), kind="mask" if ref in masks else "data"))
 
     for n in graph.nodes:
         for ref in n.inputs:
@@ -268,6 +408,12 @@ def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = 
     for o in graph.outputs.values():
         add_edge(o.ref, f"output:{o.name}")
     _mark_skips(view)
+    holder = {param_key(n.path, k): n.path for n in graph.nodes for k in n.params}
+    for t in graph.ties:
+        if t.param in holder and t.to in holder:
+            src, dst = owner(holder[t.to]), owner(holder[t.param])
+            if src != dst:
+                view.edges.append(Edge(src, dst, "tied weight", kind="tie"))
     return view
 
 
@@ -276,10 +422,11 @@ def _mark_skips(view: View) -> None:
     the inputs) are the main path and the ones from shallower sources are skip connections. So a
     residual `add` is reached by its branch in line and by a dashed shortcut, U-Net's concatenations
     by dashed skips from the contracting path, while GPT-2's token + position embedding sum has two
-    solid edges. Edges into outputs are never skips."""
+    solid edges. Edges into outputs and masks are never skips."""
     incoming: dict[str, list[Edge]] = {}
     for e in view.edges:
-        incoming.setdefault(e.dst, []).append(e)
+        if e.kind == "data":
+            incoming.setdefault(e.dst, []).append(e)
     depth: dict[str, int] = {}
     deep = lambda box: depth.get(box, 0)  # noqa: E731  (edges go forward in definition order)
     for it in sorted(view.items.values(), key=lambda i: i.order):
@@ -320,12 +467,14 @@ class _Notes:
             out += f" | {fmt_flops(self.total_flops)}" + (f" at {env}" if env else "")
         return out
 
-    def box(self, path: str, params: int) -> list[str]:
+    def box(self, path: str, params: int, members: Sequence[str] = ()) -> list[str]:
+        """The annotation line of a box (or of a group of repetitions: their sums)."""
         parts = []
         if self.params and params:
             parts.append(f"{fmt_count(params)} params")
-        if self.flops is not None and self.flops.get(path):
-            parts.append(fmt_flops(self.flops[path]))
+        flops = sum(self.flops.get(m, 0) for m in (members or [path])) if self.flops is not None else 0
+        if flops:
+            parts.append(fmt_flops(flops))
         return [", ".join(parts)] if parts else []
 
 
@@ -358,3 +507,12 @@ def _scope_kind(sc: _Scopes, path: str, graph: Graph) -> str:
         what = next(iter(names)) if len(names) == 1 and not ops else next(iter(ops)) if len(ops) == 1 and not names else "repeat"
         return f"{len(kids)} × {what}"
     return f"seq of {len(kids)}"
+
+
+def _holds(sc: _Scopes, path: str, graph: Graph) -> list[str]:
+    """What a collapsed block hides that the reader should see: the repeats directly inside it
+    (`12 × encoder_layer` for ViT's `encoder` drawn at --depth 0)."""
+    if sc.scopes[path].kind != "block":
+        return []
+    reps = [_scope_kind(sc, k, graph) for k in sc.kids(path) if sc.scopes[k].kind == "repeat"]
+    return reps[:2] + ([f"+{len(reps) - 2} more repeats"] if len(reps) > 2 else [])
