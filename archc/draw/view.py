@@ -362,7 +362,8 @@ def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = 
         elif box in group_members:
             members = group_members[box]
             block = sc.scopes[members[0]].name or "block"
-            opened = any(q in expanded for q in sc.kids(parent))
+            kids = sc.kids(parent)
+            opened = any(q in expanded for q in kids[:kids.index(members[0])])  # after an open one: "more"
             params = sum(scope_params.get(m, 0) for m in members)
             lines = [f"{_rel(members[0], parent)} … {_rel(members[-1], parent)}",
                      f"{len(members)}{' more' if opened else ''} × {block}"]
