@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -206,6 +207,37 @@ def test_readme_pictures_exist():
     for p in pics:
         data = (ROOT / p).read_bytes()
         assert b"<svg" in data[:2000] or data.startswith(b"\x89PNG"), p
+
+
+def _readme_picture_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Pictures\n"):]
+    section = section[:section.index("\n## ", 1)]
+    return re.findall(r"^(archc graph .+ -o (docs/img/\S+))$", section, re.M)
+
+
+def _svg_texts(data: bytes) -> list[str]:
+    """What an SVG says (its <text> elements), independent of Graphviz's layout and version."""
+    return sorted(re.findall(r"<text[^>]*>([^<]*)</text>", data.decode("utf-8")))
+
+
+def test_readme_pictures_have_their_commands():
+    readme = (ROOT / "README.md").read_text()
+    shown = set(re.findall(r"\]\((docs/img/[^)]+)\)", readme))
+    made = {path for _, path in _readme_picture_commands()}
+    assert shown == made, "every picture in the README is made by a command shown above it"
+
+
+@needs_dot
+@pytest.mark.parametrize("cmd, path", [pytest.param(c, p, id=os.path.basename(p)) for c, p in _readme_picture_commands()])
+def test_readme_pictures_are_current(cmd, path, tmp_path):
+    """The checked-in SVGs are what their commands draw today (regenerate by running them)."""
+    args = shlex.split(cmd)[1:]
+    out = tmp_path / os.path.basename(path)
+    args[args.index(path)] = str(out)
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert _svg_texts(out.read_bytes()) == _svg_texts((ROOT / path).read_bytes()), f"{path} is stale: run `{cmd}`"
 
 
 def test_flops_annotation():
