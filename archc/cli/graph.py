@@ -52,7 +52,8 @@ def graph(
     expand: Annotated[Optional[str], typer.Option(
         "--expand", "-e", metavar="BLOCKS",
         help="Draw these scopes open: a comma list of block names (bottleneck) or scope paths (layer1, layer2.0), "
-        "or `all`. Every other block or repeat is one box.")] = None,
+        "or `all`. Every other block or repeat is one box; an open repeat shows its first repetition open and "
+        "the others as one box (`--expand encoder.layers`: layer 0 and `11 more × encoder_layer`).")] = None,
     depth: Annotated[Optional[int], typer.Option(
         "--depth", "-d", min=0, metavar="N",
         help="Draw scopes open down to N levels of nesting (0: every top-level block or repeat is one box). "

@@ -3,21 +3,18 @@
 torch-free; `dot.py` and `mermaid.py` turn a `View` into text."""
 from __future__ import annotations
 
-import difflib
-from math import prod
 from dataclasses import dataclass, field
 from typing import Iterable, Optional, Sequence
 
+from archc.draw.marks import mask_values, own_params, tie_map
+from archc.draw.scopes import Scopes, auto_depth, group_repeats, open_repeats, open_wrappers, owner_box, resolve_expand
 from archc.errors import UsageError
 from archc.ir.dims import shape_str
 from archc.ir.graph import Graph, Node, ValueRef, param_key
 
-# attributes worth a word in a box, in this order, when they differ from the op's default
 ANNOTATIONS = ("none", "params", "flops", "all")
-MIN_BOXES = 6  # the default picture opens blocks until it shows this many boxes
 RANKDIRS = ("TB", "LR", "BT", "RL")
-# the input that is an attention mask, by an op's `Traits.attention`: (x, memory, mask), (q, k, v, mask)
-MASK_SLOT = {"layer": 2, "core": 3}
+# attributes worth a word in a box, in this order, when they differ from the op's default
 BRIEF_ATTRS = ("out", "kernel", "stride", "dim", "start_dim", "heads", "num_heads", "p", "scale_factor", "output_size")
 
 
@@ -85,73 +82,6 @@ def fmt_count(n: int) -> str:
     return str(n)
 
 
-class _Scopes:
-    """Parent/child structure of `graph.scopes` (scope paths are dotted module paths)."""
-
-    def __init__(self, graph: Graph):
-        self.graph = graph
-        self.scopes = graph.scopes
-        self.parent: dict[str, str] = {p: self._enclosing(p) for p in self.scopes}
-        self.depth: dict[str, int] = {}
-        for p in self.scopes:
-            d, q = 1, self.parent[p]
-            while q:
-                d, q = d + 1, self.parent[q]
-            self.depth[p] = d
-        self.node_scope: dict[str, str] = {n.path: self._enclosing(n.path) for n in graph.nodes}
-        self._kids: dict[str, list[str]] = {}
-        for p in self.scopes:  # in definition order
-            self._kids.setdefault(self.parent[p], []).append(p)
-
-    def kids(self, scope: str) -> list[str]:
-        """The scopes directly inside `scope`, in definition order."""
-        return self._kids.get(scope, [])
-
-    def _enclosing(self, path: str) -> str:
-        """The innermost scope strictly containing `path` ("" for none)."""
-        parts = path.split(".")
-        for k in range(len(parts) - 1, 0, -1):
-            p = ".".join(parts[:k])
-            if p in self.scopes:
-                return p
-        return ""
-
-    def chain(self, scope: str) -> list[str]:
-        """`scope` and its ancestors, outermost first."""
-        out = []
-        while scope:
-            out.append(scope)
-            scope = self.parent[scope]
-        return out[::-1]
-
-
-def _resolve_expand(sc: _Scopes, expand: Iterable[str], depth: int) -> set[str]:
-    chosen: set[str] = set()
-    names = {s.name for s in sc.scopes.values() if s.name}
-    for raw in expand:
-        key = raw.strip()
-        if not key:
-            continue
-        if key == "all":
-            chosen |= set(sc.scopes)
-        elif key in sc.scopes:
-            chosen.add(key)
-        elif key in names:
-            chosen |= {p for p, s in sc.scopes.items() if s.name == key}
-        else:
-            choices = sorted(names) + sorted(p for p in sc.scopes if sc.depth[p] == 1)
-            close = difflib.get_close_matches(key, choices, n=1)
-            raise UsageError(
-                f"--expand: {key!r} is neither a block name nor a scope of the graph"
-                + (f"; did you mean {close[0]!r}?" if close else "")
-                + (f" (blocks: {', '.join(sorted(names))})" if names else " (the graph has no blocks)")
-            )
-    chosen |= {p for p in sc.scopes if sc.depth[p] <= depth}
-    for p in list(chosen):  # a scope shows only inside its expanded ancestors
-        chosen.update(sc.chain(p))
-    return chosen
-
-
 def _rel(path: str, parent: str) -> str:
     """A box's name inside its frame: the path relative to it, with context for bare indices."""
     if not parent:
@@ -183,120 +113,6 @@ def _where(node_or_scope) -> str:
     return f"{s.file}:{s.line}" if s is not None else ""
 
 
-def _owner(sc: _Scopes, expanded: set[str], node_path: str, groups: dict[str, str] | None = None) -> str:
-    """The box a node is drawn in: its outermost collapsed scope (or the group of repetitions that
-    scope belongs to), or itself."""
-    for s in sc.chain(sc.node_scope[node_path]):
-        if s not in expanded:
-            return groups.get(s, s) if groups else s
-    return node_path
-
-
-def _auto_depth(sc: _Scopes, graph: Graph) -> int:
-    """The smallest depth whose picture has at least `MIN_BOXES` boxes (or shows everything), so a
-    model wrapped in one block (GPT-2's `transformer`) opens to its parts while ResNet-50 stays
-    stem + four stages + head."""
-    deepest = max(sc.depth.values(), default=0)
-    for depth in range(deepest + 1):
-        expanded = {p for p in sc.scopes if sc.depth[p] <= depth}
-        if len({_owner(sc, expanded, n.path) for n in graph.nodes}) >= MIN_BOXES:
-            return depth
-    return deepest
-
-
-def _open_wrappers(sc: _Scopes, expanded: set[str]) -> set[str]:
-    """The default picture also opens each shown, collapsed block that holds a repeat, so the
-    repeat shows as `12 × encoder_layer` (ViT's `encoder`) instead of hiding in a plain box."""
-    out = set(expanded)
-    for p, s in sc.scopes.items():
-        parent = sc.parent[p]
-        if s.kind == "repeat" and parent and parent not in out and sc.scopes[parent].kind == "block" \
-                and all(q in out for q in sc.chain(sc.parent[parent])):
-            out.add(parent)
-    return out
-
-
-def _open_repeats(sc: _Scopes, expanded: set[str]) -> set[str]:
-    """An open repeat none of whose repetitions is open opens its first one: `--expand
-    encoder.layers` shows layer 0 and `11 more × encoder_layer`."""
-    out = set(expanded)
-    for p in expanded:
-        if sc.scopes[p].kind != "repeat":
-            continue
-        kids = sc.kids(p)
-        if kids and not any(k in expanded for k in kids):
-            out.add(kids[0])
-    return out
-
-
-def _group_repeats(sc: _Scopes, expanded: set[str]) -> dict[str, str]:
-    """Runs of two or more consecutive collapsed repetitions of one block inside an open repeat are
-    one box: repetition path -> the group's id (`encoder.layers.encoder_layer_1..encoder_layer_11`)."""
-    groups: dict[str, str] = {}
-    for p in expanded:
-        if sc.scopes[p].kind != "repeat":
-            continue
-        run: list[str] = []
-        for k in sc.kids(p) + [None]:
-            if k is not None and k not in expanded and (not run or sc.scopes[k].name == sc.scopes[run[0]].name):
-                run.append(k)
-                continue
-            if len(run) >= 2:
-                gid = f"{run[0]}..{run[-1].rsplit('.', 1)[-1]}"
-                groups.update({r: gid for r in run})
-            run = [k] if k is not None and k not in expanded else []
-    return groups
-
-
-def _mask_values(graph: Graph) -> set[ValueRef]:
-    """Values read only as attention masks (directly or through ops whose outputs are all such
-    values): BERT's `attention_mask`. Their edges are drawn as masks, never as skip connections."""
-    from archc.ops import load_ops
-
-    ops = load_ops()
-    readers: dict[ValueRef, list[tuple[Node, int]]] = {}
-    for n in graph.nodes:
-        for i, ref in enumerate(n.inputs):
-            readers.setdefault(ref, []).append((n, i))
-    masks: set[ValueRef] = set()
-    masked_nodes: set[str] = set()
-
-    def as_mask(n: Node, i: int) -> bool:
-        d = ops.get(n.op)
-        slot = MASK_SLOT.get(d.traits.attention) if d is not None else None
-        return (slot is not None and i == slot) or n.path in masked_nodes
-
-    for n in reversed(graph.nodes):  # readers come later in definition order
-        outs = [ValueRef(n.path, k) for k in range(len(n.outputs))]
-        if all(readers.get(r) and all(as_mask(m, i) for m, i in readers[r]) for r in outs):
-            masked_nodes.add(n.path)
-            masks.update(outs)
-    outputs = {o.ref for o in graph.outputs.values()}
-    masks -= outputs
-    for name in graph.inputs:
-        ref = ValueRef(name, 0, True)
-        if readers.get(ref) and all(as_mask(m, i) for m, i in readers[ref]):
-            masks.add(ref)
-    return masks
-
-
-def _ties(graph: Graph) -> tuple[set[str], dict[str, list[tuple[str, str]]]]:
-    """The tied parameter keys, and per node its (parameter, tie target) pairs."""
-    tied = {t.param: t.to for t in graph.ties}
-    per_node: dict[str, list[tuple[str, str]]] = {}
-    for n in graph.nodes:
-        for k in n.params:
-            key = param_key(n.path, k)
-            if key in tied:
-                per_node.setdefault(n.path, []).append((k or n.path, tied[key]))
-    return set(tied), per_node
-
-
-def _own_params(n: Node, tied: set[str]) -> int:
-    """A node's parameters less the tied ones (counted once, at their tie target, as torch does)."""
-    return sum(prod(s) for k, s in n.params.items() if param_key(n.path, k) not in tied)
-
-
 def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = None, annotate: str = "none",
                rankdir: str = "TB", legend: bool = True) -> View:
     """The boxes, frames and edges of `graph`: every scope collapsed to one box unless it is in
@@ -306,24 +122,24 @@ def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = 
     collapsed rest as one box (`11 more × encoder_layer`)."""
     if rankdir not in RANKDIRS:
         raise ValueError(f"unknown rankdir {rankdir!r}; choose one of {', '.join(RANKDIRS)}")
-    sc = _Scopes(graph)
+    sc = Scopes(graph)
     expand = [e for e in expand if e.strip()]
     auto = depth is None and not expand
     if depth is None:
-        depth = 0 if expand else _auto_depth(sc, graph)
-    expanded = _resolve_expand(sc, expand, depth)
+        depth = 0 if expand else auto_depth(sc, graph)
+    expanded = resolve_expand(sc, expand, depth)
     if auto:
-        expanded = _open_wrappers(sc, expanded)
-    expanded = _open_repeats(sc, expanded)
-    groups = _group_repeats(sc, expanded)
+        expanded = open_wrappers(sc, expanded)
+    expanded = open_repeats(sc, expanded)
+    groups = group_repeats(sc, expanded)
     group_members: dict[str, list[str]] = {}
     for r, gid in groups.items():
         group_members.setdefault(gid, []).append(r)
     note = _Notes(graph, sc, annotate)
-    tied, node_ties = _ties(graph)
+    tied, node_ties = tie_map(graph)
 
     def owner(node_path: str) -> str:
-        return _owner(sc, expanded, node_path, groups)
+        return owner_box(sc, expanded, node_path, groups)
 
     def frame_of(box: str) -> str:
         """The expanded scope a box is drawn in."""
@@ -344,7 +160,7 @@ def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = 
     scope_first: dict[str, int] = {}
     for k, n in enumerate(graph.nodes):
         for s in sc.chain(sc.node_scope[n.path]):
-            scope_params[s] = scope_params.get(s, 0) + _own_params(n, tied)
+            scope_params[s] = scope_params.get(s, 0) + own_params(n, tied)
             scope_first.setdefault(s, k)
     for k, n in enumerate(graph.nodes):
         box = owner(n.path)
@@ -353,7 +169,7 @@ def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = 
         parent = frame_of(box)
         if box == n.path:
             brief, name = _brief(n), _rel(n.path, parent)
-            own = _own_params(n, tied)
+            own = own_params(n, tied)
             lines = [name] if name == n.op and not brief else [name, n.op + (f" {brief}" if brief else "")]
             lines += [f"{p} tied to {to}" for p, to in node_ties.get(n.path, [])]
             lines += note.box(n.path, own)
@@ -395,7 +211,7 @@ def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = 
 
     # edges: one per (value, box that reads it); a value read inside the box it comes from is hidden
     seen: set[tuple] = set()
-    masks = _mask_values(graph)
+    masks = mask_values(graph)
 
     def add_edge(ref: ValueRef, dst: str) -> None:
         src = f"input:{ref.node}" if ref.is_input else owner(ref.node)
@@ -444,7 +260,7 @@ class _Notes:
     """`--annotate`: parameter counts (from the IR) and FLOPs (from `archc.profile`'s static
     counts at the symbols' example sizes) for boxes, frames and the title."""
 
-    def __init__(self, graph: Graph, sc: _Scopes, annotate: str):
+    def __init__(self, graph: Graph, sc: Scopes, annotate: str):
         if annotate not in ANNOTATIONS:
             raise ValueError(f"unknown annotation {annotate!r}; choose one of {', '.join(ANNOTATIONS)}")
         self.graph = graph
@@ -495,7 +311,7 @@ def _family(op: str) -> Optional[str]:
     return d.traits.picture if d is not None else None
 
 
-def _scope_kind(sc: _Scopes, path: str, graph: Graph) -> str:
+def _scope_kind(sc: Scopes, path: str, graph: Graph) -> str:
     """`bottleneck`, `3 × bottleneck`, `seq of 2` ..."""
     s = sc.scopes[path]
     if s.kind == "block":
@@ -510,7 +326,7 @@ def _scope_kind(sc: _Scopes, path: str, graph: Graph) -> str:
     return f"seq of {len(kids)}"
 
 
-def _holds(sc: _Scopes, path: str, graph: Graph) -> list[str]:
+def _holds(sc: Scopes, path: str, graph: Graph) -> list[str]:
     """What a collapsed block hides that the reader should see: the repeats directly inside it
     (`12 × encoder_layer` for ViT's `encoder` drawn at --depth 0)."""
     if sc.scopes[path].kind != "block":
