@@ -177,7 +177,7 @@ def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = 
                                    tooltip="\n".join(x for x in (n.path, f"{n.op} -> {', '.join(shape_str(t.shape) for t in n.outputs)}", _where(n)) if x))
         elif box in group_members:
             members = group_members[box]
-            block = sc.scopes[members[0]].name or "block"
+            block = _scope_kind(sc, members[0], graph)
             kids = sc.kids(parent)
             opened = any(q in expanded for q in kids[:kids.index(members[0])])  # after an open one: "more"
             params = sum(scope_params.get(m, 0) for m in members)
