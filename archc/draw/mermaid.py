@@ -1,10 +1,12 @@
 """A `View` as a Mermaid flowchart (renders on GitHub and in most Markdown viewers): subgraphs
-for expanded blocks, classes by op family, dotted arrows for skip connections."""
+for expanded blocks, classes by op family, dotted red arrows for skip connections, dotted grey
+arrows for masks, dotted purple links for tied weights, and a legend subgraph."""
 from __future__ import annotations
 
 import re
 
-from archc.draw.dot import IO_FILL, SCOPE_BORDER, SCOPE_FILL, family_color
+from archc.draw.dot import IO_FILL, MASK_EDGE, SCOPE_BORDER, SCOPE_FILL, SKIP_EDGE, TIE_EDGE, family_color
+from archc.draw.legend import legend_entries
 from archc.draw.view import Cluster, Item, View
 
 
@@ -39,7 +41,7 @@ def _class(name: str) -> str:
 
 def to_mermaid(view: View) -> str:
     ids = _Ids()
-    out = ["---", f"title: {_text(view.title)}", "---", "flowchart TB"]
+    out = ["---", f"title: {_text(view.title)}", "---", f"flowchart {view.rankdir}"]
     classes: dict[str, list[str]] = {}
 
     def box(it: Item) -> str:
@@ -66,13 +68,21 @@ def to_mermaid(view: View) -> str:
                 out.append(f"{indent}end")
 
     emit("", "  ")
-    for e in view.edges:
-        arrow = "-.->" if e.skip else "-->"
-        out.append(f'  {ids(e.src)} {arrow}|"{_text(e.label)}"| {ids(e.dst)}')
+    styles = []
+    for k, e in enumerate(view.edges):
+        arrow, label = ("-.-", e.label) if e.kind == "tie" else ("-.->", "mask " + e.label) if e.kind == "mask" else \
+            ("-.->" if e.skip else "-->", e.label)
+        out.append(f'  {ids(e.src)} {arrow}|"{_text(label)}"| {ids(e.dst)}')
+        colour = TIE_EDGE if e.kind == "tie" else MASK_EDGE if e.kind == "mask" else SKIP_EDGE if e.skip else None
+        if colour:
+            styles.append(f"  linkStyle {k} stroke:{colour},color:{colour}")
+    out += styles
     families = {}
     for it in view.items.values():
         if it.kind == "op":
             families[_class(it.family or "other")] = family_color(it.family)
+    if view.legend:
+        out += _legend(view, classes)
     for cls in sorted(classes):
         if cls == "scope":
             style = f"fill:{SCOPE_FILL},stroke:{SCOPE_BORDER},stroke-width:2px"
@@ -83,3 +93,24 @@ def to_mermaid(view: View) -> str:
         out.append(f"  classDef {cls} {style}")
         out.append(f"  class {','.join(classes[cls])} {cls}")
     return "\n".join(out) + "\n"
+
+
+def _legend(view: View, classes: dict[str, list[str]]) -> list[str]:
+    """A `legend` subgraph: a box per colour family and kind of box, one note on the line styles."""
+    out = ['  subgraph legend ["legend"]', "    direction TB"]
+    lines = []
+    for k, entry in enumerate(legend_entries(view)):
+        mid = f"legend_{k}"
+        if entry.kind in ("family", "scope", "io"):
+            cls = _class(entry.family or "other") if entry.kind == "family" else entry.kind
+            out.append(f'    {mid}["{_text(entry.text)}"]')
+            classes.setdefault(cls, []).append(mid)
+        elif entry.kind == "frame":
+            out.append(f'    {mid}["{_text("frame: " + entry.text)}"]')
+        else:
+            style = {"data": "solid arrow", "skip": "dotted red arrow", "mask": "dotted grey arrow", "tie": "dotted purple line"}[entry.kind]
+            lines.append(f"{style}: {entry.text}")
+    if lines:
+        out.append(f'    legend_lines["{_text(chr(10).join(lines))}"]')
+    out.append("  end")
+    return out

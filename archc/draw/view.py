@@ -3,17 +3,18 @@
 torch-free; `dot.py` and `mermaid.py` turn a `View` into text."""
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass, field
-from typing import Iterable, Optional
+from typing import Iterable, Optional, Sequence
 
+from archc.draw.marks import mask_values, own_params, tie_map
+from archc.draw.scopes import Scopes, auto_depth, group_repeats, open_repeats, open_wrappers, owner_box, resolve_expand
 from archc.errors import UsageError
 from archc.ir.dims import shape_str
-from archc.ir.graph import Graph, Node, ValueRef
+from archc.ir.graph import Graph, Node, ValueRef, param_key
 
-# attributes worth a word in a box, in this order, when they differ from the op's default
 ANNOTATIONS = ("none", "params", "flops", "all")
-MIN_BOXES = 6  # the default picture opens blocks until it shows this many boxes
+RANKDIRS = ("TB", "LR", "BT", "RL")
+# attributes worth a word in a box, in this order, when they differ from the op's default
 BRIEF_ATTRS = ("out", "kernel", "stride", "dim", "start_dim", "heads", "num_heads", "p", "scale_factor", "output_size")
 
 
@@ -30,8 +31,10 @@ class Item:
     parent: str                   # the expanded scope holding it ("" at the top)
     order: int                    # definition order (first node): layout and skip detection
     family: Optional[str] = None  # colour family of op boxes (the op's `Traits.picture`)
-    params: int = 0
+    params: int = 0               # parameters it owns (a tied parameter counts at its tie target only)
     tooltip: str = ""
+    op: Optional[str] = None      # the op of an op box
+    members: int = 1              # repetitions a grouped box stands for ("11 more × encoder_layer")
 
 
 @dataclass
@@ -49,8 +52,9 @@ class Cluster:
 class Edge:
     src: str
     dst: str
-    label: str                    # the symbolic shape of the value carried
+    label: str                    # the symbolic shape of the value carried (a tie: what is tied)
     skip: bool = False            # joins the main path from further back: a skip connection
+    kind: str = "data"            # "data" (a tensor), "mask" (read only as an attention mask), "tie" (a shared weight)
 
 
 @dataclass
@@ -61,6 +65,8 @@ class View:
     clusters: dict[str, Cluster] = field(default_factory=dict)
     edges: list[Edge] = field(default_factory=list)
     annotate: str = "none"
+    rankdir: str = "TB"           # layout direction: TB, LR, BT or RL
+    legend: bool = True           # draw a legend of the colours, boxes and edge styles used
 
     def children(self, parent: str) -> list[object]:
         """Items and clusters directly inside `parent` ("" for the top), in definition order."""
@@ -74,66 +80,6 @@ def fmt_count(n: int) -> str:
         if n >= div:
             return f"{n / div:.2f}{unit}"
     return str(n)
-
-
-class _Scopes:
-    """Parent/child structure of `graph.scopes` (scope paths are dotted module paths)."""
-
-    def __init__(self, graph: Graph):
-        self.graph = graph
-        self.scopes = graph.scopes
-        self.parent: dict[str, str] = {p: self._enclosing(p) for p in self.scopes}
-        self.depth: dict[str, int] = {}
-        for p in self.scopes:
-            d, q = 1, self.parent[p]
-            while q:
-                d, q = d + 1, self.parent[q]
-            self.depth[p] = d
-        self.node_scope: dict[str, str] = {n.path: self._enclosing(n.path) for n in graph.nodes}
-
-    def _enclosing(self, path: str) -> str:
-        """The innermost scope strictly containing `path` ("" for none)."""
-        parts = path.split(".")
-        for k in range(len(parts) - 1, 0, -1):
-            p = ".".join(parts[:k])
-            if p in self.scopes:
-                return p
-        return ""
-
-    def chain(self, scope: str) -> list[str]:
-        """`scope` and its ancestors, outermost first."""
-        out = []
-        while scope:
-            out.append(scope)
-            scope = self.parent[scope]
-        return out[::-1]
-
-
-def _resolve_expand(sc: _Scopes, expand: Iterable[str], depth: int) -> set[str]:
-    chosen: set[str] = set()
-    names = {s.name for s in sc.scopes.values() if s.name}
-    for raw in expand:
-        key = raw.strip()
-        if not key:
-            continue
-        if key == "all":
-            chosen |= set(sc.scopes)
-        elif key in sc.scopes:
-            chosen.add(key)
-        elif key in names:
-            chosen |= {p for p, s in sc.scopes.items() if s.name == key}
-        else:
-            choices = sorted(names) + sorted(p for p in sc.scopes if sc.depth[p] == 1)
-            close = difflib.get_close_matches(key, choices, n=1)
-            raise UsageError(
-                f"--expand: {key!r} is neither a block name nor a scope of the graph"
-                + (f"; did you mean {close[0]!r}?" if close else "")
-                + (f" (blocks: {', '.join(sorted(names))})" if names else " (the graph has no blocks)")
-            )
-    chosen |= {p for p in sc.scopes if sc.depth[p] <= depth}
-    for p in list(chosen):  # a scope shows only inside its expanded ancestors
-        chosen.update(sc.chain(p))
-    return chosen
 
 
 def _rel(path: str, parent: str) -> str:
@@ -167,48 +113,43 @@ def _where(node_or_scope) -> str:
     return f"{s.file}:{s.line}" if s is not None else ""
 
 
-def _owner(sc: _Scopes, expanded: set[str], node_path: str) -> str:
-    """The box a node is drawn in: its outermost collapsed scope, or itself."""
-    for s in sc.chain(sc.node_scope[node_path]):
-        if s not in expanded:
-            return s
-    return node_path
-
-
-def _auto_depth(sc: _Scopes, graph: Graph) -> int:
-    """The smallest depth whose picture has at least `MIN_BOXES` boxes (or shows everything), so a
-    model wrapped in one block (GPT-2's `transformer`) opens to its parts while ResNet-50 stays
-    stem + four stages + head."""
-    deepest = max(sc.depth.values(), default=0)
-    for depth in range(deepest + 1):
-        expanded = {p for p in sc.scopes if sc.depth[p] <= depth}
-        if len({_owner(sc, expanded, n.path) for n in graph.nodes}) >= MIN_BOXES:
-            return depth
-    return deepest
-
-
-def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = None, annotate: str = "none") -> View:
+def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = None, annotate: str = "none",
+               rankdir: str = "TB", legend: bool = True) -> View:
     """The boxes, frames and edges of `graph`: every scope collapsed to one box unless it is in
     `expand` (block names, scope paths or `all`) or at most `depth` levels deep. Without `expand`,
-    `depth=None` picks the smallest depth that shows `MIN_BOXES` boxes; `depth=0` opens nothing."""
-    sc = _Scopes(graph)
+    `depth=None` picks the smallest depth that shows `MIN_BOXES` boxes and opens blocks that hold a
+    repeat; `depth=0` opens nothing. An open repeat shows its first repetition open and the
+    collapsed rest as one box (`11 more × encoder_layer`)."""
+    if rankdir not in RANKDIRS:
+        raise ValueError(f"unknown rankdir {rankdir!r}; choose one of {', '.join(RANKDIRS)}")
+    sc = Scopes(graph)
     expand = [e for e in expand if e.strip()]
+    auto = depth is None and not expand
     if depth is None:
-        depth = 0 if expand else _auto_depth(sc, graph)
-    expanded = _resolve_expand(sc, expand, depth)
+        depth = 0 if expand else auto_depth(sc, graph)
+    expanded = resolve_expand(sc, expand, depth)
+    if auto:
+        expanded = open_wrappers(sc, expanded)
+    expanded = open_repeats(sc, expanded)
+    groups = group_repeats(sc, expanded)
+    group_members: dict[str, list[str]] = {}
+    for r, gid in groups.items():
+        group_members.setdefault(gid, []).append(r)
     note = _Notes(graph, sc, annotate)
+    tied, node_ties = tie_map(graph)
 
     def owner(node_path: str) -> str:
-        return _owner(sc, expanded, node_path)
+        return owner_box(sc, expanded, node_path, groups)
 
     def frame_of(box: str) -> str:
         """The expanded scope a box is drawn in."""
-        s = sc.parent[box] if box in sc.scopes else sc.node_scope[box]
-        return s
+        if box in group_members:
+            return sc.parent[group_members[box][0]]
+        return sc.parent[box] if box in sc.scopes else sc.node_scope[box]
 
     title = graph.name + (f" ({graph.variant})" if graph.variant and graph.variant != graph.name else "")
     title += note.title()
-    view = View(graph.name, title, annotate=annotate)
+    view = View(graph.name, title, annotate=annotate, rankdir=rankdir, legend=legend)
 
     # inputs first, then boxes in order of their first node, then outputs
     for k, gi in enumerate(graph.inputs.values()):
@@ -219,7 +160,7 @@ def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = 
     scope_first: dict[str, int] = {}
     for k, n in enumerate(graph.nodes):
         for s in sc.chain(sc.node_scope[n.path]):
-            scope_params[s] = scope_params.get(s, 0) + n.param_count
+            scope_params[s] = scope_params.get(s, 0) + own_params(n, tied)
             scope_first.setdefault(s, k)
     for k, n in enumerate(graph.nodes):
         box = owner(n.path)
@@ -228,13 +169,28 @@ def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = 
         parent = frame_of(box)
         if box == n.path:
             brief, name = _brief(n), _rel(n.path, parent)
+            own = own_params(n, tied)
             lines = [name] if name == n.op and not brief else [name, n.op + (f" {brief}" if brief else "")]
-            lines += note.box(n.path, n.param_count)
-            view.items[box] = Item(box, "op", lines, parent, k, family=_family(n.op), params=n.param_count,
+            lines += [f"{p} tied to {to}" for p, to in node_ties.get(n.path, [])]
+            lines += note.box(n.path, own)
+            view.items[box] = Item(box, "op", lines, parent, k, family=_family(n.op), params=own, op=n.op,
                                    tooltip="\n".join(x for x in (n.path, f"{n.op} -> {', '.join(shape_str(t.shape) for t in n.outputs)}", _where(n)) if x))
+        elif box in group_members:
+            members = group_members[box]
+            block = _scope_kind(sc, members[0], graph)
+            kids = sc.kids(parent)
+            opened = any(q in expanded for q in kids[:kids.index(members[0])])  # after an open one: "more"
+            params = sum(scope_params.get(m, 0) for m in members)
+            lines = [f"{_rel(members[0], parent)} … {_rel(members[-1], parent)}",
+                     f"{len(members)}{' more' if opened else ''} × {block}"]
+            lines += note.box(box, params, members)
+            view.items[box] = Item(box, "scope", lines, parent, k, params=params, members=len(members),
+                                   tooltip="\n".join(x for x in (f"{members[0]} … {members[-1]}", f"{len(members)} × {block}",
+                                                                 _where(sc.scopes[members[0]])) if x))
         else:
             name, kind = _rel(box, parent), _scope_kind(sc, box, graph)
             lines = [name] if name == kind else [name, kind]
+            lines += _holds(sc, box, graph)
             lines += note.box(box, scope_params.get(box, 0))
             view.items[box] = Item(box, "scope", lines, parent, k, params=scope_params.get(box, 0),
                                    tooltip="\n".join(x for x in (box, kind, _where(sc.scopes[box])) if x))
@@ -255,12 +211,13 @@ def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = 
 
     # edges: one per (value, box that reads it); a value read inside the box it comes from is hidden
     seen: set[tuple] = set()
+    masks = mask_values(graph)
 
     def add_edge(ref: ValueRef, dst: str) -> None:
         src = f"input:{ref.node}" if ref.is_input else owner(ref.node)
         if src != dst and (ref, dst) not in seen:
             seen.add((ref, dst))
-            view.edges.append(Edge(src, dst, shape_str(graph.type_of(ref).shape)))
+            view.edges.append(Edge(src, dst, shape_str(graph.type_of(ref).shape), kind="mask" if ref in masks else "data"))
 
     for n in graph.nodes:
         for ref in n.inputs:
@@ -268,6 +225,12 @@ def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = 
     for o in graph.outputs.values():
         add_edge(o.ref, f"output:{o.name}")
     _mark_skips(view)
+    holder = {param_key(n.path, k): n.path for n in graph.nodes for k in n.params}
+    for t in graph.ties:
+        if t.param in holder and t.to in holder:
+            src, dst = owner(holder[t.to]), owner(holder[t.param])
+            if src != dst:
+                view.edges.append(Edge(src, dst, "tied weight", kind="tie"))
     return view
 
 
@@ -276,10 +239,11 @@ def _mark_skips(view: View) -> None:
     the inputs) are the main path and the ones from shallower sources are skip connections. So a
     residual `add` is reached by its branch in line and by a dashed shortcut, U-Net's concatenations
     by dashed skips from the contracting path, while GPT-2's token + position embedding sum has two
-    solid edges. Edges into outputs are never skips."""
+    solid edges. Edges into outputs and masks are never skips."""
     incoming: dict[str, list[Edge]] = {}
     for e in view.edges:
-        incoming.setdefault(e.dst, []).append(e)
+        if e.kind == "data":
+            incoming.setdefault(e.dst, []).append(e)
     depth: dict[str, int] = {}
     deep = lambda box: depth.get(box, 0)  # noqa: E731  (edges go forward in definition order)
     for it in sorted(view.items.values(), key=lambda i: i.order):
@@ -296,7 +260,7 @@ class _Notes:
     """`--annotate`: parameter counts (from the IR) and FLOPs (from `archc.profile`'s static
     counts at the symbols' example sizes) for boxes, frames and the title."""
 
-    def __init__(self, graph: Graph, sc: _Scopes, annotate: str):
+    def __init__(self, graph: Graph, sc: Scopes, annotate: str):
         if annotate not in ANNOTATIONS:
             raise ValueError(f"unknown annotation {annotate!r}; choose one of {', '.join(ANNOTATIONS)}")
         self.graph = graph
@@ -320,12 +284,14 @@ class _Notes:
             out += f" | {fmt_flops(self.total_flops)}" + (f" at {env}" if env else "")
         return out
 
-    def box(self, path: str, params: int) -> list[str]:
+    def box(self, path: str, params: int, members: Sequence[str] = ()) -> list[str]:
+        """The annotation line of a box (or of a group of repetitions: their sums)."""
         parts = []
         if self.params and params:
             parts.append(f"{fmt_count(params)} params")
-        if self.flops is not None and self.flops.get(path):
-            parts.append(fmt_flops(self.flops[path]))
+        flops = sum(self.flops.get(m, 0) for m in (members or [path])) if self.flops is not None else 0
+        if flops:
+            parts.append(fmt_flops(flops))
         return [", ".join(parts)] if parts else []
 
 
@@ -345,7 +311,7 @@ def _family(op: str) -> Optional[str]:
     return d.traits.picture if d is not None else None
 
 
-def _scope_kind(sc: _Scopes, path: str, graph: Graph) -> str:
+def _scope_kind(sc: Scopes, path: str, graph: Graph) -> str:
     """`bottleneck`, `3 × bottleneck`, `seq of 2` ..."""
     s = sc.scopes[path]
     if s.kind == "block":
@@ -358,3 +324,12 @@ def _scope_kind(sc: _Scopes, path: str, graph: Graph) -> str:
         what = next(iter(names)) if len(names) == 1 and not ops else next(iter(ops)) if len(ops) == 1 and not names else "repeat"
         return f"{len(kids)} × {what}"
     return f"seq of {len(kids)}"
+
+
+def _holds(sc: Scopes, path: str, graph: Graph) -> list[str]:
+    """What a collapsed block hides that the reader should see: the repeats directly inside it
+    (`12 × encoder_layer` for ViT's `encoder` drawn at --depth 0)."""
+    if sc.scopes[path].kind != "block":
+        return []
+    reps = [_scope_kind(sc, k, graph) for k in sc.kids(path) if sc.scopes[k].kind == "repeat"]
+    return reps[:2] + ([f"+{len(reps) - 2} more repeats"] if len(reps) > 2 else [])

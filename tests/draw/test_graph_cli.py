@@ -42,7 +42,7 @@ def test_unknown_expand_is_a_usage_error():
 
 
 @pytest.mark.parametrize("args, msg", [
-    (["--format", "jpeg"], "--format must be one of svg, png, dot, mermaid"),
+    (["--format", "tiff"], "--format must be one of svg, png, pdf, jpg, dot, mermaid, markdown"),
     (["--annotate", "macs"], "--annotate must be one of none, params, flops, all"),
 ])
 def test_bad_options(args, msg):

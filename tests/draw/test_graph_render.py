@@ -1,12 +1,13 @@
 """`archc graph`: every zoo spec in every format, DOT goldens, collapsing, skips and shapes.
 
-Regenerate the DOT goldens with `UPDATE_GOLDEN=1 pytest tests/graph`. SVG/PNG tests skip when
+Regenerate the DOT and Mermaid goldens with `UPDATE_GOLDEN=1 pytest tests/draw`. SVG/PNG tests skip when
 Graphviz's `dot` is not installed (`make install-test` installs it where it can).
 """
 from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from tests.conftest import ROOT, ZOO
 
 UPDATE = os.environ.get("UPDATE_GOLDEN") == "1"
 GOLDEN = ROOT / "tests" / "golden" / "graph"
-GOLDEN_SPECS = ("mlp", "unet")
+GOLDEN_SPECS = ("mlp", "unet", "vit_b_16", "gpt2", "bert_base")  # repeats, skips, a tie, a mask
 HAS_DOT = shutil.which("dot") is not None
 needs_dot = pytest.mark.skipif(not HAS_DOT, reason="Graphviz `dot` is not installed (make install-test installs it)")
 runner = CliRunner()
@@ -73,7 +74,7 @@ def test_dot_parses_and_mermaid_balances(spec, expand):
     view = build_view(g, expand)
     mm = to_mermaid(view)
     assert mermaid_balanced(mm)
-    assert mm.count("subgraph ") == len(view.clusters)
+    assert mm.count("subgraph ") == len(view.clusters) + 1  # and the legend
     text = to_dot(view)
     assert text.count("{") == text.count("}")
     if HAS_DOT:
@@ -81,16 +82,16 @@ def test_dot_parses_and_mermaid_balances(spec, expand):
         assert p.returncode == 0, p.stderr.decode()
 
 
-@pytest.mark.parametrize("name", GOLDEN_SPECS)
-def test_dot_golden(name):
-    r = runner.invoke(app, ["graph", f"specs/{name}.yaml"])
+@pytest.mark.parametrize("name, ext", [(n, e) for n in GOLDEN_SPECS for e in ("dot", "mmd")])
+def test_dot_golden(name, ext):
+    r = runner.invoke(app, ["graph", f"specs/{name}.yaml", "--format", ext])
     assert r.exit_code == 0, r.output
-    golden = GOLDEN / f"{name}.dot"
+    golden = GOLDEN / f"{name}.{ext}"
     if UPDATE:
         golden.parent.mkdir(parents=True, exist_ok=True)
         golden.write_text(r.stdout)
     assert golden.exists(), f"no golden for {name}: run with UPDATE_GOLDEN=1"
-    assert r.stdout == golden.read_text(), f"{golden} is stale: review the diff, then UPDATE_GOLDEN=1 pytest tests/graph"
+    assert r.stdout == golden.read_text(), f"{golden} is stale: review the diff, then UPDATE_GOLDEN=1 pytest tests/draw"
 
 
 def test_resnet50_collapses_to_stages():
@@ -114,12 +115,15 @@ def test_default_depth_opens_wrappers():
     assert [i.id for i in build_view(gpt2, depth=0).items.values() if i.kind == "scope"] == ["transformer"]
     mlp = graph_of("specs/mlp.yaml")
     assert set(build_view(mlp).clusters) == {"hidden", "hidden.0", "hidden.1"}
-    assert set(build_view(mlp, ["hidden"]).clusters) == {"hidden"}
+    v = build_view(mlp, ["hidden"])  # an open repeat opens its first repetition
+    assert set(v.clusters) == {"hidden", "hidden.0"} and v.items["hidden.1"].lines == ["hidden.1", "dense"]
 
 
 def test_depth_and_expand_open_scopes():
     g = graph_of("specs/resnet50.yaml")
-    assert set(build_view(g, depth=1).clusters) == {"layer1", "layer2", "layer3", "layer4"}
+    v = build_view(g, depth=1)  # each open stage shows its first bottleneck and groups the rest
+    assert set(v.clusters) == {"layer1", "layer2", "layer3", "layer4", "layer1.0", "layer2.0", "layer3.0", "layer4.0"}
+    assert v.items["layer3.1..5"].lines == ["layer3.1 … layer3.5", "5 more × bottleneck"]
     v = build_view(g, ["bottleneck"])
     assert len([c for c in v.clusters if c.count(".") == 1]) == 16 and "layer1.0.downsample" in v.items
     v = build_view(g, ["layer2.0"])  # a nested scope opens its ancestors too
@@ -176,15 +180,16 @@ def test_mermaid_ids_are_safe():
     mm = to_mermaid(build_view(graph_of("specs/resnet50.yaml"), ["all"]))
     ids = set(re.findall(r"^\s*(\w+)[\[(]", mm, re.M))
     assert "n_layer1_0_conv1" in ids and "end" not in ids
-    assert all(i.startswith(("n_", "in_", "out_")) for i in ids)
+    assert all(i.startswith(("n_", "in_", "out_", "legend_")) for i in ids)
 
 
 def test_render_api_formats():
     g = graph_of("specs/mlp.yaml")
     assert render(g, "dot").startswith(b"digraph")
     assert render(g, "mermaid").startswith(b"---")
+    assert render(g, "md").startswith(b"```mermaid\n---")
     with pytest.raises(ValueError):
-        render(g, "jpeg")
+        render(g, "tiff")
 
 
 def test_graph_is_torch_free():
@@ -202,6 +207,37 @@ def test_readme_pictures_exist():
     for p in pics:
         data = (ROOT / p).read_bytes()
         assert b"<svg" in data[:2000] or data.startswith(b"\x89PNG"), p
+
+
+def _readme_picture_commands() -> list[str]:
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Pictures\n"):]
+    section = section[:section.index("\n## ", 1)]
+    return re.findall(r"^(archc graph .+ -o (docs/img/\S+))$", section, re.M)
+
+
+def _svg_texts(data: bytes) -> list[str]:
+    """What an SVG says (its <text> elements), independent of Graphviz's layout and version."""
+    return sorted(re.findall(r"<text[^>]*>([^<]*)</text>", data.decode("utf-8")))
+
+
+def test_readme_pictures_have_their_commands():
+    readme = (ROOT / "README.md").read_text()
+    shown = set(re.findall(r"\]\((docs/img/[^)]+)\)", readme))
+    made = {path for _, path in _readme_picture_commands()}
+    assert shown == made, "every picture in the README is made by a command shown above it"
+
+
+@needs_dot
+@pytest.mark.parametrize("cmd, path", [pytest.param(c, p, id=os.path.basename(p)) for c, p in _readme_picture_commands()])
+def test_readme_pictures_are_current(cmd, path, tmp_path):
+    """The checked-in SVGs are what their commands draw today (regenerate by running them)."""
+    args = shlex.split(cmd)[1:]
+    out = tmp_path / os.path.basename(path)
+    args[args.index(path)] = str(out)
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    assert _svg_texts(out.read_bytes()) == _svg_texts((ROOT / path).read_bytes()), f"{path} is stale: run `{cmd}`"
 
 
 def test_flops_annotation():
