@@ -248,16 +248,18 @@ def profile(spec: Any, overrides: dict[str, Any] | None = None, *, device: str =
 
 
 def graph(spec: Any, overrides: dict[str, Any] | None = None, *, format: str = "svg", expand: Iterable[str] = (),
-          depth: int = 0, annotate: str = "none", variant: str | None = None) -> Any:
-    """`archc graph`: the spec's picture. Returns a `Picture` (`.data`, `.format`, `.save(path)`),
-    shown inline in a notebook (SVG and PNG need Graphviz's `dot`; "dot" and "mermaid" are text)."""
+          depth: int | None = None, annotate: str = "none", variant: str | None = None, rankdir: str = "TB",
+          legend: bool = True) -> Any:
+    """`archc graph`: the spec's picture (`depth=None`: the command's default picture). Returns a
+    `Picture` (`.data`, `.format`, `.save(path)`), shown inline in a notebook (SVG and PNG need
+    Graphviz's `dot`; "dot" and "mermaid" are text)."""
     from archc.draw.render import FORMATS, render
     from archc.report.display import Picture
 
     if format not in FORMATS:
         raise UsageError(f"format must be one of {', '.join(FORMATS)}, got {format!r}")
     g = _upto(spec, Options(dict(overrides or {}), variant, None), "check").graph
-    return Picture(render(g, format, list(expand), depth, annotate), format)
+    return Picture(render(g, format, list(expand), depth, annotate, rankdir=rankdir, legend=legend), format)
 
 
 def compare(spec: Any, against: str | None = None, overrides: dict[str, Any] | None = None, *,
