@@ -56,7 +56,11 @@ def build(
             result = run_build(path, out, emit=formats, overrides=ov.values, override_spans=ov.spans, variant=variant,
                                dynamic=dyn, opset=opset, dtype=dtype, weights=weights, force=force, cmdline=ov.source,
                                progress=progress)
+        from archc.export.formats.torchscript import DEPRECATION_NOTE
+
         for note in result.notes:
+            if note == DEPRECATION_NOTE and emit is None:
+                continue     # a default build does not repeat it (it is in the manifest); `--emit torchscript` shows it
             sys.stderr.write(f"note: {note}\n")
         if result.diagnostics:
             print_diagnostics(result.diagnostics, result.sources)

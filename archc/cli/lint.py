@@ -41,7 +41,7 @@ def lint(
                               help="Skip named YAML files that are not archc specs (no top-level `archc:`); for pre-commit.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N",
                     help="Worker processes (0: one per CPU, used from 24 files on; 1: none).")] = 0,
-    explain: Annotated[Optional[str], typer.Option("--explain", metavar="CODE", help="Print a rule's documentation and exit.")] = None,
+    explain: Annotated[Optional[str], typer.Option("--explain", metavar="RULE", help="Print a rule's documentation (by code, ARC304, or name, bias-before-batch-norm) and exit.")] = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List every rule (code, name, severity) and exit.")] = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -61,9 +61,14 @@ def lint(
                 sys.stdout.write(f"{r.code}  {r.name:<32} {r.severity:<8} {r.summary}\n")
             return EXIT_OK
         if explain is not None:
-            r = RULES.get(explain.strip().upper())
+            key = explain.strip()
+            r = RULES.get(key.upper()) or next((x for x in RULES.values() if x.name == key.lower()), None)
             if r is None:
-                raise UsageError(f"--explain: no rule {explain!r}; `archc lint --list-rules` lists them")
+                import difflib
+
+                near = difflib.get_close_matches(key.lower(), [x.name for x in RULES.values()], n=1)
+                raise UsageError(f"--explain: no rule {explain!r}" + (f" (did you mean {near[0]}?)" if near else "")
+                                 + "; `archc lint --list-rules` lists them")
             sys.stdout.write(r.doc())
             return EXIT_OK
         if format_ not in FORMATS:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 from typing_extensions import Annotated
@@ -14,6 +15,18 @@ from archc.cli import lint as _lint
 from archc.cli import ops as _ops
 from archc.cli import profile as _profile
 from archc.cli import schema as _schema
+
+def _usage_name(self: Any) -> str:
+    """A required argument as click writes it, `SPEC` (typer 0.29 writes `{SPEC}`), an optional one
+    `[SPEC]`; `...` when it repeats."""
+    name = self.display_name_raw
+    if self.nargs != 1 and not name.endswith("..."):
+        name += "..."
+    return name if self.required else f"[{name}]"
+
+
+if hasattr(typer.core.TyperArgument, "_usage_display_name"):
+    typer.core.TyperArgument._usage_display_name = _usage_name
 
 app = typer.Typer(
     name="archc",

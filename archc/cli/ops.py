@@ -13,7 +13,7 @@ from archc.cli._common import EXIT_OK, DebugOpt, JsonOpt, UsageError, print_json
 
 def ops(
     name: Annotated[Optional[str], typer.Argument(help="An op (conv2d) or a family (norm); all ops when absent.",
-                                                   metavar="[NAME]")] = None,
+                                                   metavar="NAME")] = None,
     markdown: Annotated[bool, typer.Option("--markdown", help="Print the Markdown reference (docs/ops.md) instead.")] = False,
     json_: JsonOpt = False,
     debug: DebugOpt = False,

@@ -201,6 +201,19 @@ def test_torchscript_note_is_one_line(tmp_path):
     assert "FutureWarning" not in r.stderr
 
 
+def test_a_default_build_does_not_print_the_torchscript_note(tmp_path, monkeypatch):
+    import archc.export.build as eb
+
+    monkeypatch.setattr(eb, "default_emit", lambda: ("torchscript",))   # the default set, kept small here
+    r = runner.invoke(app, ["build", "specs/mlp.yaml", "-o", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    assert "TorchScript" not in r.stderr and "deprecated" not in r.stderr.lower()
+    import json
+
+    notes = json.loads((tmp_path / "o" / "manifest.json").read_text())["artifacts"]["torchscript"]["notes"]
+    assert any("deprecated upstream" in n for n in notes)                # still recorded
+
+
 def test_static_when_dynamic_none(export_build):
     _, res = export_build("mlp-static", "specs/mlp.yaml", None, None, emit=["pt2"], dynamic=[])
     _ok(res)

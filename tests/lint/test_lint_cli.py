@@ -82,3 +82,11 @@ def test_a_bug_while_linting_one_file_does_not_stop_the_others(tmp_path, monkeyp
     assert "internal error while linting" in r.output and "a.yaml: ValueError: boom" in r.output
     assert "error[ARC307]" in r.output and "1 file linted" in r.output
     assert "Traceback" not in r.output
+
+
+def test_explain_takes_rule_names():
+    by_name = invoke("--explain", "bias-before-batch-norm")
+    by_code = invoke("--explain", "ARC304")
+    assert by_name.exit_code == 0 and by_name.stdout == by_code.stdout and "ARC304" in by_name.stdout
+    near = invoke("--explain", "bias-before-batchnorm")
+    assert near.exit_code == 2 and "did you mean bias-before-batch-norm" in near.output
