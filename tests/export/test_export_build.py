@@ -257,3 +257,16 @@ def test_weights_roundtrip_and_mismatch(mlp_build, tmp_path):
                             "--weights", str(tmp_path / "bad.safetensors")])
     assert r.exit_code == 1, r.output
     assert "ARC603" in r.stderr and "head.bias" in r.stderr
+
+
+def test_arc513_gives_torchscripts_whole_complaint_and_a_hint():
+    from archc.export.formats.torchscript import fallback_diagnostic, script_error
+
+    err = RuntimeError("Module 'Foo' has no attribute 'bar' (This attribute exists on the Python module, but we\n"
+                       "failed to convert Python type: 'object' to a TorchScript type.):\n"
+                       "  File \"model.py\", line 3\n    return self.bar\n           ~~~~~~~~ <--- HERE\n")
+    reason = script_error(err)
+    assert reason.endswith("to a TorchScript type.):") and "File" not in reason and "HERE" not in reason
+    d = fallback_diagnostic({"exporter": "torch.jit.trace", "fallback_reason": f"torch.jit.script failed: RuntimeError: {reason}"})
+    assert d.code == "ARC513" and "failed to convert Python type" in d.message and d.hint and "--emit" in d.hint
+    assert script_error(RuntimeError("x " * 600)).endswith(" ...") and len(script_error(RuntimeError("x " * 600))) <= 504

@@ -30,23 +30,46 @@ def export(gm: Any, args: tuple, path: str) -> dict:
             sm = torch.jit.script(gm)
         except Exception as e:  # noqa: BLE001 - the fallback is recorded, never silent
             info["exporter"] = "torch.jit.trace"
-            info["fallback_reason"] = f"torch.jit.script failed: {type(e).__name__}: {str(e).strip().splitlines()[0][:300]}"
+            info["fallback_reason"] = f"torch.jit.script failed: {type(e).__name__}: {script_error(e)}"
             try:
                 with torch.no_grad():
                     sm = torch.jit.trace(gm, args, check_trace=False)
             except Exception as e2:  # noqa: BLE001
                 raise DiagnosticError([Diagnostic("ARC510", f"torchscript: neither torch.jit.script nor torch.jit.trace works: "
-                                                  f"{type(e2).__name__}: {str(e2).strip().splitlines()[0][:300]}", None)]) from None
+                                                  f"{type(e2).__name__}: {script_error(e2)}", None)]) from None
         sm.save(path)
     info["deprecation_warnings"] = sum(1 for w in caught if issubclass(w.category, (FutureWarning, DeprecationWarning)))
     return info
 
 
+REASON_CHARS = 500
+
+
+def script_error(e: BaseException) -> str:
+    """TorchScript's complaint, whole sentences: its message lines up to the source excerpt it
+    quotes (`File ...`, the code and its `~~~` marks), joined, bounded to REASON_CHARS at a word."""
+    lines = []
+    for line in str(e).strip().splitlines():
+        t = line.strip()
+        if not t:
+            continue
+        if t.startswith(("File ", "~", "^")) or line.startswith((" ", "\t")):
+            break
+        lines.append(t)
+    text = " ".join(lines) or type(e).__name__
+    if len(text) > REASON_CHARS:
+        text = text[:REASON_CHARS].rsplit(" ", 1)[0] + " ..."
+    return text
+
+
 def fallback_diagnostic(info: dict) -> Diagnostic | None:
     if info.get("exporter") != "torch.jit.trace":
         return None
-    return Diagnostic("ARC513", f"torchscript: traced instead of scripted ({info['fallback_reason']}); a trace records one "
-                      f"execution, so control flow that depends on sizes is frozen", None, severity="warning")
+    return Diagnostic("ARC513", f"torchscript: traced instead of scripted, because {info['fallback_reason']}. A trace "
+                      f"records one execution, so control flow that depends on sizes or values is frozen at the traced "
+                      f"input's; the artifact is verified at every verification size", None, severity="warning",
+                      hint="leave torchscript out of --emit if the traced module is not what you deploy; "
+                      "the manifest records the reason (artifacts.torchscript.fallback_reason)")
 
 
 class TorchScriptRunner(ModuleRunner):
