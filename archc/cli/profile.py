@@ -13,6 +13,7 @@ from archc.cli._common import (
     stdout_console,
 )
 from archc.diagnostics import Span
+from archc.profile.budget import MEMORY_LIMIT_HELP
 from archc.profile.convention import SUMMARY
 
 HELP = """Profile a spec: parameters, MACs, FLOPs, activation memory per node and block, and
@@ -68,6 +69,7 @@ def profile(
     variant: VariantOpt = None,
     json_: JsonOpt = False,
     param_limit: ParamLimitOpt = None,
+    memory_limit: Annotated[Optional[str], typer.Option("--memory-limit", metavar="BYTES", help=MEMORY_LIMIT_HELP)] = None,
     debug: DebugOpt = False,
 ) -> None:
     def body() -> int:
@@ -114,7 +116,7 @@ def profile(
             raise UsageError(f"--plot {plot}: the file must end in .png or .svg")
 
         limit = None if not req.measuring else (param_limit if param_limit is not None else DEFAULT_PARAM_LIMIT)
-        opts = Options(dict(ov.values), variant, limit, ov.spans)
+        opts = Options(dict(ov.values), variant, limit, ov.spans, memory_limit=B.memory_limit_option(memory_limit))
         loaded = run(spec_path(spec), session=Session(opts, {CMDLINE: source}), until="validate").spec
         if req.measuring:
             require_torch()

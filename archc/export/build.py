@@ -14,6 +14,7 @@ from archc.export import atomic
 from archc.export.dynamic import envs as make_envs, plan as make_plan
 from archc.export.registry import FORMATS, ExportContext, ExportFormat, default_emit, load_formats
 from archc.export.verify import FLOOR, SEED, TOLERANCES, Verification, bitwise_equal, verify_artifact
+from archc.profile.budget import check_memory
 
 load_formats()
 DEFAULT_EMIT = default_emit()
@@ -61,7 +62,7 @@ def require(formats: list[str]) -> None:
 def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: dict[str, Any] | None = None,
           override_spans: dict[str, Span] | None = None, variant: str | None = None, dynamic: list[str] | None = None,
           opset: int = 18, dtype: str = "float32", weights: str | None = None, force: bool = False,
-          cmdline: str = "", latency_runs: int = 5) -> BuildResult:
+          cmdline: str = "", latency_runs: int = 5, memory_limit: int | None = None) -> BuildResult:
     """Build and verify. Raises DiagnosticError (spec errors), UsageError (bad arguments, an
     unusable output folder), MissingDependency; verification failures come back as error diagnostics (nothing written)."""
     from archc import __version__
@@ -82,7 +83,8 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
         raise UsageProblem(f"--weights: no such file: {weights}")
 
     # out of place: the search for a first diverging node reads every node's output
-    session = Session(Options(dict(overrides or {}), variant, DEFAULT_PARAM_LIMIT, dict(override_spans or {}), inplace=False),
+    session = Session(Options(dict(overrides or {}), variant, DEFAULT_PARAM_LIMIT, dict(override_spans or {}), inplace=False,
+                              memory_limit=memory_limit),
                       {CMDLINE: cmdline})
     unit = run(spec, session=session, until="check")
     graph = unit.graph
@@ -95,6 +97,7 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
         plans, diags = make_plan(graph, dynamic)
         if has_errors(diags):
             session.fail(diags)
+        check_memory(graph, make_envs(graph, plans), "build", dtype=dtype, limit=memory_limit, spans=session.options.override_spans)
         import torch
 
         gm = run(unit, until="verify").module

@@ -73,7 +73,8 @@ def _inputs(graph: Any, seed: int, dtype: Any) -> dict[str, Any]:
 
 def compare_graph(graph: Any, against: str | None = None, *, seeds: int = DEFAULT_SEEDS, seed: int = 0,
                   rtol: float | None = None, atol: float | None = None, dtype: str = "float64",
-                  train: bool = True, tol: float | None = None, span_of: Any = None) -> dict[str, Any]:
+                  train: bool = True, tol: float | None = None, span_of: Any = None,
+                  memory_limit: int | None = None, spans: dict | None = None) -> dict[str, Any]:
     """Compare an elaborated graph with REF (default: the spec's `reference.against`). The JSON document.
 
     `tol` is the old name of `rtol`."""
@@ -81,6 +82,7 @@ def compare_graph(graph: Any, against: str | None = None, *, seeds: int = DEFAUL
 
     from archc.codegen.randomize import randomize_
     from archc.pipeline import Options, from_graph, run
+    from archc.profile.budget import check_memory
 
     if dtype not in DTYPES:
         raise UsageError(f"--dtype {dtype!r}: compare runs in " + " or ".join(DTYPES))
@@ -96,6 +98,7 @@ def compare_graph(graph: Any, against: str | None = None, *, seeds: int = DEFAUL
         raise NoReference("no reference to compare against: give --against REF (e.g. torchvision:resnet18) "
                           "or set `reference: {against: ...}` in the spec")
     parse_ref(against)
+    check_memory(graph, [graph.example_env], "compare", dtype=dtype, limit=memory_limit, spans=spans)
 
     # verify on the meta device (cheap), then build the real module
     run(from_graph(graph, Options(device="meta")), until="verify")

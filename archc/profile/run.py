@@ -11,6 +11,7 @@ from typing import Any, Callable
 from archc.errors import UsageError
 from archc.ir.graph import Graph
 from archc.pipeline import Options, run
+from archc.profile.budget import check_memory, measured_sizes
 from archc.profile.static import StaticProfile, analyze, batch_symbol
 
 MEASURING_DEVICES = ("cpu", "cuda", "mps")
@@ -35,7 +36,7 @@ class Request:
 
 
 def _graph(loaded: Any, opts: Options, extra: dict[str, Any]) -> Graph:
-    o = Options({**opts.overrides, **extra}, opts.variant, opts.param_limit, opts.override_spans)
+    o = Options({**opts.overrides, **extra}, opts.variant, opts.param_limit, opts.override_spans, memory_limit=opts.memory_limit)
     return run(loaded, o, until="check").graph
 
 
@@ -48,6 +49,9 @@ def profile_spec(loaded: Any, opts: Options, req: Request,
     measure = None
     if req.measuring:
         from archc.profile import measure as _m
+
+        check_memory(graph, measured_sizes(graph, req.batch_sizes, req.sweep), "profile", dtype=req.dtype,
+                     limit=opts.memory_limit, spans=opts.override_spans)
 
         _m.check_device(req.device)
         measure = _m.measure
