@@ -112,7 +112,7 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
     result = BuildResult(manifest={}, diagnostics=list(diags), sources=session.sources)
     arts: dict[str, dict[str, Any]] = {}
     spec_hash = sha256_file(spec)
-    with atomic.Staging(outdir) as stage:
+    with atomic.Staging(outdir, force, atomic.artifact_bytes(gm, formats)) as stage:
         ctx = ExportContext(gm, graph, plans, stage, opset, dtype, spec, spec_hash, __version__, result)
         try:
             if any(FORMATS[f].uses_program for f in formats):
