@@ -383,6 +383,10 @@ class Staging:
 
     def _commit_swap(self, names: list[str]) -> None:
         _fault("begin")
+        for e in os.listdir(self.path):          # the staging folder holds the outputs only (no .verify/ twin)
+            if e not in names:
+                p = self.file(e)
+                shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.remove(p)
         if not os.path.isdir(self.dir):
             try:
                 os.rename(self.path, self.dir)
@@ -395,10 +399,6 @@ class Staging:
                     raise
             check_outdir(self.dir, self.force)   # created meanwhile (not by archc: we hold the lock)
         keep = set(names)
-        for e in os.listdir(self.path):          # the staging folder holds the outputs only (no .verify/ twin)
-            if e not in keep:
-                p = self.file(e)
-                shutil.rmtree(p) if os.path.isdir(p) and not os.path.islink(p) else os.remove(p)
         own = owned()
         later = []                                # sub-folders (and what cannot be linked): moved after the swap
         for e in sorted(os.listdir(self.dir)):
@@ -477,12 +477,24 @@ class Staging:
         return self
 
     def __exit__(self, typ, exc, tb) -> None:
-        shown = self.outdir
+        shown, staged = self.outdir, self.path
+        err = None
+        if exc is not None and not self.committed and not isinstance(exc, (UsageError, KeyboardInterrupt)):
+            err = classify(exc, staged or self.dir)     # (probing the staging folder before it goes)
         self.cleanup()
-        if exc is not None and not isinstance(exc, (UsageError, KeyboardInterrupt)):
-            err = classify(exc, self.dir)
-            if err is not None:
-                raise output_error(err[0] or shown, err[1], unchanged=shown if os.path.isdir(self.dir) else None) from None
+        if exc is None or self.committed or isinstance(exc, KeyboardInterrupt):
+            return
+        unchanged = shown if os.path.isdir(self.dir) else None
+
+        def mine(path: str) -> str:       # a staged file is named as it would be in DIR
+            return path.replace(staged, shown) if staged and path.startswith(staged) else path
+
+        if isinstance(exc, OutputError):
+            if staged and staged in str(exc):
+                raise OutputError(mine(str(exc).replace(staged, shown)) + (f"; {unchanged} is unchanged" if unchanged else "")) from None
+            return
+        if err is not None:
+            raise output_error(mine(err[0] or shown), err[1], unchanged=unchanged) from None
 
 
 def _fmt(n: float) -> str:
@@ -609,7 +621,7 @@ def probe(where: str, path: str | None = None) -> int | None:
             f.flush()
             os.fsync(f.fileno())
     except OSError as e:
-        return e.errno
+        return e.errno if e.errno in IO_ERRNOS else None
     finally:
         if tmp is not None:
             try:
