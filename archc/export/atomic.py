@@ -418,6 +418,10 @@ class Staging:
             later.append(e)
         _fault("linked")
         os.chmod(self.path, stat.S_IMODE(os.stat(self.dir).st_mode))
+        try:
+            cwd = os.getcwd()
+        except OSError:
+            cwd = None
         if exchange(self.path, self.dir):
             old = self.path
         else:
@@ -436,6 +440,11 @@ class Staging:
                 except OSError:
                     continue
             _fault(f"moved:{e}")
+        if cwd is not None and (cwd == self.dir or cwd.startswith(self.dir + os.sep)):
+            try:
+                os.chdir(cwd)             # a process working inside DIR follows it into the new folder
+            except OSError:
+                pass
         _remove_safely(old, self.dir)
         _fault("cleaned")
 
@@ -643,9 +652,15 @@ def write_in_child(path: str, fn: Callable[..., Any], *args: Any) -> None:
     import warnings
 
     r, w = os.pipe()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", DeprecationWarning)   # fork in a threaded process (3.12+)
-        pid = os.fork()
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)   # fork in a threaded process (3.12+)
+            pid = os.fork()
+    except OSError:                # no memory for a child (strict overcommit): write here after all
+        os.close(r)
+        os.close(w)
+        fn(*args)
+        return
     if pid == 0:  # the child: never returns
         code = 1
         try:

@@ -303,3 +303,14 @@ def test_classify_reads_writer_errors():
     assert atomic.classify(RuntimeError("Error while serializing: I/O error: File too large (os error 27)"), "/") == (None, 27)
     assert atomic.classify(ValueError("a bug"), "/") is None
     assert atomic.classify(OSError(errno.ENOENT, "x"), "/") is None     # not an I/O failure of the output
+
+
+def test_building_into_the_working_folder_follows_it(tmp_path, built, monkeypatch):
+    out = _copy(built, tmp_path)
+    monkeypatch.chdir(out)
+    with atomic.Staging(".", True) as st:
+        open(st.file("model.safetensors"), "w").write("new")
+        open(st.file(atomic.MANIFEST), "w").write("{}")
+        st.commit(["model.safetensors", atomic.MANIFEST])
+    assert os.path.samefile(os.getcwd(), out)
+    assert open("model.safetensors").read() == "new"
