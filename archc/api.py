@@ -47,3 +47,78 @@ def compile(spec_or_path: str | os.PathLike | LoadedSpec, overrides: dict[str, A
 
         load_weights(unit.module, unit.graph, weights)
     return unit.module
+
+
+def build(spec: str | os.PathLike, outdir: str, *, emit: list[str] | None = None, overrides: dict[str, Any] | None = None,
+          override_spans: dict[str, Any] | None = None, variant: str | None = None, dynamic: list[str] | None = None,
+          opset: int = 18, dtype: str = "float32", weights: str | None = None, force: bool = False,
+          cmdline: str = "", latency_runs: int = 5, memory_limit: int | None = None) -> Any:
+    """`archc build`: compile, verify, and write verified artifacts and manifest.json to OUTDIR.
+
+    The pipeline up to `emit` (archc.export.build.emit). Returns the `BuildResult`; verification
+    failures come back as its error diagnostics (nothing is written). Raises DiagnosticError (spec
+    errors), UsageError (bad arguments, an unusable output folder), MissingDependency."""
+    from archc.export.build import BuildRequest, check_request, prepare
+    from archc.session import CMDLINE
+
+    req = BuildRequest(str(outdir), list(emit) if emit else BuildRequest(str(outdir)).emit, dynamic, opset, dtype,
+                       weights, force, latency_runs, memory_limit=memory_limit)
+    check_request(req)
+    # out of place: the search for a first diverging node reads every node's output
+    session = Session(Options(dict(overrides or {}), variant, DEFAULT_PARAM_LIMIT, dict(override_spans or {}), inplace=False),
+                      {CMDLINE: cmdline})
+    unit = run(spec, session=session, until="check", emit=req)
+    prepare(unit)                       # a bad --dynamic fails before anything is lowered
+    return run(unit, until="emit").built
+
+
+def profile(spec_or_path: str | os.PathLike | LoadedSpec, options: Options, request: Any) -> tuple[Graph, Any, dict]:
+    """`archc profile`: the pipeline up to `measure` for the spec, then once per `--batch-size` and
+    `--sweep` value (each a spec elaborated with that size). Returns (graph, static profile,
+    results), results holding `measured`, `throughput` and `sweep` (archc.report.profile)."""
+    import dataclasses
+
+    from archc.profile.static import batch_symbol
+
+    req = request
+    unit = run(spec_or_path, options, until="measure", measure=req)
+    graph, prof = unit.graph, unit.measured
+    results: dict[str, Any] = {"measured": prof.measured, "throughput": [], "sweep": None}
+
+    def at(extra: dict[str, Any], phase: str) -> Any:
+        """The measure stage on the spec elaborated with EXTRA sizes (whole-graph timing only)."""
+        o = Options({**options.overrides, **extra}, options.variant, options.param_limit, options.override_spans)
+        cb = req.progress
+        sub = dataclasses.replace(req, per_node=False, progress=(lambda ph, d, t: cb(phase, d, t)) if cb else None)
+        return run(spec_or_path, o, until="measure", measure=sub).measured
+
+    if req.batch_sizes:
+        bs_sym = batch_symbol(graph)
+        if bs_sym is None:
+            raise UsageError("--batch-size needs a batch symbol (a symbol as dim 0 of the first input); "
+                             "this spec has none")
+        for b in req.batch_sizes:
+            p = at({bs_sym: b}, f"batch {b}")
+            s, m = p.static, p.measured
+            results["throughput"].append({
+                "batch_size": b, "macs": s.macs, "flops": s.flops, "flops_causal": s.flops_causal,
+                "static_peak_bytes": s.static_peak_bytes,
+                "latency_ms": m["latency_ms"] if m else None,
+                "samples_per_s": b / (m["latency_ms"]["median"] / 1e3) if m else None,
+                "peak_memory_bytes": m["peak_memory_bytes"] if m else None})
+    if req.sweep is not None:
+        sym, values = req.sweep
+        if sym not in graph.symbols:
+            known = ", ".join(graph.symbols) or "none"
+            raise UsageError(f"--sweep {sym}: the spec has no symbol {sym!r} (symbols: {known})")
+        rows = []
+        for v in values:
+            p = at({sym: v}, f"{sym}={v}")
+            s, m = p.static, p.measured
+            rows.append({"value": v, "symbols": dict(s.symbols), "params": s.params, "macs": s.macs, "flops": s.flops,
+                         "macs_causal": s.macs_causal, "flops_causal": s.flops_causal,
+                         "activation_bytes": s.activation_bytes, "static_peak_bytes": s.static_peak_bytes,
+                         "latency_ms": m["latency_ms"] if m else None,
+                         "peak_memory_bytes": m["peak_memory_bytes"] if m else None})
+        results["sweep"] = {"symbol": sym, "rows": rows}
+    return graph, prof.static, results

@@ -5,7 +5,7 @@ Three kinds of failure reach a user, each one class:
 - `UsageError` (exit 2): the command line is wrong (a bad flag value, a path that is not a spec,
   an output folder that exists without `--force`).
 - `MissingDependency` (exit 3): an optional package or device is missing; the message names what
-  to install (`pip install 'archc[export]'`).
+  to install (`pip install 'archc-compiler[export]'`, written by `pip_install`).
 - `DiagnosticError` (exit 1): the spec, or a result computed from it, is wrong; it carries located
   diagnostics and the source texts they point into, so any layer can render them.
 
@@ -16,6 +16,15 @@ from __future__ import annotations
 from typing import Any, Iterable
 
 EXIT_OK, EXIT_FAIL, EXIT_USAGE, EXIT_ENV, EXIT_INTERNAL = 0, 1, 2, 3, 4
+
+# archc's distribution on the package index. The name `archc` there is another project's, so the
+# distribution is `archc-compiler`; the import name and the command stay `archc`.
+DISTRIBUTION = "archc-compiler"
+
+
+def pip_install(extra: str | None = None) -> str:
+    """The command that installs archc with EXTRA (`pip install 'archc-compiler[export]'`)."""
+    return f"pip install '{DISTRIBUTION}[{extra}]'" if extra else f"pip install {DISTRIBUTION}"
 
 
 class ArchcError(Exception):

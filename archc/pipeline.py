@@ -10,12 +10,15 @@
 - lower:     the `torch.fx.GraphModule` (archc.codegen)
 - verify:    run it (on meta by default) at the example and at a second size per dynamic symbol, and
              compare every node's shape with the static one
-- emit:      write verified artifacts (archc.export.build runs it, after `until="verify"`)
-- measure:   latency and memory on a device (archc.profile.run.profile_spec runs it)
+- emit:      write verified artifacts into a folder, atomically (archc.export.build.emit; what to
+             write is the unit's `BuildRequest`, `run(..., emit=request)`)
+- measure:   the static profile and, on a measuring device, latency and memory (archc.profile.run.measure;
+             what to measure is the unit's profile `Request`, `run(..., measure=request)`)
 
 `run(spec, options, until=STAGE)` runs the stages in order up to STAGE and returns the `Unit`
 holding what each produced. Every command is `run` up to the stage it needs: lint stops at
-`lint`, check at `verify`, build goes on to `emit`, profile to `measure`. Problems are reported
+`lint`, check at `verify`, build goes on to `emit` (without `measure`), profile skips `lower` and
+`verify` and ends at `measure` (`archc.api.build` and `archc.api.profile`). Problems are reported
 into the unit's `Session`; a stage that cannot go on raises its `DiagnosticError` (which holds
 every diagnostic so far and their sources). Everything up to `lint` is torch-free.
 """
@@ -32,6 +35,9 @@ from archc.session import CMDLINE, DEFAULT_PARAM_LIMIT, Options, Session  # noqa
 STAGES = ("load", "validate", "elaborate", "check", "lint", "lower", "verify", "emit", "measure")
 # stages that run only when a run ends at them (`until="lint"`) or names them in `also`
 OPTIONAL = frozenset({"lint"})
+# what each final stage leaves out of the stages before it: emit and measure are two ends; profiling
+# measures the elaborated graph on its own (it lowers it on the device it measures on)
+SKIPS = {"emit": frozenset(), "measure": frozenset({"lower", "verify", "emit"})}
 
 
 @dataclass
@@ -47,6 +53,10 @@ class Unit:
     lint: list[Diagnostic] = field(default_factory=list)   # lint: the rules' findings
     module: Any = None                 # lower: the GraphModule
     verified: list[Diagnostic] | None = None               # verify: mismatches (empty: it agrees)
+    build: Any = None                  # emit's request (archc.export.build.BuildRequest)
+    built: Any = None                  # emit: the BuildResult (manifest, diagnostics)
+    profile: Any = None                # measure's request (archc.profile.run.Request)
+    measured: Any = None               # measure: the Profile (static analysis and measurements)
     done: list[str] = field(default_factory=list)          # the stages run, in order
 
     @property
@@ -98,27 +108,36 @@ def _verify(u: Unit) -> None:
         u.session.fail(u.verified)
 
 
+def _emit(u: Unit) -> None:
+    from archc.export.build import emit
+
+    if u.build is None:
+        raise ValueError("the emit stage needs a BuildRequest: run(..., until='emit', emit=BuildRequest(...))")
+    u.built = emit(u)
+
+
+def _measure(u: Unit) -> None:
+    from archc.profile.run import Request, measure
+
+    u.measured = measure(u.graph, u.profile or Request())
+
+
 RUNNERS: dict[str, Callable[[Unit], None]] = {
     "load": _load, "validate": _validate, "elaborate": _elaborate, "check": _check, "lint": _lint,
-    "lower": _lower, "verify": _verify,
+    "lower": _lower, "verify": _verify, "emit": _emit, "measure": _measure,
 }
-# `emit` writes files into a folder, atomically, with its own options (formats, opset, --force):
-# `archc.export.build(spec, outdir, ...)` runs the pipeline up to `verify` and then emits.
-# `measure` runs on a device with its own options (repeats, compile, sweeps): `archc profile`
-# (archc.profile.run.profile_spec) runs the pipeline up to `check`, then measures.
-BY_COMMAND = {"emit": "archc.export.build (archc build)", "measure": "archc.profile.run.profile_spec (archc profile)"}
 
 
 def run(spec: str | os.PathLike | Unit | Any, options: Options | None = None, *, until: str = "elaborate",
-        text: str | None = None, session: Session | None = None, also: tuple[str, ...] = ()) -> Unit:
+        text: str | None = None, session: Session | None = None, also: tuple[str, ...] = (),
+        emit: Any = None, measure: Any = None) -> Unit:
     """Run the stages in order up to `until` (inclusive) and return the unit.
 
     `spec` is a path, a `Unit` that already ran some stages (they are not run again), or a
-    `LoadedSpec` (load and validate are then done). Raises `DiagnosticError` when a stage fails."""
+    `LoadedSpec` (load and validate are then done). `emit` and `measure` are the requests of those
+    stages. Raises `DiagnosticError` when a stage fails."""
     if until not in STAGES:
         raise ValueError(f"unknown stage {until!r}; the stages are {', '.join(STAGES)}")
-    if until in BY_COMMAND:
-        raise ValueError(f"the {until} stage is run by {BY_COMMAND[until]}, which runs the stages before it")
     if isinstance(spec, Unit):
         u = spec
         if options is not None:
@@ -136,8 +155,13 @@ def run(spec: str | os.PathLike | Unit | Any, options: Options | None = None, *,
             spec.sources = s.sources
         else:
             u.path, u.text = Path(spec), text
+    if emit is not None:
+        u.build = emit
+    if measure is not None:
+        u.profile = measure
+    skip = SKIPS.get(until, frozenset())
     for name in STAGES[: STAGES.index(until) + 1]:
-        if name in u.done or name in BY_COMMAND or (name in OPTIONAL and name != until and name not in also):
+        if name in u.done or (name in skip and name != until) or (name in OPTIONAL and name != until and name not in also):
             continue
         RUNNERS[name](u)
         u.done.append(name)

@@ -20,7 +20,7 @@ CMDLINE = "<command line>"   # the display name of the command line's text in re
 @dataclass
 class Options:
     """What a user chose: `--set` overrides (and where each was written), `--variant`, the
-    parameter limit, the memory limit, and the back end's device, dtype and in-place choice."""
+    parameter limit, and the back end's device, dtype and in-place choice."""
 
     overrides: dict[str, Any] = field(default_factory=dict)
     variant: str | None = None
@@ -30,7 +30,6 @@ class Options:
     dtype: Any = None
     inplace: bool = True
     verify: bool = True
-    memory_limit: int | None = None    # bytes build, compare and measuring profile may allocate (None: a fraction of RAM)
 
 
 @dataclass

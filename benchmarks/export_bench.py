@@ -72,7 +72,7 @@ def _ref_formats(model, args, names, dyn, tmp, runs):
 def bench(name, spec, variant, overrides, ref_factory, args_fn, runs, tmp):
     import torch
 
-    from archc.export import build
+    from archc.api import build
 
     t = time.perf_counter()
     res = build(spec, os.path.join(tmp, name), emit=["pt2", "onnx", "torchscript", "source", "state_dict"],
@@ -123,7 +123,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         # warm-up: the first torch.export / ONNX translation in a process pays for importing dynamo and
         # onnxscript's torchlib (~10 s here); neither side should be charged for it
-        from archc.export import build as _build
+        from archc.api import build as _build
 
         _build(str(ROOT / "specs/mlp.yaml"), os.path.join(tmp, "warmup"), emit=["pt2", "onnx", "torchscript"], latency_runs=1)
         def tv():

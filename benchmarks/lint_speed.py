@@ -34,7 +34,7 @@ def tool(name: str) -> str:
     exe = BIN / name
     found = str(exe) if exe.exists() else shutil.which(name)
     if not found:
-        sys.exit(f"{name} is not installed: pip install 'archc[dev]'")
+        sys.exit(f"{name} is not installed: pip install 'archc-compiler[dev]'")
     return found
 
 

@@ -87,7 +87,19 @@ def test_cli_maps_errors_once():
 
 
 
-@pytest.mark.parametrize("stage, by", [("emit", "archc.export.build"), ("measure", "archc.profile.run")])
-def test_emit_and_measure_are_run_by_their_commands(stage, by):
-    with pytest.raises(ValueError, match=by):
-        run(MLP, until=stage)
+def test_emit_is_a_stage_that_needs_its_request(tmp_path):
+    with pytest.raises(ValueError, match="BuildRequest"):
+        run(MLP, until="emit")
+    from archc.export.build import BuildRequest
+
+    u = run(MLP, until="emit", emit=BuildRequest(str(tmp_path / "out"), ["source"], latency_runs=1))
+    assert u.done[-3:] == ["lower", "verify", "emit"] and u.built.ok
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["manifest.json", "model.py", "model.safetensors"]
+
+
+def test_measure_is_a_stage_on_the_elaborated_graph():
+    from archc.profile.run import Request
+
+    u = run(MLP, until="measure", measure=Request(device="meta"))
+    assert "lower" not in u.done and u.done[-1] == "measure" and u.module is None
+    assert u.measured.static.params == u.graph.param_count and u.measured.measured is None

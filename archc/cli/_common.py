@@ -14,6 +14,7 @@ from typing_extensions import Annotated
 from archc.diagnostics import Diagnostic, Span
 from archc.errors import (  # noqa: F401  (the commands import them from here)
     EXIT_ENV, EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DiagnosticError, MissingDependency, UsageError, exit_code,
+    pip_install,
 )
 REPORT_URL = "https://github.com/archc/archc/issues"
 CMDLINE = "<command line>"
@@ -131,7 +132,7 @@ def require_torch() -> None:
     try:
         import torch  # noqa: F401
     except ImportError:
-        raise EnvironmentMissing("this command needs torch: pip install 'archc[torch]'") from None
+        raise EnvironmentMissing(f"this command needs torch: {pip_install('torch')}") from None
 
 
 def spec_path(path: str) -> str:

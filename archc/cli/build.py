@@ -42,7 +42,8 @@ def build(
     """Compile a spec and write verified artifacts and manifest.json to DIR."""
 
     def body() -> int:
-        from archc.export.build import build as run_build, parse_emit
+        from archc.api import build as run_build
+        from archc.export.build import parse_emit
 
         ov = parse_sets(set_, variant)
         path = spec_path(spec)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 
 import typer
+from typing_extensions import Annotated
 
 from archc.cli import build as _build
 from archc.cli import check as _check
@@ -23,6 +24,23 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from archc import __version__
+        from archc.errors import DISTRIBUTION
+
+        print(f"archc {__version__} ({DISTRIBUTION})")
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(version: Annotated[bool, typer.Option("--version", callback=_print_version, is_eager=True,
+                                                   help="Print archc's version and exit.")] = False) -> None:
+    pass   # `-V` is `--variant` in the commands, so the version is `--version` (or `archc version`)
+
+
 # in the order users meet them; each command module imports torch (if at all) inside its body
 app.command("check")(_check.check)
 app.command("build")(_build.build)

@@ -76,7 +76,8 @@ def profile(
         from archc.diagnostics import DiagnosticError
         from archc.pipeline import DEFAULT_PARAM_LIMIT, Options, Session, run
         from archc.profile import budget as B
-        from archc.profile.run import Request, profile_spec
+        from archc.api import profile as profile_spec
+        from archc.profile.run import Request
 
         ov = parse_sets(set_, variant)
         dev = device.strip()
@@ -85,6 +86,7 @@ def profile(
         if dtype is not None and dtype not in ("float32", "bfloat16", "float16"):
             raise UsageError(f"--dtype must be float32, bfloat16 or float16; got {dtype!r}")
         req = Request(device=dev, dtype=dtype, warmup=warmup, repeats=repeats, compile=compile_,
+                      memory_limit=B.memory_limit_option(memory_limit),
                       per_node=per_node, memory=memory)
         if compile_ and not req.measuring:
             raise UsageError("--compile needs a measuring device (--device cpu, cuda or mps)")
@@ -116,7 +118,7 @@ def profile(
             raise UsageError(f"--plot {plot}: the file must end in .png or .svg")
 
         limit = None if not req.measuring else (param_limit if param_limit is not None else DEFAULT_PARAM_LIMIT)
-        opts = Options(dict(ov.values), variant, limit, ov.spans, memory_limit=B.memory_limit_option(memory_limit))
+        opts = Options(dict(ov.values), variant, limit, ov.spans)
         loaded = run(spec_path(spec), session=Session(opts, {CMDLINE: source}), until="validate").spec
         if req.measuring:
             require_torch()
@@ -134,7 +136,8 @@ def profile(
 
         with _progress_bar(progress and req.measuring and not json_) as cb:
             try:
-                graph, static, results = profile_spec(loaded, opts, req, cb)
+                req.progress = cb
+                graph, static, results = profile_spec(loaded, opts, req)
             except DiagnosticError as e:
                 raise e.with_sources(loaded.sources)
         checks, diags = B.check(limits, static, results.get("measured"))

@@ -8,7 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from archc.diagnostics import Diagnostic, DiagnosticError, Span, has_errors
+from archc.diagnostics import Diagnostic, DiagnosticError, has_errors
 from archc.errors import MissingDependency, UsageError
 from archc.export import atomic
 from archc.export.dynamic import envs as make_envs, plan as make_plan
@@ -59,61 +59,84 @@ def require(formats: list[str]) -> None:
         raise MissingExtra(f"--emit {','.join(formats)} needs {', '.join(missing)}, which is not installed: {'; '.join(hints)}")
 
 
-def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: dict[str, Any] | None = None,
-          override_spans: dict[str, Span] | None = None, variant: str | None = None, dynamic: list[str] | None = None,
-          opset: int = 18, dtype: str = "float32", weights: str | None = None, force: bool = False,
-          cmdline: str = "", latency_runs: int = 5, memory_limit: int | None = None) -> BuildResult:
-    """Build and verify. Raises DiagnosticError (spec errors), UsageError (bad arguments, an
-    unusable output folder), MissingDependency; verification failures come back as error diagnostics (nothing written)."""
-    from archc import __version__
-    from archc.export.manifest import SCHEMA_VERSION, sha256_file, signature, versions
-    from archc.pipeline import CMDLINE, DEFAULT_PARAM_LIMIT, Options, Session, run
+@dataclass
+class BuildRequest:
+    """What the emit stage writes: the output folder, the formats and how to export them."""
 
-    formats = list(emit or default_emit())
-    unknown = [f for f in formats if f not in FORMATS]
+    outdir: str
+    emit: list[str] = field(default_factory=lambda: list(default_emit()))
+    dynamic: list[str] | None = None         # symbols kept dynamic (None: every one the exporters can keep)
+    opset: int = 18
+    dtype: str = "float32"
+    weights: str | None = None               # a state_dict to load before exporting
+    force: bool = False
+    latency_runs: int = 5
+    plans: Any = None                        # set by `prepare`: the export plan of every symbol
+    plan_diagnostics: list[Diagnostic] = field(default_factory=list)
+    memory_limit: int | None = None          # bytes the build may allocate (None: a fraction of the machine's memory)
+
+
+def check_request(req: BuildRequest) -> None:
+    """The request's own mistakes, before anything is compiled: unknown formats, dtype or opset, a
+    missing package, an unusable output folder, a missing weights file (UsageError, MissingExtra)."""
+    unknown = [f for f in req.emit if f not in FORMATS]
     if unknown:
         raise UsageProblem(f"--emit: unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)} or all")
-    if dtype not in DTYPES:
+    if req.dtype not in DTYPES:
         raise UsageProblem(f"--dtype must be one of {', '.join(DTYPES)}")
-    if opset < 18:
+    if req.opset < 18:
         raise UsageProblem("--opset must be 18 or later (the dynamo ONNX exporter's minimum)")
-    require(formats)
-    atomic.check_outdir(outdir, force)
-    if weights is not None and not os.path.isfile(weights):
-        raise UsageProblem(f"--weights: no such file: {weights}")
+    require(req.emit)
+    atomic.check_outdir(req.outdir, req.force)
+    if req.weights is not None and not os.path.isfile(req.weights):
+        raise UsageProblem(f"--weights: no such file: {req.weights}")
 
-    # out of place: the search for a first diverging node reads every node's output
-    session = Session(Options(dict(overrides or {}), variant, DEFAULT_PARAM_LIMIT, dict(override_spans or {}), inplace=False,
-                              memory_limit=memory_limit),
-                      {CMDLINE: cmdline})
-    unit = run(spec, session=session, until="check")
-    graph = unit.graph
+
+def prepare(unit: Any) -> None:
+    """The export plan of every symbol (which stay dynamic, over which range), from the elaborated
+    graph: done before lowering, so a bad `--dynamic` costs nothing. Raises UsageError/DiagnosticError."""
+    req, graph = unit.build, unit.graph
+    if req.plans is not None:
+        return
+    if req.dynamic is not None:
+        unknown = [d for d in req.dynamic if d not in graph.symbols]
+        if unknown:
+            raise UsageProblem(f"--dynamic: {', '.join(unknown)} is not a symbol of this spec "
+                               f"(symbols: {', '.join(graph.symbols) or 'none'})")
+    req.plans, req.plan_diagnostics = make_plan(graph, req.dynamic)
+    if has_errors(req.plan_diagnostics):
+        unit.session.fail(req.plan_diagnostics)
+    check_memory(graph, make_envs(graph, req.plans), "build", dtype=req.dtype, limit=req.memory_limit,
+                 spans=unit.options.override_spans, sources=unit.session.sources)
+
+
+def emit(unit: Any) -> BuildResult:
+    """The emit stage: export the unit's verified module in every requested format into a staging
+    folder, reload and verify each artifact on randomized weights, and commit the artifacts and
+    manifest.json into the output folder only if every one verified."""
+    from archc import __version__
+    from archc.export.manifest import SCHEMA_VERSION, sha256_file, signature, versions
+
+    req, graph, session = unit.build, unit.graph, unit.session
+    spec = str(unit.path)
+    prepare(unit)
+    plans = req.plans
+    gm = unit.module
     try:
-        if dynamic is not None:
-            unknown = [d for d in dynamic if d not in graph.symbols]
-            if unknown:
-                raise UsageProblem(f"--dynamic: {', '.join(unknown)} is not a symbol of this spec "
-                                   f"(symbols: {', '.join(graph.symbols) or 'none'})")
-        plans, diags = make_plan(graph, dynamic)
-        if has_errors(diags):
-            session.fail(diags)
-        check_memory(graph, make_envs(graph, plans), "build", dtype=dtype, limit=memory_limit, spans=session.options.override_spans)
-        import torch
-
-        gm = run(unit, until="verify").module
-        if weights is not None:
-            _load_weights(gm, graph, weights)
+        if req.weights is not None:
+            _load_weights(gm, graph, req.weights)
         rand, drawn = randomized(gm, graph, make_envs(graph, plans)[0])
-        if dtype != "float32":
-            gm, rand = _cast(gm, dtype), _cast(rand, dtype)
+        if req.dtype != "float32":
+            gm, rand = _cast(gm, req.dtype), _cast(rand, req.dtype)
     except DiagnosticError as e:
         raise e.with_sources(session.sources)
 
-    result = BuildResult(manifest={}, diagnostics=list(diags), sources=session.sources)
+    result = BuildResult(manifest={}, diagnostics=list(req.plan_diagnostics), sources=session.sources)
     arts: dict[str, dict[str, Any]] = {}
     spec_hash = sha256_file(spec)
-    with atomic.Staging(outdir, force, atomic.artifact_bytes(gm, formats)) as stage:
-        ctx = ExportContext(gm, graph, plans, stage, opset, dtype, spec, spec_hash, __version__, result)
+    formats = req.emit
+    with atomic.Staging(req.outdir, req.force, atomic.artifact_bytes(gm, formats)) as stage:
+        ctx = ExportContext(gm, graph, plans, stage, req.opset, req.dtype, spec, spec_hash, __version__, result)
         try:
             if any(FORMATS[f].uses_program for f in formats):
                 from archc.export.formats import pt2
@@ -125,23 +148,23 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
             envs = make_envs(graph, plans)
             written: list[str] = []
             for name in formats:
-                entry, files = _emit_one(FORMATS[name], ctx, rand, envs, latency_runs)
+                entry, files = _emit_one(FORMATS[name], ctx, rand, envs, req.latency_runs)
                 arts[name] = entry
                 written += [f for f in files if f not in written]
         except DiagnosticError as e:
             result.diagnostics += e.diagnostics
             written = []
-        atol, rtol = TOLERANCES[dtype]
+        atol, rtol = TOLERANCES[req.dtype]
         ins, outs = signature(graph, plans)
         result.manifest = {
             "schema_version": SCHEMA_VERSION,
             "archc": __version__,
             "versions": versions(),
             "spec": {"path": spec, "sha256": spec_hash, "name": graph.name, "variant": graph.variant},
-            "overrides": dict(overrides or {}),
+            "overrides": dict(session.options.overrides),
             "params": graph.params,
-            "dtype": dtype,
-            "opset": opset if any(FORMATS[f].uses_opset for f in formats) else None,
+            "dtype": req.dtype,
+            "opset": req.opset if any(FORMATS[f].uses_opset for f in formats) else None,
             "parameter_count": graph.param_count,
             "symbols": {n: p.to_json() for n, p in plans.items()},
             "inputs": ins,
@@ -149,11 +172,11 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
             "tolerance": {"atol": atol, "rtol": rtol, "judged": "max|a - b| <= atol + rtol * max|eager|", "floor": FLOOR},
             "verification_weights": {"weights": "randomized", "seed": SEED, "batch_norm_statistics": drawn.get("statistics")},
             "verification_sizes": make_envs(graph, plans),
-            "latency": {"runs": latency_runs, "statistic": "median", "threads": 1, "device": "cpu"},
+            "latency": {"runs": req.latency_runs, "statistic": "median", "threads": 1, "device": "cpu"},
             "artifacts": arts,
             "diagnostics": [d.to_json() for d in result.diagnostics],
             "ok": result.ok,
-            "output_dir": outdir,
+            "output_dir": req.outdir,
         }
         if result.ok:
             import json
@@ -162,7 +185,6 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
                 json.dump(result.manifest, f, indent=2, default=str)
                 f.write("\n")
             stage.commit(written + [atomic.MANIFEST])
-    _ = torch
     return result
 
 

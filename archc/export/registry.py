@@ -14,13 +14,15 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable
 
+from archc.errors import pip_install
+
 if TYPE_CHECKING:
     from archc.export.atomic import Staging
     from archc.export.dynamic import SymbolPlan
     from archc.export.verify import Runner
     from archc.ir.graph import Graph
 
-EXPORT_EXTRA = "pip install 'archc[export]'"
+EXPORT_EXTRA = pip_install("export")
 
 
 @dataclass

@@ -11,13 +11,14 @@ import difflib
 import importlib
 from typing import Any, Callable
 
+from archc.errors import pip_install
 from archc.parity.weights import MissingPackage
 
 KINDS = ("torchvision", "timm", "transformers", "diffusers")
 INSTALL = {
-    "torchvision": "pip install 'archc[reference]' (or torchvision)",
-    "timm": "pip install 'archc[reference]' (or timm)",
-    "transformers": "pip install 'archc[reference]' (or transformers)",
+    "torchvision": f"{pip_install('reference')} (or torchvision)",
+    "timm": f"{pip_install('reference')} (or timm)",
+    "transformers": f"{pip_install('reference')} (or transformers)",
     "diffusers": "pip install diffusers",
 }
 

@@ -18,7 +18,7 @@ other when the source provides only one of them.
 """
 from __future__ import annotations
 
-from archc.errors import MissingDependency
+from archc.errors import MissingDependency, pip_install
 
 import difflib
 import os
@@ -39,7 +39,7 @@ class MissingPackage(MissingDependency):
 
     def __init__(self, package: str, what: str, install: str | None = None):
         self.package = package
-        self.install = install or "pip install 'archc[reference]'"
+        self.install = install or pip_install("reference")
         super().__init__(f"{what} needs the `{package}` package, which is not installed: {self.install}")
 
 

@@ -226,7 +226,8 @@ def _blame(graph: Any, env: dict[str, int], spans: dict[str, Span] | None) -> tu
 
 
 def check_memory(graph: Any, envs: list[dict[str, int]], command: str, *, dtype: str | None = None,
-                 limit: int | None = None, spans: dict[str, Span] | None = None) -> list[MemoryEstimate]:
+                 limit: int | None = None, spans: dict[str, Span] | None = None,
+                 sources: dict[str, str] | None = None) -> list[MemoryEstimate]:
     """Check what `command` (build, compare or profile) will allocate at each size in `envs`
     against `limit` (bytes; None: `default_memory_limit()`) before anything is allocated. Raises a
     DiagnosticError (ARC606) naming the size, the estimate and the limit at the first size over it;
@@ -252,7 +253,7 @@ def check_memory(graph: Any, envs: list[dict[str, int]], command: str, *, dtype:
             raise DiagnosticError([Diagnostic(
                 MEMORY_CODE, f"{command} at {where} would need about {fmt_bytes(est.total)} of memory "
                 f"({est.total:,} bytes: {est.detail}), over {lim}", span,
-                hint=f"use {smaller}, or raise --memory-limit if the machine has the memory")])
+                hint=f"use {smaller}, or raise --memory-limit if the machine has the memory")], sources)
     return out
 
 

@@ -1,10 +1,10 @@
 """`archc profile --plot FILE`: the cost breakdown by block and, with a batch or symbol sweep,
 latency (or FLOPs, when nothing was measured) against size. PNG or SVG by the file's suffix;
-needs matplotlib (`pip install 'archc[plot]'`)."""
+needs matplotlib (`pip install 'archc-compiler[plot]'`)."""
 from __future__ import annotations
 
 import os
-from archc.errors import MissingDependency
+from archc.errors import MissingDependency, pip_install
 
 
 def _breakdown(doc: dict) -> list[tuple[str, float]]:
@@ -32,7 +32,7 @@ def write_plot(doc: dict, path: str) -> None:
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
-        raise MissingDependency("--plot needs matplotlib: pip install 'archc[plot]'") from None
+        raise MissingDependency(f"--plot needs matplotlib: {pip_install('plot')}") from None
     series = []
     if doc.get("throughput"):
         series.append(("batch size", [(r["batch_size"], r) for r in doc["throughput"]]))

@@ -21,8 +21,8 @@ def matrix_rows(doc: dict[str, Any]) -> list[list[str]]:
     rows = []
     for fmt, a in doc.get("artifacts", {}).items():
         status = a.get("status", "?")
-        if fmt == "torchscript" and a.get("exporter") == "torch.jit.trace":
-            status += " (traced)"
+        if a.get("status_tag"):              # a format's own remark (torchscript: "traced")
+            status += f" ({a['status_tag']})"
         if a.get("bitwise_equal"):
             status += " (bitwise)"
         rows.append([fmt, status, _num(a.get("max_abs_diff"), ".2e"), _num(a.get("rel_diff"), ".2e"), _size(a.get("size_bytes")),

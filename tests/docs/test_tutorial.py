@@ -35,7 +35,7 @@ def _run(cmd: str) -> str:
 
 @pytest.mark.timeout(600)
 def test_tutorial(tmp_path, monkeypatch):
-    pytest.importorskip("onnxruntime", reason="the tutorial's build step needs archc[export]")
+    pytest.importorskip("onnxruntime", reason="the tutorial's build step needs archc-compiler[export]")
     monkeypatch.chdir(tmp_path)
     text = DOC.read_text()
     pieces: list[str] = []

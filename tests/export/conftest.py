@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from archc.export import FORMATS, build
+from archc.api import build
+from archc.export import FORMATS
 
 SMALL = {  # small but faithful configurations of the zoo, for the default suite
     "mlp": ({}, None),

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from archc.export import build
+from archc.api import build
 from archc.export.dynamic import SymbolPlan, guard_holds, narrow
 from archc.pipeline import run
 

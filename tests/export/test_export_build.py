@@ -147,7 +147,7 @@ def test_force_replaces_only_archc_outputs(tmp_path):
 
 
 def test_failed_verification_writes_nothing(tmp_path, monkeypatch):
-    from archc.export import build
+    from archc.api import build
     from archc.export.formats.source import SourceRunner
 
     orig = SourceRunner.run
@@ -159,7 +159,7 @@ def test_failed_verification_writes_nothing(tmp_path, monkeypatch):
 
 
 def test_interrupted_build_writes_nothing(tmp_path, monkeypatch):
-    from archc.export import build
+    from archc.api import build
     from archc.export.formats import state_dict as sdf
 
     def boom(*a, **k):
@@ -178,7 +178,7 @@ def test_missing_extra_exits_3(tmp_path, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "onnxruntime" else real(name, *a))
     r = runner.invoke(app, ["build", "specs/mlp.yaml", "-o", str(tmp_path / "o"), "--emit", "onnx"])
     assert r.exit_code == 3, r.output
-    assert "pip install 'archc[export]'" in r.output and "onnxruntime" in r.output
+    assert "pip install 'archc-compiler[export]'" in r.output and "onnxruntime" in r.output
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -228,7 +228,7 @@ def test_bfloat16_onnx_is_unverified_not_verified(export_build):
 def test_weights_roundtrip_and_mismatch(mlp_build, tmp_path):
     from safetensors.torch import load_file, save_file
 
-    from archc.export import build
+    from archc.api import build
 
     out, _ = mlp_build
     sd = load_file(str(out / "model.safetensors"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from archc.export import build
+from archc.api import build
 
 # 16 linear+relu layers (no biases) at torch's default init: each layer scales activations by ~0.4,
 # so the logits are ~1e-7 and any absolute tolerance passes anything
@@ -79,7 +79,7 @@ def _perturbed_source(monkeypatch):
         import torch
 
         with torch.no_grad():
-            self.model.state_dict()["body.3.fc.weight"].mul_(1.01)
+            self.module.state_dict()["body.3.fc.weight"].mul_(1.01)
         return done
 
     monkeypatch.setattr(SourceRunner, "swap", swap)
@@ -110,7 +110,7 @@ def test_one_percent_wrong_weight_fails_on_random_weights_not_at_default_init(de
     gm = archc.compile(deep)
     runner = SourceRunner(str(tmp_path / "ok" / "model.py"), str(tmp_path / "ok" / "model.safetensors"), node_map(gm))
     with torch.no_grad():
-        runner.model.state_dict()["body.3.fc.weight"].mul_(1.01)
+        runner.module.state_dict()["body.3.fc.weight"].mul_(1.01)
     ins = make_inputs(gm.archc_graph, {"B": 4}, "float32")
     with torch.no_grad():
         ref, got = gm(*ins.values()), flatten(runner.run(ins))[0]

@@ -11,7 +11,8 @@ import pytest
 from typer.testing import CliRunner
 
 from archc.cli.main import app
-from archc.export import FORMATS, ExportFormat, build, register_format
+from archc.api import build
+from archc.export import FORMATS, ExportFormat, register_format
 from archc.export.atomic import owned
 from archc.export.build import parse_emit
 from archc.export.registry import unregister_format

@@ -79,7 +79,8 @@ def test_gpt2_onnx_dynamic_batch_and_sequence(export_build, tmp_path):
 
 @pytest.mark.slow
 def test_resnet50_full_size(tmp_path):
-    from archc.export import FORMATS, build
+    from archc.api import build
+    from archc.export import FORMATS
 
     res = build("specs/resnet50.yaml", str(tmp_path / "o"), emit=list(FORMATS), latency_runs=3)
     assert res.ok, [d for d in res.diagnostics if d.severity == "error"]

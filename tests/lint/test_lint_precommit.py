@@ -25,7 +25,7 @@ def test_manifest_declares_the_hook():
 def test_manifest_is_valid_for_pre_commit():
     exe = Path(sys.executable).parent / "pre-commit"
     if not exe.exists() and shutil.which("pre-commit") is None:
-        pytest.skip("pre-commit is not installed (pip install 'archc[dev]')")
+        pytest.skip("pre-commit is not installed (pip install 'archc-compiler[dev]')")
     cmd = [str(exe) if exe.exists() else "pre-commit", "validate-manifest", str(MANIFEST)]
     p = subprocess.run(cmd, capture_output=True, text=True)
     assert p.returncode == 0, p.stdout + p.stderr

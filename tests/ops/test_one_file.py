@@ -3,7 +3,7 @@
 A throwaway plugin distribution is written here (one module, `archc_onefile_op.py`, plus a
 pyproject naming it in the `archc.ops` entry-point group), installed with `pip install --target`
 into a temporary directory, and every check runs in a subprocess whose PYTHONPATH holds it
-(as tests/test_plugins.py does). Nothing else is edited, yet the op reaches the JSON Schema,
+(as tests/ops/test_plugins.py does). Nothing else is edited, yet the op reaches the JSON Schema,
 `archc ops`, `archc profile` (counted by its rule), `archc graph` (its `picture` colour) and a
 lint rule that reads traits. This process never imports the plugin.
 """

@@ -19,7 +19,7 @@ runner = CliRunner()
 
 
 def test_build_of_a_huge_batch_refuses_fast_before_allocating(tmp_path):
-    from archc.export import build
+    from archc.api import build
 
     import torch  # noqa: F401  (imported before the clock starts: the check itself is timed)
 

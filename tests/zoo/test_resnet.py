@@ -5,7 +5,7 @@ import pytest
 
 import archc
 
-torchvision = pytest.importorskip("torchvision", reason="pip install 'archc[reference]' (torchvision)")
+torchvision = pytest.importorskip("torchvision", reason="pip install 'archc-compiler[reference]' (torchvision)")
 
 
 @pytest.mark.parametrize("name", ["resnet18", "resnet50"])

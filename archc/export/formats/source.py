@@ -19,7 +19,7 @@ from archc.codegen.nodemap import NodeMap, node_map
 from archc.diagnostics import Diagnostic, DiagnosticError
 from archc.export.formats import state_dict as weights_format
 from archc.export.registry import ExportContext, ExportFormat, register_format, timed
-from archc.export.verify import Runner, swap_module
+from archc.export.verify import ModuleRunner
 
 
 def import_file(path: str) -> Any:
@@ -35,12 +35,12 @@ def import_file(path: str) -> Any:
     return mod
 
 
-class SourceRunner(Runner):
+class SourceRunner(ModuleRunner):
     fmt = "source"
 
     def __init__(self, path: str, weights: str, nodes: NodeMap):
         self.mod = import_file(path)
-        self.model = self.mod.load(weights)
+        self.module = self.mod.load(weights)   # the generated model.py's module, with its weights
         self.nodes = nodes  # the forward's variables are named after the compiled module's fx nodes
 
     def run(self, inputs: Mapping[str, Any]) -> list[Any]:
@@ -49,12 +49,12 @@ class SourceRunner(Runner):
         from archc.export.verify import flatten
 
         with torch.no_grad():
-            return flatten(self.model(*inputs.values()))
+            return flatten(self.module(*inputs.values()))
 
     def intermediates(self, inputs: Mapping[str, Any], ref: Mapping[str, Any]) -> dict[str, list[Any]]:
         import torch
 
-        code = type(self.model).forward.__code__
+        code = type(self.module).forward.__code__
         captured: dict[str, Any] = {}
 
         def prof(frame, event, arg):
@@ -65,7 +65,7 @@ class SourceRunner(Runner):
         sys.setprofile(prof)
         try:
             with torch.no_grad():
-                self.model(*inputs.values())
+                self.module(*inputs.values())
         finally:
             sys.setprofile(old)
         got: dict[str, list[Any]] = {}
@@ -77,12 +77,6 @@ class SourceRunner(Runner):
 
     def describe(self, path: str) -> str | None:
         return f"the variable `{self.nodes.fx_name(path) or path}` of `forward`"
-
-    def weights(self) -> dict[str, Any] | None:
-        return dict(self.model.state_dict())
-
-    def swap(self, state: Mapping[str, Any]) -> bool:
-        return swap_module(self.model, state)
 
 
 def _export(ctx: ExportContext, entry: dict) -> list[str]:

@@ -109,6 +109,8 @@ def _export(ctx: ExportContext, entry: dict) -> list[str]:
     info = export(ctx.gm, ctx.trace_inputs(), ctx.file("model.torchscript.pt"))
     entry["exporter"] = info["exporter"]
     entry["fallback_reason"] = info["fallback_reason"]
+    if info["exporter"] == "torch.jit.trace":
+        entry["status_tag"] = "traced"      # shown beside the status in `archc build`'s matrix
     entry["deprecated_upstream"] = True
     entry["notes"].append(DEPRECATION_NOTE)
     ctx.note(DEPRECATION_NOTE)
