@@ -100,7 +100,7 @@ def compile(spec_or_path: str | os.PathLike | LoadedSpec | Mapping, overrides: d
 def build(spec: str | os.PathLike, outdir: str, *, emit: list[str] | None = None, overrides: dict[str, Any] | None = None,
           override_spans: dict[str, Any] | None = None, variant: str | None = None, dynamic: list[str] | None = None,
           opset: int = 18, dtype: str = "float32", weights: str | None = None, force: bool = False,
-          cmdline: str = "", latency_runs: int = 5, progress: Any = None) -> Any:
+          cmdline: str = "", latency_runs: int = 5, progress: Any = None, memory_limit: int | None = None) -> Any:
     """`archc build`: compile, verify, and write verified artifacts and manifest.json to OUTDIR.
     `progress` is told each stage and step as it starts (archc.report.progress).
 
@@ -114,7 +114,7 @@ def build(spec: str | os.PathLike, outdir: str, *, emit: list[str] | None = None
         raise UsageError("build needs a spec file: the manifest records the spec's path and hash")
 
     req = BuildRequest(str(outdir), list(emit) if emit else BuildRequest(str(outdir)).emit, dynamic, opset, dtype,
-                       weights, force, latency_runs)
+                       weights, force, latency_runs, memory_limit=memory_limit)
     check_request(req)
     # out of place: the search for a first diverging node reads every node's output
     session = Session(Options(dict(overrides or {}), variant, DEFAULT_PARAM_LIMIT, dict(override_spans or {}), inplace=False),

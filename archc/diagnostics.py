@@ -109,6 +109,7 @@ CODES: dict[str, tuple[str, str]] = {
     "ARC603": ("weights-mismatch", "Weights (a file or a reference's state_dict) do not map onto the spec's keys and shapes."),
     "ARC604": ("parity-failed", "The compiled spec does not reproduce its reference implementation."),
     "ARC605": ("parity-refused", "The comparison would prove nothing: the reference's output or gradient is degenerate (too small, or the same for different inputs)."),
+    "ARC606": ("memory-limit", "A command would allocate more memory than --memory-limit allows (default: a fraction of the machine's memory) at a size it runs; refused before allocating."),
     "ARC610": ("budget-params", "The parameter count exceeds the budget (`budget.max_params` or --max-params)."),
     "ARC611": ("budget-flops", "The FLOPs of one forward pass exceed the budget (`budget.max_flops` or --max-flops)."),
     "ARC612": ("budget-memory", "The static memory estimate or the measured peak exceeds the budget (`budget.max_memory` or --max-memory)."),

@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from typing_extensions import Annotated
 
+from archc.profile.budget import MEMORY_LIMIT_HELP, memory_limit_option
 from archc.cli._common import (
     EXIT_FAIL, EXIT_OK, DebugOpt, JsonOpt, SetOpt, VariantOpt, parse_sets,
     print_diagnostics, print_json, require_torch, run_command, spec_path, stdout_console,
@@ -33,6 +34,7 @@ def build(
     opset: Annotated[int, typer.Option("--opset", metavar="N", help="ONNX opset (18 or later).")] = 18,
     dtype: Annotated[str, typer.Option("--dtype", metavar="DTYPE", help="float32, float16 or bfloat16.")] = "float32",
     weights: Annotated[Optional[str], typer.Option("--weights", metavar="PATH", help="Load these weights (safetensors or a torch state_dict) before exporting.")] = None,
+    memory_limit: Annotated[Optional[str], typer.Option("--memory-limit", metavar="BYTES", help=MEMORY_LIMIT_HELP)] = None,
     force: Annotated[bool, typer.Option("--force", help="Replace archc's outputs in a non-empty DIR (other files are left alone).")] = False,
     json_: JsonOpt = False,
     debug: DebugOpt = False,
@@ -55,7 +57,7 @@ def build(
         with Progress(enabled=not json_) as progress:
             result = run_build(path, out, emit=formats, overrides=ov.values, override_spans=ov.spans, variant=variant,
                                dynamic=dyn, opset=opset, dtype=dtype, weights=weights, force=force, cmdline=ov.source,
-                               progress=progress)
+                               progress=progress, memory_limit=memory_limit_option(memory_limit))
         from archc.export.formats.torchscript import DEPRECATION_NOTE
 
         for note in result.notes:

@@ -7,6 +7,7 @@ import typer
 from typing_extensions import Annotated
 
 from archc.diagnostics import Diagnostic, DiagnosticError
+from archc.profile.budget import MEMORY_LIMIT_HELP, memory_limit_option
 from archc.cli._common import (
     CMDLINE, EXIT_FAIL, EXIT_OK, DebugOpt, JsonOpt, SetOpt, UsageError, VariantOpt,
     parse_sets, print_json, require_torch, run_command, spec_path, stdout_console,
@@ -28,6 +29,7 @@ def compare(
     atol: Annotated[Optional[float], typer.Option("--atol", help="Absolute tolerance (default 1e-12 in float64, 1e-6 in float32).")] = None,
     dtype: Annotated[str, typer.Option("--dtype", help="float64 (default: an eps or a scale changed shows far above rounding) or float32.")] = "float64",
     train: Annotated[bool, typer.Option("--train/--no-train", help="Also compare once in train mode, dropout off (batch statistics).")] = True,
+    memory_limit: Annotated[Optional[str], typer.Option("--memory-limit", metavar="BYTES", help=MEMORY_LIMIT_HELP)] = None,
     json_: JsonOpt = False,
     debug: DebugOpt = False,
 ) -> None:
@@ -49,7 +51,8 @@ def compare(
 
             try:
                 doc = compare_graph(graph, against, seeds=seeds, seed=seed, rtol=rtol, atol=atol, dtype=dtype,
-                                    train=train, span_of=span_of, progress=progress)
+                                    train=train, span_of=span_of, progress=progress,
+                                    memory_limit=memory_limit_option(memory_limit), spans=ov.spans)
             except BadReference as e:
                 if e.path is None and against:
                     raise UsageError(str(e)) from None

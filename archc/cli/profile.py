@@ -13,6 +13,7 @@ from archc.cli._common import (
     stdout_console,
 )
 from archc.diagnostics import Span
+from archc.profile.budget import MEMORY_LIMIT_HELP
 from archc.profile.convention import SUMMARY
 
 HELP = """Profile a spec: parameters, MACs, FLOPs, activation memory per node and block, and
@@ -68,6 +69,7 @@ def profile(
     variant: VariantOpt = None,
     json_: JsonOpt = False,
     param_limit: ParamLimitOpt = None,
+    memory_limit: Annotated[Optional[str], typer.Option("--memory-limit", metavar="BYTES", help=MEMORY_LIMIT_HELP)] = None,
     debug: DebugOpt = False,
 ) -> None:
     def body() -> int:
@@ -84,6 +86,7 @@ def profile(
         if dtype is not None and dtype not in ("float32", "bfloat16", "float16"):
             raise UsageError(f"--dtype must be float32, bfloat16 or float16; got {dtype!r}")
         req = Request(device=dev, dtype=dtype, warmup=warmup, repeats=repeats, compile=compile_,
+                      memory_limit=B.memory_limit_option(memory_limit),
                       per_node=per_node, memory=memory)
         if compile_ and not req.measuring:
             raise UsageError("--compile needs a measuring device (--device cpu, cuda or mps)")

@@ -14,6 +14,7 @@ from archc.export import atomic
 from archc.export.dynamic import envs as make_envs, plan as make_plan
 from archc.export.registry import FORMATS, ExportContext, ExportFormat, default_emit, load_formats
 from archc.export.verify import FLOOR, SEED, TOLERANCES, Verification, bitwise_equal, verify_artifact
+from archc.profile.budget import check_memory
 
 load_formats()
 DEFAULT_EMIT = default_emit()
@@ -72,6 +73,7 @@ class BuildRequest:
     latency_runs: int = 5
     plans: Any = None                        # set by `prepare`: the export plan of every symbol
     plan_diagnostics: list[Diagnostic] = field(default_factory=list)
+    memory_limit: int | None = None          # bytes the build may allocate (None: a fraction of the machine's memory)
 
 
 def check_request(req: BuildRequest) -> None:
@@ -104,6 +106,8 @@ def prepare(unit: Any) -> None:
     req.plans, req.plan_diagnostics = make_plan(graph, req.dynamic)
     if has_errors(req.plan_diagnostics):
         unit.session.fail(req.plan_diagnostics)
+    check_memory(graph, make_envs(graph, req.plans), "build", dtype=req.dtype, limit=req.memory_limit,
+                 spans=unit.options.override_spans, sources=unit.session.sources)
 
 
 def emit(unit: Any) -> BuildResult:
@@ -132,7 +136,7 @@ def emit(unit: Any) -> BuildResult:
     arts: dict[str, dict[str, Any]] = {}
     spec_hash = sha256_file(spec)
     formats = req.emit
-    with atomic.Staging(req.outdir) as stage:
+    with atomic.Staging(req.outdir, req.force, atomic.artifact_bytes(gm, formats)) as stage:
         ctx = ExportContext(gm, graph, plans, stage, req.opset, req.dtype, spec, spec_hash, __version__, result)
         try:
             if any(FORMATS[f].uses_program for f in formats):

@@ -74,7 +74,8 @@ def _inputs(graph: Any, seed: int, dtype: Any) -> dict[str, Any]:
 def compare_graph(graph: Any, against: str | None = None, *, seeds: int = DEFAULT_SEEDS, seed: int = 0,
                   rtol: float | None = None, atol: float | None = None, dtype: str = "float64",
                   train: bool = True, tol: float | None = None, span_of: Any = None,
-                  progress: Callable[[str], None] | None = None) -> dict[str, Any]:
+                  progress: Callable[[str], None] | None = None, memory_limit: int | None = None,
+                  spans: dict | None = None) -> dict[str, Any]:
     """Compare an elaborated graph with REF (default: the spec's `reference.against`). The JSON document.
 
     `tol` is the old name of `rtol`; `progress` is told each step as it starts."""
@@ -83,6 +84,7 @@ def compare_graph(graph: Any, against: str | None = None, *, seeds: int = DEFAUL
 
     from archc.codegen.randomize import randomize_
     from archc.pipeline import Options, from_graph, run
+    from archc.profile.budget import check_memory
 
     if dtype not in DTYPES:
         raise UsageError(f"--dtype {dtype!r}: compare runs in " + " or ".join(DTYPES))
@@ -98,6 +100,7 @@ def compare_graph(graph: Any, against: str | None = None, *, seeds: int = DEFAUL
         raise NoReference("no reference to compare against: give --against REF (e.g. torchvision:resnet18) "
                           "or set `reference: {against: ...}` in the spec")
     parse_ref(against)
+    check_memory(graph, [graph.example_env], "compare", dtype=dtype, limit=memory_limit, spans=spans)
 
     # verify on the meta device (cheap), then build the real module
     step("verifying every node's shape")

@@ -119,3 +119,169 @@ def check(limits: dict[str, Limit], static: Any, measured: dict | None) -> tuple
         lat = (measured or {}).get("latency_ms", {}).get("median") if measured else None
         add(limits["max_latency_ms"], "median latency", lat)
     return checks, diags
+
+
+# --- the memory limit: what a command will allocate, checked before it allocates anything -------
+
+MEMORY_LIMIT_FRACTION = 0.8     # the default --memory-limit: this fraction of the machine's memory
+MEMORY_CODE = "ARC606"
+
+
+def machine_memory() -> int | None:
+    """The memory this process may use: physical RAM (os.sysconf), or the cgroup's limit when a
+    container sets a smaller one. None when neither can be read."""
+    import os
+
+    total = None
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path, encoding="ascii") as f:
+                raw = f.read().strip()
+        except OSError:
+            continue
+        if raw.isdigit() and (total is None or int(raw) < total):
+            total = int(raw)
+        break
+    return total
+
+
+def default_memory_limit() -> int | None:
+    """MEMORY_LIMIT_FRACTION of `machine_memory()` (None: unknown, nothing is checked)."""
+    m = machine_memory()
+    return None if m is None else int(m * MEMORY_LIMIT_FRACTION)
+
+
+def parse_memory_limit(text: str | None) -> int | None:
+    """`--memory-limit` (2GB, 512MiB, 1e9 bytes): the bytes, or None for the default. ValueError
+    with a readable message when it is not a positive size."""
+    if text is None:
+        return None
+    v = parse_bytes(text.strip() if isinstance(text, str) else text)
+    if v <= 0:
+        raise ValueError(f"{text!r} is not a positive size in bytes (e.g. 16GB, 512MiB)")
+    return v
+
+
+@dataclass
+class MemoryEstimate:
+    env: dict[str, int]
+    total: int
+    weights: int          # weights and buffers, all copies
+    activations: int      # activations and example inputs
+    peak_at: str | None
+    detail: str
+
+
+# What each command holds at once, as multiples of one copy of the weights and of one forward's
+# activations (the static estimate's peak, example inputs included):
+#   build:   the compiled module, its randomized copy and one artifact's runtime (3 weight copies);
+#            one forward at a time, plus the compared outputs (activations once, outputs twice)
+#   compare: the spec's module and the reference, each with its gradients (4 weight copies); both
+#            keep every activation for the backward pass (all activations twice)
+#   profile: the module and one forward (the static estimate itself)
+def estimate(graph: Any, env: dict[str, int], command: str, dtype: str | None) -> MemoryEstimate:
+    from archc.profile.static import analyze
+
+    s = analyze(graph, env, dtype=dtype)
+    w = s.weights_bytes + s.buffers_bytes
+    if command == "compare":
+        weights, acts = 4 * w, 2 * (s.activation_bytes + s.inputs_bytes)
+        detail = (f"4 x weights {fmt_bytes(w)} (spec and reference, with gradients), 2 x activations "
+                  f"{fmt_bytes(s.activation_bytes + s.inputs_bytes)} (kept for the backward pass)")
+    elif command == "build":
+        weights, acts = 3 * w, s.peak_activation_bytes + 2 * _output_bytes(s, graph)
+        detail = (f"3 x weights {fmt_bytes(w)} (the module, its randomized copy, the artifact), peak activations "
+                  f"{fmt_bytes(s.peak_activation_bytes)}" + (f" at `{s.peak_at}`" if s.peak_at else ""))
+    else:
+        weights, acts = w, s.peak_activation_bytes
+        detail = f"weights {fmt_bytes(w)}, peak activations {fmt_bytes(s.peak_activation_bytes)}" + (
+            f" at `{s.peak_at}`" if s.peak_at else "")
+    return MemoryEstimate(dict(env), weights + acts, weights, acts, s.peak_at, detail)
+
+
+def _output_bytes(s: Any, graph: Any) -> int:
+    refs = {o.ref.node for o in graph.outputs.values()}
+    return sum(n.output_bytes for n in s.nodes if n.path in refs)
+
+
+def _blame(graph: Any, env: dict[str, int], spans: dict[str, Span] | None) -> tuple[Span | None, str | None]:
+    """Where a refusal points: a size set on the command line (`--set B=...`), else the batch
+    symbol's (or first symbol's) declaration, else the first input."""
+    from archc.profile.static import batch_symbol
+
+    spans = spans or {}
+    for k in list(env) + list(getattr(graph, "params", {}) or {}):
+        if k in spans:
+            return spans[k], k
+    for k in [batch_symbol(graph)] + list(env):
+        sym = graph.symbols.get(k) if k else None
+        if sym is not None and sym.span is not None:
+            return sym.span, k
+    first = next(iter(graph.inputs.values()), None)
+    return (first.span if first is not None else None), None
+
+
+def check_memory(graph: Any, envs: list[dict[str, int]], command: str, *, dtype: str | None = None,
+                 limit: int | None = None, spans: dict[str, Span] | None = None,
+                 sources: dict[str, str] | None = None) -> list[MemoryEstimate]:
+    """Check what `command` (build, compare or profile) will allocate at each size in `envs`
+    against `limit` (bytes; None: `default_memory_limit()`) before anything is allocated. Raises a
+    DiagnosticError (ARC606) naming the size, the estimate and the limit at the first size over it;
+    returns the estimates otherwise. Pure arithmetic on the static profile: no torch."""
+    from archc.errors import DiagnosticError
+
+    default = limit is None
+    if default:
+        limit = default_memory_limit()
+    out = []
+    for env in envs:
+        try:
+            est = estimate(graph, env, command, dtype)
+        except Exception:  # noqa: BLE001 - a size the static profile cannot evaluate: elaboration reports it
+            continue
+        out.append(est)
+        if limit is not None and est.total > limit:
+            span, key = _blame(graph, env, spans)
+            where = ", ".join(f"{k}={v}" for k, v in env.items()) or "its static sizes"
+            lim = (f"the memory limit {fmt_bytes(limit)} ({MEMORY_LIMIT_FRACTION:.0%} of this machine's "
+                   f"{fmt_bytes(machine_memory())})" if default else f"--memory-limit {fmt_bytes(limit)}")
+            smaller = f"a smaller --set {key}=..." if key else "smaller sizes (--set)"
+            raise DiagnosticError([Diagnostic(
+                MEMORY_CODE, f"{command} at {where} would need about {fmt_bytes(est.total)} of memory "
+                f"({est.total:,} bytes: {est.detail}), over {lim}", span,
+                hint=f"use {smaller}, or raise --memory-limit if the machine has the memory")], sources)
+    return out
+
+
+MEMORY_LIMIT_HELP = (f"Largest memory the command may allocate, e.g. 16GB or 512MiB; every size it runs is checked "
+                     f"before allocating (default: {MEMORY_LIMIT_FRACTION:.0%} of this machine's memory).")
+
+
+def memory_limit_option(text: str | None) -> int | None:
+    """`--memory-limit TEXT` as bytes (None: the default); a bad value is a usage error (exit 2)."""
+    from archc.errors import UsageError
+
+    try:
+        return parse_memory_limit(text)
+    except ValueError as e:
+        raise UsageError(f"--memory-limit: {e}") from None
+
+
+def measured_sizes(graph: Any, batch_sizes: list[int] | None = None,
+                   sweep: tuple[str, list[int]] | None = None) -> list[dict[str, int]]:
+    """Every size a measuring `archc profile` runs: the example, each `--batch-size` (the batch
+    symbol set to it) and each `--sweep` value."""
+    from archc.profile.static import batch_symbol
+
+    env = dict(graph.example_env)
+    out = [env]
+    bs = batch_symbol(graph)
+    if bs is not None:
+        out += [{**env, bs: b} for b in batch_sizes or ()]
+    if sweep is not None and sweep[0] in env:
+        out += [{**env, sweep[0]: v} for v in sweep[1]]
+    return out

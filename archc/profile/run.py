@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable
 
 from archc.ir.graph import Graph
+from archc.profile.budget import check_memory, measured_sizes
 from archc.profile.static import StaticProfile, analyze
 
 MEASURING_DEVICES = ("cpu", "cuda", "mps")
@@ -29,6 +30,7 @@ class Request:
     memory: bool = True
     node_runs: int = 5
     progress: Callable[[str, int, int], None] | None = None   # (phase, done, total) while measuring
+    memory_limit: int | None = None        # bytes measuring may allocate (None: a fraction of the machine's memory)
 
     @property
     def measuring(self) -> bool:
@@ -50,6 +52,7 @@ def measure(graph: Graph, req: Request) -> Profile:
         return Profile(static)
     from archc.profile import measure as _m
 
+    check_memory(graph, measured_sizes(graph, req.batch_sizes, req.sweep), "profile", dtype=req.dtype, limit=req.memory_limit)
     _m.check_device(req.device)
     return Profile(static, _m.measure(graph, req.device, req.dtype, warmup=req.warmup, repeats=req.repeats,
                                       compile=req.compile, per_node=req.per_node, memory=req.memory,

@@ -185,7 +185,9 @@ def with_weights(ep: Any, state: Mapping[str, Any]) -> Any:
 def save(ep: Any, path: str) -> None:
     import torch
 
-    torch.export.save(ep, path)
+    from archc.export.atomic import write_in_child
+
+    write_in_child(path, torch.export.save, ep, path)   # a failed write aborts torch's writer: never archc
 
 
 class Pt2Runner(ModuleRunner):

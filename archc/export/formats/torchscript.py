@@ -37,7 +37,9 @@ def export(gm: Any, args: tuple, path: str) -> dict:
             except Exception as e2:  # noqa: BLE001
                 raise DiagnosticError([Diagnostic("ARC510", f"torchscript: neither torch.jit.script nor torch.jit.trace works: "
                                                   f"{type(e2).__name__}: {script_error(e2)}", None)]) from None
-        sm.save(path)
+        from archc.export.atomic import write_in_child
+
+        write_in_child(path, sm.save, path)   # a failed write aborts torch's writer: never archc
     info["deprecation_warnings"] = sum(1 for w in caught if issubclass(w.category, (FutureWarning, DeprecationWarning)))
     return info
 
