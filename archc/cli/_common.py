@@ -135,8 +135,15 @@ def require_torch() -> None:
 
 
 def spec_path(path: str) -> str:
-    if not os.path.exists(path):
+    """`path` when it names a regular file (after symlinks); else a UsageError (exit 2) saying why.
+    Devices, FIFOs and sockets are refused before anything opens them (a FIFO would block)."""
+    from archc.spec.load import file_kind
+
+    kind = file_kind(path)
+    if kind == "missing":
         raise UsageError(f"no such file: {path}")
-    if os.path.isdir(path):
+    if kind == "folder":
         raise UsageError(f"{path} is a folder; give a spec file")
+    if kind != "file":
+        raise UsageError(f"{path} is not a regular file ({kind}); give a spec file")
     return path
