@@ -11,7 +11,7 @@ from typing import Any, Callable, Optional
 import typer
 from typing_extensions import Annotated
 
-from archc.diagnostics import Diagnostic, Span
+from archc.diagnostics import Diagnostic, Related, Span
 from archc.errors import (  # noqa: F401  (the commands import them from here)
     EXIT_ENV, EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DiagnosticError, MissingDependency, UsageError, exit_code,
 )
@@ -38,28 +38,25 @@ class Overrides:
 
 
 def parse_sets(sets: list[str] | None, variant: str | None = None) -> Overrides:
-    """`--set K=V` values are YAML scalars or flow collections (safe-loaded: data, never code)."""
-    import yaml
+    """`--set K=V` values are read as a spec file reads a value: YAML 1.2 core schema (`020` is 20,
+    `yes` is a string), scalars or flow lists, data never code (archc's own YAML loader). A key
+    given twice, or a value that cannot be read as a number, is an ARC114 diagnostic pointing into
+    the command line; text that is no YAML value at all is a usage error (exit 2)."""
+    from archc.spec.yaml_loader import load_yaml_text
 
     ov = Overrides()
     parts: list[str] = []
+    items: list[tuple[str, str, Span]] = []
     col = 1
     for s in sets or []:
         if "=" not in s:
-            raise UsageError(f"--set expects KEY=VALUE, got {s!r}")
+            raise UsageError(f"--set expects KEY=VALUE, got {_short(s)!r}")
         k, _, v = s.partition("=")
         k = k.strip()
         if not k.isidentifier():
-            raise UsageError(f"--set: {k!r} is not a param or symbol name")
+            raise UsageError(f"--set: {_short(k)!r} is not a param or symbol name")
         text = f"--set {s}"
-        try:
-            value = yaml.safe_load(v) if v.strip() else ""
-        except yaml.YAMLError:
-            raise UsageError(f"--set {k}: cannot read {v!r} as a value") from None
-        if isinstance(value, (dict, set)) or (value is not None and not isinstance(value, (int, float, str, bool, list))):
-            raise UsageError(f"--set {k}: {v!r} is not a scalar or a list")
-        ov.values[k] = value
-        ov.spans[k] = Span(CMDLINE, 1, col + len("--set ") + len(k) + 1, 1, col + len(text))
+        items.append((k, v, Span(CMDLINE, 1, col + len("--set ") + len(k) + 1, 1, col + len(text))))
         parts.append(text)
         col += len(text) + 1
     if variant is not None:
@@ -67,7 +64,33 @@ def parse_sets(sets: list[str] | None, variant: str | None = None) -> Overrides:
         ov.spans["--variant"] = Span(CMDLINE, 1, col + len("--variant "), 1, col + len(text))
         parts.append(text)
     ov.source = " ".join(parts)
+    diags: list[Diagnostic] = []
+    for k, v, span in items:
+        if k in ov.values:
+            diags.append(Diagnostic("ARC114", f"`--set {k}` is given twice", span,
+                                    hint="give each param or symbol once (archc does not pick one of two values)",
+                                    related=(Related("first given here", ov.spans[k]),)))
+            continue
+        ov.spans[k] = span
+        try:
+            value = load_yaml_text(v, file=CMDLINE).data if v.strip() else ""
+        except DiagnosticError as e:
+            if any(d.code == "ARC102" for d in e.diagnostics):  # YAML, but not a readable number
+                d = next(d for d in e.diagnostics if d.code == "ARC102")
+                diags.append(Diagnostic("ARC114", f"--set {k}: {d.message}", span, hint=d.hint))
+                ov.values[k] = None
+                continue
+            raise UsageError(f"--set {k}: cannot read {_short(v)!r} as a value") from None
+        if isinstance(value, dict) or (value is not None and not isinstance(value, (int, float, str, bool, list))):
+            raise UsageError(f"--set {k}: {_short(v)!r} is not a scalar or a list")
+        ov.values[k] = value
+    if diags:
+        raise DiagnosticError(diags, {CMDLINE: ov.source})
     return ov
+
+
+def _short(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else f"{text[:n - 12]}...{text[-8:]} ({len(text):,} characters)"
 
 
 def stderr_console() -> Any:
