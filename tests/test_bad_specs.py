@@ -262,6 +262,8 @@ EXPECT: dict[str, Expect] = {
     "092_node_id_is_a_module_attribute": Expect(
         ("ARC102", "ARC102"), (13, 5), "`training` cannot be a module name"),
     "093_from_empty_on_repeat": Expect(("ARC102",), (9, 27), "`act` has `from: []`"),
+    "094_import_library_yaml_error": Expect(("ARC001",), (8, 7), "expected ',' or '}', but got '-'"),
+    "095_select_past_symbolic_size": Expect(("ARC204",), (9, 5), "index=10 is out of range for dim 1 of size T = 4"),
     "087_conv_stride_zero": Expect(
         ("ARC102",), (8, 53), "stride"),
 }

@@ -17,7 +17,7 @@ from archc.export.verify import FLOOR, SEED, TOLERANCES, Verification, bitwise_e
 
 load_formats()
 DEFAULT_EMIT = default_emit()
-DTYPES = ("float32", "float16", "bfloat16")
+DTYPES = ("float32", "float16", "bfloat16", "float64")
 
 
 # one error class per kind (archc.errors): the names the export API used before
@@ -60,7 +60,7 @@ def require(formats: list[str]) -> None:
 
 def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: dict[str, Any] | None = None,
           override_spans: dict[str, Span] | None = None, variant: str | None = None, dynamic: list[str] | None = None,
-          opset: int = 18, dtype: str = "float32", weights: str | None = None, force: bool = False,
+          opset: int = 18, dtype: str | None = None, weights: str | None = None, force: bool = False,
           cmdline: str = "", latency_runs: int = 5) -> BuildResult:
     """Build and verify. Raises DiagnosticError (spec errors), UsageError (bad arguments, an
     unusable output folder), MissingDependency; verification failures come back as error diagnostics (nothing written)."""
@@ -72,7 +72,7 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
         raise UsageProblem(f"--emit: unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)} or all")
-    if dtype not in DTYPES:
+    if dtype is not None and dtype not in DTYPES:
         raise UsageProblem(f"--dtype must be one of {', '.join(DTYPES)}")
     if opset < 18:
         raise UsageProblem("--opset must be 18 or later (the dynamo ONNX exporter's minimum)")
@@ -86,6 +86,10 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
                       {CMDLINE: cmdline})
     unit = run(spec, session=session, until="check")
     graph = unit.graph
+    from archc.codegen.fx import input_dtype_name
+
+    lowered_dtype = input_dtype_name(graph)   # the module's parameters follow the spec's inputs
+    dtype = dtype or lowered_dtype
     try:
         if dynamic is not None:
             unknown = [d for d in dynamic if d not in graph.symbols]
@@ -101,7 +105,7 @@ def build(spec: str, outdir: str, *, emit: list[str] | None = None, overrides: d
         if weights is not None:
             _load_weights(gm, graph, weights)
         rand, drawn = randomized(gm, graph, make_envs(graph, plans)[0])
-        if dtype != "float32":
+        if dtype != lowered_dtype:
             gm, rand = _cast(gm, dtype), _cast(rand, dtype)
     except DiagnosticError as e:
         raise e.with_sources(session.sources)

@@ -19,7 +19,7 @@ from archc.diagnostics import Diagnostic, DiagnosticError, Related, Span
 from archc.session import Session
 from archc.spec.models import FORMAT_VERSION, SpecBase
 from archc.spec.nodes import Entry, invalid_node, node_kind, typed_node
-from archc.spec.yaml_loader import Loaded, load_yaml_file, load_yaml_text
+from archc.spec.yaml_loader import DEFAULT_LIMITS, Loaded, load_yaml_file, load_yaml_text
 
 MAX_IMPORT_DEPTH = 16
 MAX_IMPORT_NAME = 1000   # characters; file systems allow 255 bytes a name and 4096 a path
@@ -407,6 +407,26 @@ def _validate_nodes(data: Any) -> tuple[list[dict], dict[tuple, list[Entry]]]:
     return errors, typed
 
 
+def _load_file(target: Path, sources: dict[str, str]) -> Loaded:
+    """Load an imported (or extended) file and remember its text for excerpts, also when its YAML
+    is broken: a diagnostic inside a library shows its source line like any other."""
+    shown = display_path(target)
+    try:
+        loaded = load_yaml_file(target, display=shown)
+    except DiagnosticError as e:
+        if shown not in sources and file_kind(target) == "file":
+            try:
+                with open(target, "rb") as f:
+                    raw = f.read(DEFAULT_LIMITS.max_bytes + 1)
+                if len(raw) <= DEFAULT_LIMITS.max_bytes:
+                    sources[shown] = raw.decode("utf-8", errors="replace").removeprefix("\ufeff")
+            except OSError:
+                pass
+        raise e.with_sources(sources)
+    sources.setdefault(loaded.file, loaded.text)
+    return loaded
+
+
 def _library_dirs(spec_dir: Path, lib_first: bool = True) -> list[Path]:
     """Where imports are found: the block library beside the spec (`lib/`), then the spec's folder."""
     dirs = [spec_dir / "lib", spec_dir]
@@ -561,8 +581,7 @@ def _validate_spec(loaded: Loaded, path: Path, session: Session, strict: bool) -
             raise e.with_sources(sources)
         if target == path.resolve():
             raise fail([Diagnostic("ARC106", "a spec cannot extend itself", main.value_span(("extends",)))])
-        base_loaded = load_yaml_file(target, display=display_path(target))
-        sources.setdefault(base_loaded.file, base_loaded.text)
+        base_loaded = _load_file(target, sources)
         base = validate(base_loaded, target, node_session)
         if base.model.extends is not None:
             raise fail([Diagnostic("ARC112", f"`{main.model.extends}` extends another spec itself; only one level is supported",
@@ -597,8 +616,7 @@ def _validate_spec(loaded: Loaded, path: Path, session: Session, strict: bool) -
                 if target in seen:
                     continue
                 seen.add(target)
-                lib_loaded = load_yaml_file(target, display=display_path(target))
-                sources.setdefault(lib_loaded.file, lib_loaded.text)
+                lib_loaded = _load_file(target, sources)
                 lib = validate(lib_loaded, target, node_session)
                 add_blocks(lib)
                 visit(lib, depth + 1)
