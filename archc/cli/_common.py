@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
@@ -117,10 +118,38 @@ def print_json(doc: Any) -> None:
     sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
 
 
+_THIRD_PARTY_WARNINGS = ("torch", "onnx", "onnxruntime", "onnxscript", "safetensors")
+
+
+def _from_third_party(w: warnings.WarningMessage) -> bool:
+    parts = os.path.normpath(w.filename or "").split(os.sep)
+    return any(p in _THIRD_PARTY_WARNINGS for p in parts) or "site-packages" in parts and "archc" not in parts
+
+
+def _quiet_libraries(debug: bool) -> Any:
+    """Hold back the Python warnings torch and the exporters raise while a command runs (archc's
+    own findings are diagnostics; a raw `UserWarning` from deep inside torch helps nobody). With
+    --debug they are shown, as they came."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def quiet():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            try:
+                yield
+            finally:
+                for w in caught:
+                    if debug or not _from_third_party(w):
+                        sys.stderr.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
+    return quiet()
+
+
 def run_command(fn: Callable[[], int], debug: bool = False) -> None:
     """Run a command body and turn every outcome into a documented exit code."""
     try:
-        code = fn()
+        with _quiet_libraries(debug):
+            code = fn()
     except typer.Exit:
         raise
     except (UsageError, MissingDependency, DiagnosticError, KeyboardInterrupt) as e:

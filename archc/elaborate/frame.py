@@ -166,10 +166,17 @@ def resolve_inputs(el: Any) -> None:
                 shape.append(D.sym(d))
             elif isinstance(d, str) and contains_expr(d):
                 try:
-                    v = el.eval_value(d, el.st.globals, f.value_span(("inputs", name, "shape", j)), f, f"input `{name}`")
-                    shape.append(int(v))
-                except (_Abort, TypeError, ValueError):
-                    shape.append(1)
+                    v = int(el.eval_value(d, el.st.globals, f.value_span(("inputs", name, "shape", j)), f, f"input `{name}`"))
+                except (_Abort, TypeError, ValueError, OverflowError):
+                    v = 1
+                if v <= 0:  # as for a literal size
+                    el.error("ARC206", f"input `{name}` dim {j} must be positive, got {d} = {v}", f.value_span(("inputs", name, "shape", j)))
+                    v = 1
+                elif v > INT64_MAX:
+                    el.error("ARC209", f"input `{name}` dim {j} is {d} = {shown(v)}, past the largest size torch holds (2^63 - 1)",
+                             f.value_span(("inputs", name, "shape", j)), hint="sizes are 64-bit integers")
+                    v = 1
+                shape.append(v)
             else:
                 close = difflib.get_close_matches(str(d), list(m.symbols), n=1)
                 el.error("ARC104", f"input `{name}` uses symbol `{d}`, which is not declared under `symbols:`",

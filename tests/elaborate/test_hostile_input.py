@@ -83,3 +83,17 @@ def test_sizes_past_int64_are_arc209(tmp_path, kw, says, cmd):
     assert r.exit_code == 1, r.output
     assert "error[ARC209]" in r.output and says in r.output, r.output
     assert "Overflow" not in r.output and "internal error" not in r.output
+
+
+@pytest.mark.parametrize("value, code", [("0", "ARC206"), ("-1", "ARC206"), ("10000000000000000000000", "ARC209")])
+def test_an_input_size_from_an_expression_is_checked_like_a_literal(tmp_path, value, code):
+    """`shape: [B, "${c}"]` with c = 0 reached the conv as in_channels=0 (ARC602 and a raw torch
+    warning); c = -1 was exit 4."""
+    p = tmp_path / "s.yaml"
+    p.write_text('archc: 1\nname: t\nparams: {c: 3}\nsymbols: {B: {example: 2}}\n'
+                 'inputs: {x: {shape: [B, "${c}", 8, 8]}}\nlayers:\n  - conv: {op: conv2d, out: 4, kernel: 3}\n'
+                 'outputs: {y: {from: conv}}\n')
+    r = runner.invoke(app, ["check", str(p), "--set", f"c={value}"])
+    assert r.exit_code == 1, r.output
+    assert f"error[{code}]" in r.output and "input `x` dim 1" in r.output and "s.yaml:5:25" in r.output
+    assert "ARC602" not in r.output and "Warning" not in r.output and "internal error" not in r.output
