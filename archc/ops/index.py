@@ -24,7 +24,7 @@ def _select_infer(ctx: InferContext, a: SelectAttrs, ins: Sequence[TensorType]) 
     if isinstance(L, int) and not -L <= a.index < L:
         raise ShapeError("ARC204", f"`select` index={a.index} is out of range for dim {dim} of size {L}",
                          input_index=0)
-    if not isinstance(L, int):  # a symbolic size: checked at the example sizes (torch checks the others)
+    if not isinstance(L, int) and ctx is not None:  # a symbolic size: checked at the example sizes (torch checks the others)
         n = ctx.example(L)
         if not -n <= a.index < n:
             raise ShapeError("ARC204", f"`select` index={a.index} is out of range for dim {dim} of size "
