@@ -99,7 +99,7 @@ def compile(spec_or_path: str | os.PathLike | LoadedSpec | Mapping, overrides: d
 
 def build(spec: str | os.PathLike, outdir: str, *, emit: list[str] | None = None, overrides: dict[str, Any] | None = None,
           override_spans: dict[str, Any] | None = None, variant: str | None = None, dynamic: list[str] | None = None,
-          opset: int = 18, dtype: str = "float32", weights: str | None = None, force: bool = False,
+          opset: int = 18, dtype: str | None = None, weights: str | None = None, force: bool = False,
           cmdline: str = "", latency_runs: int = 5, progress: Any = None, memory_limit: int | None = None) -> Any:
     """`archc build`: compile, verify, and write verified artifacts and manifest.json to OUTDIR.
     `progress` is told each stage and step as it starts (archc.report.progress).

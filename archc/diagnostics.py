@@ -104,6 +104,7 @@ CODES: dict[str, tuple[str, str]] = {
     "ARC206": ("non-positive-size", "A dimension would be zero or negative."),
     "ARC207": ("constraint-derived", "A constraint the ops impose on a symbol (information)."),
     "ARC208": ("symbolic-shape-query", "A shape query (`channels`, `features`, `dim`) asks for a size that depends on a symbol, where one fixed value is needed."),
+    "ARC209": ("size-overflow", "A size, an op attribute or a tensor's storage in bytes is past the largest integer torch holds (2^63 - 1)."),
     "ARC601": ("param-budget", "The static parameter count exceeds the allowed budget."),
     "ARC602": ("verification-failed", "Executed shapes disagree with the inferred ones (a compiler bug)."),
     "ARC603": ("weights-mismatch", "Weights (a file or a reference's state_dict) do not map onto the spec's keys and shapes."),

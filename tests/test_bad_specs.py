@@ -41,7 +41,7 @@ CASES = sorted(p.stem for p in BAD.glob("*.yaml"))
 REQUIRED_CODES = (
     {f"ARC00{i}" for i in range(1, 8)}
     | {f"ARC1{i:02d}" for i in range(1, 19)}
-    | {f"ARC20{i}" for i in range(1, 7)} | {"ARC208"}
+    | {f"ARC20{i}" for i in range(1, 7)} | {"ARC208", "ARC209"}
     | {"ARC601"}
 )
 
@@ -256,6 +256,14 @@ EXPECT: dict[str, Expect] = {
     "085_when_channels_of_unknown_node": Expect(("ARC108",), (11, 25), "name `imgae` is not defined"),
     "086_block_param_unknown_type": Expect(("ARC102",), None, "integer"),
     "088_shape_query_on_symbolic_dim": Expect(("ARC208",), (12, 31), "`dim(flat, 2)` is `H*W`"),
+    "089_set_hidden_past_int64": Expect(("ARC209",), (12, 5), "`fc2` (linear) parameter `weight` of shape [10,000,000,000, 10,000,000,000]"),
+    "090_stride_past_int64": Expect(("ARC209",), (8, 53), "`stride` in `conv1` (conv2d) is 100000...000 (31 digits)"),
+    "091_example_size_past_int64": Expect(("ARC209",), (4, 16), "B = 100,000,000,000,000,000,000 is past"),
+    "092_node_id_is_a_module_attribute": Expect(
+        ("ARC102", "ARC102"), (13, 5), "`training` cannot be a module name"),
+    "093_from_empty_on_repeat": Expect(("ARC102",), (9, 27), "`act` has `from: []`"),
+    "094_import_library_yaml_error": Expect(("ARC001",), (8, 7), "expected ',' or '}', but got '-'"),
+    "095_select_past_symbolic_size": Expect(("ARC204",), (9, 5), "index=10 is out of range for dim 1 of size T = 4"),
     "087_conv_stride_zero": Expect(
         ("ARC102",), (8, 53), "stride"),
 }

@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import os
 import sys
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Optional
 
 import typer
 from typing_extensions import Annotated
 
-from archc.diagnostics import Diagnostic, Span
+from archc.diagnostics import Diagnostic, Related, Span
 from archc.errors import (  # noqa: F401  (the commands import them from here)
     EXIT_ENV, EXIT_FAIL, EXIT_INTERNAL, EXIT_OK, EXIT_USAGE, DiagnosticError, MissingDependency, UsageError, exit_code,
     pip_install,
@@ -39,28 +40,25 @@ class Overrides:
 
 
 def parse_sets(sets: list[str] | None, variant: str | None = None) -> Overrides:
-    """`--set K=V` values are YAML scalars or flow collections (safe-loaded: data, never code)."""
-    import yaml
+    """`--set K=V` values are read as a spec file reads a value: YAML 1.2 core schema (`020` is 20,
+    `yes` is a string), scalars or flow lists, data never code (archc's own YAML loader). A key
+    given twice, or a value that cannot be read as a number, is an ARC114 diagnostic pointing into
+    the command line; text that is no YAML value at all is a usage error (exit 2)."""
+    from archc.spec.yaml_loader import load_yaml_text
 
     ov = Overrides()
     parts: list[str] = []
+    items: list[tuple[str, str, Span]] = []
     col = 1
     for s in sets or []:
         if "=" not in s:
-            raise UsageError(f"--set expects KEY=VALUE, got {s!r}")
+            raise UsageError(f"--set expects KEY=VALUE, got {_short(s)!r}")
         k, _, v = s.partition("=")
         k = k.strip()
         if not k.isidentifier():
-            raise UsageError(f"--set: {k!r} is not a param or symbol name")
+            raise UsageError(f"--set: {_short(k)!r} is not a param or symbol name")
         text = f"--set {s}"
-        try:
-            value = yaml.safe_load(v) if v.strip() else ""
-        except yaml.YAMLError:
-            raise UsageError(f"--set {k}: cannot read {v!r} as a value") from None
-        if isinstance(value, (dict, set)) or (value is not None and not isinstance(value, (int, float, str, bool, list))):
-            raise UsageError(f"--set {k}: {v!r} is not a scalar or a list")
-        ov.values[k] = value
-        ov.spans[k] = Span(CMDLINE, 1, col + len("--set ") + len(k) + 1, 1, col + len(text))
+        items.append((k, v, Span(CMDLINE, 1, col + len("--set ") + len(k) + 1, 1, col + len(text))))
         parts.append(text)
         col += len(text) + 1
     if variant is not None:
@@ -68,7 +66,33 @@ def parse_sets(sets: list[str] | None, variant: str | None = None) -> Overrides:
         ov.spans["--variant"] = Span(CMDLINE, 1, col + len("--variant "), 1, col + len(text))
         parts.append(text)
     ov.source = " ".join(parts)
+    diags: list[Diagnostic] = []
+    for k, v, span in items:
+        if k in ov.values:
+            diags.append(Diagnostic("ARC114", f"`--set {k}` is given twice", span,
+                                    hint="give each param or symbol once (archc does not pick one of two values)",
+                                    related=(Related("first given here", ov.spans[k]),)))
+            continue
+        ov.spans[k] = span
+        try:
+            value = load_yaml_text(v, file=CMDLINE).data if v.strip() else ""
+        except DiagnosticError as e:
+            if any(d.code == "ARC102" for d in e.diagnostics):  # YAML, but not a readable number
+                d = next(d for d in e.diagnostics if d.code == "ARC102")
+                diags.append(Diagnostic("ARC114", f"--set {k}: {d.message}", span, hint=d.hint))
+                ov.values[k] = None
+                continue
+            raise UsageError(f"--set {k}: cannot read {_short(v)!r} as a value") from None
+        if isinstance(value, dict) or (value is not None and not isinstance(value, (int, float, str, bool, list))):
+            raise UsageError(f"--set {k}: {_short(v)!r} is not a scalar or a list")
+        ov.values[k] = value
+    if diags:
+        raise DiagnosticError(diags, {CMDLINE: ov.source})
     return ov
+
+
+def _short(text: str, n: int = 60) -> str:
+    return text if len(text) <= n else f"{text[:n - 12]}...{text[-8:]} ({len(text):,} characters)"
 
 
 def stderr_console() -> Any:
@@ -95,10 +119,38 @@ def print_json(doc: Any) -> None:
     sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
 
 
+_THIRD_PARTY_WARNINGS = ("torch", "onnx", "onnxruntime", "onnxscript", "safetensors")
+
+
+def _from_third_party(w: warnings.WarningMessage) -> bool:
+    parts = os.path.normpath(w.filename or "").split(os.sep)
+    return any(p in _THIRD_PARTY_WARNINGS for p in parts) or "site-packages" in parts and "archc" not in parts
+
+
+def _quiet_libraries(debug: bool) -> Any:
+    """Hold back the Python warnings torch and the exporters raise while a command runs (archc's
+    own findings are diagnostics; a raw `UserWarning` from deep inside torch helps nobody). With
+    --debug they are shown, as they came."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def quiet():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("default")
+            try:
+                yield
+            finally:
+                for w in caught:
+                    if debug or not _from_third_party(w):
+                        sys.stderr.write(warnings.formatwarning(w.message, w.category, w.filename, w.lineno, w.line))
+    return quiet()
+
+
 def run_command(fn: Callable[[], int], debug: bool = False) -> None:
     """Run a command body and turn every outcome into a documented exit code."""
     try:
-        code = fn()
+        with _quiet_libraries(debug):
+            code = fn()
     except typer.Exit:
         raise
     except (UsageError, MissingDependency, DiagnosticError, KeyboardInterrupt) as e:
@@ -136,8 +188,15 @@ def require_torch() -> None:
 
 
 def spec_path(path: str) -> str:
-    if not os.path.exists(path):
+    """`path` when it names a regular file (after symlinks); else a UsageError (exit 2) saying why.
+    Devices, FIFOs and sockets are refused before anything opens them (a FIFO would block)."""
+    from archc.spec.load import file_kind
+
+    kind = file_kind(path)
+    if kind == "missing":
         raise UsageError(f"no such file: {path}")
-    if os.path.isdir(path):
+    if kind == "folder":
         raise UsageError(f"{path} is a folder; give a spec file")
+    if kind != "file":
+        raise UsageError(f"{path} is not a regular file ({kind}); give a spec file")
     return path

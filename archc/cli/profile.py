@@ -120,6 +120,9 @@ def profile(
         limit = None if not req.measuring else (param_limit if param_limit is not None else DEFAULT_PARAM_LIMIT)
         opts = Options(dict(ov.values), variant, limit, ov.spans)
         loaded = run(spec_path(spec), session=Session(opts, {CMDLINE: source}), until="validate").spec
+        if req.dtype is None:  # weights and float tensors follow the spec's (one) floating input dtype
+            floats = {i.dtype for i in loaded.model.inputs.values() if i.dtype in ("float32", "bfloat16", "float16", "float64")}
+            req.dtype = floats.pop() if len(floats) == 1 and floats != {"float32"} else None
         if req.measuring:
             require_torch()
             from archc.profile.measure import check_device
@@ -143,7 +146,7 @@ def profile(
         checks, diags = B.check(limits, static, results.get("measured"))
         from archc.report.profile import build_doc, render
 
-        doc = build_doc(spec, static, results, checks, dev, dtype)
+        doc = build_doc(spec, static, results, checks, dev, req.dtype)
         if plot is not None:
             from archc.profile.plot import write_plot
 

@@ -43,8 +43,25 @@ def _class_name(name: str) -> str:
     return cls if cls and not cls[0].isdigit() else "Model" + cls
 
 
+def input_dtype_name(graph: Graph) -> str:
+    """The dtype parameters take when none is asked for: the one floating dtype of the spec's
+    inputs (a float16, bfloat16 or float64 model), else float32. Inputs of several floating
+    dtypes keep float32 (their ops say where they disagree). Torch-free."""
+    floats = {i.type.dtype for i in graph.inputs.values() if i.type.dtype in ("float16", "bfloat16", "float32", "float64")}
+    return floats.pop() if len(floats) == 1 else "float32"
+
+
+def input_dtype(graph: Graph) -> Any:
+    """`input_dtype_name` as a torch dtype, or None for float32 (torch's default)."""
+    from archc.codegen.verify import torch_dtype
+
+    name = input_dtype_name(graph)
+    return None if name == "float32" else torch_dtype(name)
+
+
 def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = True) -> Any:
     """Build the GraphModule. On a real device, weights are initialised from the spec's seed.
+    Parameters are in `dtype`, by default the spec's inputs' floating dtype (`input_dtype`).
 
     `inplace` computes ReLUs and residual sums in place where that is safe (see `_in_place`);
     `archc build` turns it off, so that every node's output stays observable while an artifact's
@@ -54,6 +71,8 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
     import torch.fx as fx
 
     load_ops()
+    if dtype is None:
+        dtype = input_dtype(graph)
     dev = torch.device(device) if device is not None else torch.device("cpu")
     meta = dev.type == "meta"
     root = torch.nn.Module()

@@ -9,6 +9,7 @@ import difflib
 from typing import Any
 
 from archc.diagnostics import Related, Span
+from archc.elaborate.overflow import INT64_MAX, shown, storage_problem
 from archc.ir import dims as D
 from archc.elaborate.control import Abort as _Abort
 from archc.ir.expr import contains_expr
@@ -137,8 +138,12 @@ def resolve_symbols(el: Any) -> None:
         if ex % rng.multiple_of:
             problems.append(f"a multiple of {rng.multiple_of}")
         if problems:
-            el.error("ARC203", f"{name} = {ex} is outside its declared range: it must be {' and '.join(problems)}",
+            el.error("ARC203", f"{name} = {shown(ex)} is outside its declared range: it must be {' and '.join(problems)}",
                        span, related=(Related("declared here", f.key_span(("symbols", name))),))
+        if ex > INT64_MAX:
+            el.error("ARC209", f"{name} = {shown(ex)} is past the largest size torch holds (2^63 - 1)", span,
+                     hint="sizes are 64-bit integers")
+            ex = rng.min
         el.st.symbols[name] = Symbol(name, ex, rng, f.key_span(("symbols", name)))
         el.st.example_env[name] = ex
 
@@ -152,15 +157,26 @@ def resolve_inputs(el: Any) -> None:
             if isinstance(d, int) and not isinstance(d, bool):
                 if d <= 0:
                     el.error("ARC206", f"input `{name}` dim {j} must be positive, got {d}", f.value_span(("inputs", name, "shape", j)))
+                elif d > INT64_MAX:
+                    el.error("ARC209", f"input `{name}` dim {j} is {shown(d)}, past the largest size torch holds (2^63 - 1)",
+                             f.value_span(("inputs", name, "shape", j)), hint="sizes are 64-bit integers")
+                    d = 1
                 shape.append(d)
             elif isinstance(d, str) and d in m.symbols:
                 shape.append(D.sym(d))
             elif isinstance(d, str) and contains_expr(d):
                 try:
-                    v = el.eval_value(d, el.st.globals, f.value_span(("inputs", name, "shape", j)), f, f"input `{name}`")
-                    shape.append(int(v))
-                except (_Abort, TypeError, ValueError):
-                    shape.append(1)
+                    v = int(el.eval_value(d, el.st.globals, f.value_span(("inputs", name, "shape", j)), f, f"input `{name}`"))
+                except (_Abort, TypeError, ValueError, OverflowError):
+                    v = 1
+                if v <= 0:  # as for a literal size
+                    el.error("ARC206", f"input `{name}` dim {j} must be positive, got {d} = {v}", f.value_span(("inputs", name, "shape", j)))
+                    v = 1
+                elif v > INT64_MAX:
+                    el.error("ARC209", f"input `{name}` dim {j} is {d} = {shown(v)}, past the largest size torch holds (2^63 - 1)",
+                             f.value_span(("inputs", name, "shape", j)), hint="sizes are 64-bit integers")
+                    v = 1
+                shape.append(v)
             else:
                 close = difflib.get_close_matches(str(d), list(m.symbols), n=1)
                 el.error("ARC104", f"input `{name}` uses symbol `{d}`, which is not declared under `symbols:`",
@@ -175,6 +191,14 @@ def resolve_inputs(el: Any) -> None:
             except (_Abort, TypeError, ValueError):
                 rng = None
         el.st.inputs[name] = GraphInput(name, TensorType(tuple(shape), inp.dtype), f.key_span(("inputs", name)), rng)
+        try:
+            sizes = [D.evaluate(d, el.st.example_env) for d in shape]
+        except Exception:  # a symbol without a size (reported)
+            continue
+        why = storage_problem(sizes, inp.dtype)
+        if why is not None:
+            el.error("ARC209", f"input `{name}` cannot be allocated at its example sizes [{', '.join(map(shown, sizes))}]: {why}",
+                     f.key_span(("inputs", name)), hint="lower the example sizes")
 
 
 def _kind(v: Any) -> str:

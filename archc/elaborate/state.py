@@ -43,3 +43,4 @@ class State:
     cycle_nodes: set[str] = field(default_factory=set)          # nodes of the current list on a cycle
     total_params: int = 0
     repeat_product: int = 1                                     # product of the enclosing repeats
+    reserved_reported: set[str] = field(default_factory=set)    # module paths named like a torch attribute (reported)

@@ -18,6 +18,8 @@ from archc.diagnostics import Diagnostic, DiagnosticError, Related, Span
 from archc.elaborate import finish, frame
 from archc.elaborate.control import Abort as _Abort
 from archc.elaborate.control import ForwardRef as _ForwardRef
+from archc.elaborate.overflow import big_ints, shown, storage_problem
+from archc.elaborate.reserved import reserved_prefix
 from archc.elaborate.state import State
 from archc.ir import dims as D
 from archc.ir.expr import ExprError, contains_expr, parse
@@ -367,6 +369,10 @@ class Elaborator:
             in_refs = [prev]
         else:
             names = [src] if isinstance(src, str) else list(src)
+            if not names:  # every op and block takes at least one input
+                self.error("ARC102", f"`{nid}` has `from: []`; a node takes at least one input", f.value_span(path + ("from",)),
+                           hint="name its inputs, or drop `from:` to take the previous node's output")
+                raise _Abort
             in_refs = [self.resolve_ref(n, scope, f.value_span(path + ("from",)), later, nid) for n in names]
         # condition
         if node.has("when"):
@@ -533,6 +539,11 @@ class Elaborator:
                 self.error("ARC102", f"`{key}` in `{label}` ({op.name}): {msg[0].lower() + msg[1:]}; got {got!r}", vspan,
                            hint="use `//` for integer division in expressions" if isinstance(got, float) and float(got).is_integer() else None)
             raise _Abort
+        for key, v in attrs.items():
+            for sub, big in big_ints(v):
+                self.error("ARC209", f"`{key}` in `{label}` ({op.name}) is {shown(big)}, past the largest integer torch takes "
+                           "(2^63 - 1)", f.value_span(path + (key,)) or span)
+                raise _Abort
         lo, hi = op.arity
         if len(in_refs) < lo or (hi is not None and len(in_refs) > hi):
             want = f"{lo}" if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
@@ -551,17 +562,35 @@ class Elaborator:
             raise _Abort
         outs = list(out) if isinstance(out, (list, tuple)) else [out]
         for t in outs:
+            known: list[int] | None = []
             for k, d in enumerate(t.shape):
                 try:
                     v = D.evaluate(d, self.st.example_env)
                 except Exception:
+                    known = None
                     continue
+                if known is not None:
+                    known.append(v)
                 if v <= 0:
                     sizes = ", ".join(f"{s}={self.st.example_env[s]}" for s in sorted(D.free_symbols(d)))
                     self.error("ARC206", f"`{label}` ({op.name}) output dim {k} would be {v}"
                                + (f" at {sizes} (`{D.dim_str(d)}`)" if sizes else ""), span,
                                hint="the input is too small for this op; check kernel, stride and padding")
                     raise _Abort
+            why = storage_problem(known, t.dtype) if known is not None else None
+            if why is not None:
+                self.error("ARC209", f"`{label}` ({op.name}) output {t.shape_str()} cannot be allocated at the example "
+                           f"sizes: {why}", span, hint="lower the sizes that lead here")
+                raise _Abort
+        bad = reserved_prefix(full)
+        if bad is not None:
+            if bad not in self.st.reserved_reported:  # once per name, not once per node under it
+                self.st.reserved_reported.add(bad)
+                where = self.st.scopes[bad].span if bad in self.st.scopes else span
+                name = bad.rpartition(".")[2]
+                self.error("ARC102", f"`{bad}` cannot be a module name: `{name}` is an attribute of torch's modules",
+                           where or span, hint="rename it (node ids become module paths and state_dict keys)")
+            raise _Abort
         ir_node = Node(full, op.name, model, list(in_refs), outs, span,
                        {k: f.value_span(path + (k,)) for k in raw_attrs if f.value_span(path + (k,))},
                        block=scope.block)
@@ -569,6 +598,14 @@ class Elaborator:
             ir_node.params = {k: tuple(_static(s)) for k, s in op.params(model, in_types).items()}
         if op.buffers:
             ir_node.buffers = {k: tuple(_static(s)) for k, s in op.buffers(model, in_types).items()}
+        for what, shapes in (("parameter", ir_node.params), ("buffer", ir_node.buffers)):
+            for k, shape in (shapes or {}).items():
+                why = storage_problem(shape)
+                if why is not None:
+                    self.error("ARC209", f"`{label}` ({op.name}) {what} `{k or 'weight'}` of shape "
+                               f"[{', '.join(map(shown, shape))}] cannot be allocated: {why}", span,
+                               hint="lower the sizes that lead here")
+                    raise _Abort
         self.st.total_params += ir_node.param_count
         if self.st.param_limit is not None and self.st.total_params > self.st.param_limit:
             self.error("ARC601", f"the model would have {self.st.total_params:,} parameters by `{full}`, over the limit of {self.st.param_limit:,}",

@@ -18,7 +18,7 @@ from archc.profile.budget import check_memory
 
 load_formats()
 DEFAULT_EMIT = default_emit()
-DTYPES = ("float32", "float16", "bfloat16")
+DTYPES = ("float32", "float16", "bfloat16", "float64")
 
 
 # one error class per kind (archc.errors): the names the export API used before
@@ -67,13 +67,14 @@ class BuildRequest:
     emit: list[str] = field(default_factory=lambda: list(default_emit()))
     dynamic: list[str] | None = None         # symbols kept dynamic (None: every one the exporters can keep)
     opset: int = 18
-    dtype: str = "float32"
+    dtype: str | None = None                 # the artifacts' dtype (None: the spec's inputs' dtype)
     weights: str | None = None               # a state_dict to load before exporting
     force: bool = False
     latency_runs: int = 5
     plans: Any = None                        # set by `prepare`: the export plan of every symbol
     plan_diagnostics: list[Diagnostic] = field(default_factory=list)
     memory_limit: int | None = None          # bytes the build may allocate (None: a fraction of the machine's memory)
+    lowered_dtype: str | None = None         # set by `prepare`: the dtype the module is lowered in
 
 
 def check_request(req: BuildRequest) -> None:
@@ -82,7 +83,7 @@ def check_request(req: BuildRequest) -> None:
     unknown = [f for f in req.emit if f not in FORMATS]
     if unknown:
         raise UsageProblem(f"--emit: unknown format {', '.join(unknown)}; choose from {', '.join(FORMATS)} or all")
-    if req.dtype not in DTYPES:
+    if req.dtype is not None and req.dtype not in DTYPES:
         raise UsageProblem(f"--dtype must be one of {', '.join(DTYPES)}")
     if req.opset < 18:
         raise UsageProblem("--opset must be 18 or later (the dynamo ONNX exporter's minimum)")
@@ -103,6 +104,10 @@ def prepare(unit: Any) -> None:
         if unknown:
             raise UsageProblem(f"--dynamic: {', '.join(unknown)} is not a symbol of this spec "
                                f"(symbols: {', '.join(graph.symbols) or 'none'})")
+    from archc.codegen.fx import input_dtype_name
+
+    req.lowered_dtype = input_dtype_name(graph)   # the module's parameters follow the spec's inputs
+    req.dtype = req.dtype or req.lowered_dtype
     req.plans, req.plan_diagnostics = make_plan(graph, req.dynamic)
     if has_errors(req.plan_diagnostics):
         unit.session.fail(req.plan_diagnostics)
@@ -127,7 +132,7 @@ def emit(unit: Any) -> BuildResult:
             _load_weights(gm, graph, req.weights)
         session.step("drawing the verification's randomized weights")
         rand, drawn = randomized(gm, graph, make_envs(graph, plans)[0])
-        if req.dtype != "float32":
+        if req.dtype != req.lowered_dtype:
             gm, rand = _cast(gm, req.dtype), _cast(rand, req.dtype)
     except DiagnosticError as e:
         raise e.with_sources(session.sources)

@@ -49,6 +49,7 @@ TOLERANCES: dict[str, tuple[float, float]] = {
     "float32": (1e-6, 1e-4),
     "float16": (1e-4, 1e-2),
     "bfloat16": (1e-3, 6e-2),
+    "float64": (1e-12, 1e-7),
 }
 
 

@@ -76,6 +76,13 @@ def display_path(path: str | os.PathLike) -> str:
     return loader_display(Path(path))
 
 
+def file_kind(path: str | os.PathLike) -> str:
+    """"file", "folder", "missing" or what else a path is (`archc.spec.load.file_kind`); never opens it."""
+    from archc.spec.load import file_kind as kind
+
+    return kind(path)
+
+
 def looks_like_spec(path: Path) -> bool:
     """An archc spec has a top-level `archc:` key (or the archc schema modeline)."""
     try:
@@ -98,10 +105,16 @@ def collect_files(paths: Iterable[str], config_for, skip_non_specs: bool = False
     seen: set[Path] = set()
 
     def add(p: Path, walked: bool) -> None:
-        rp = p.resolve()
+        try:
+            rp = p.resolve()
+        except (OSError, RuntimeError):  # a symlink loop: linted as it is named, and reported
+            rp = p.absolute()
         if rp in seen:
             return
         seen.add(rp)
+        if file_kind(p) != "file":  # a device, a FIFO, a broken link: never opened, an error
+            files.append(p)
+            return
         if (walked or skip_non_specs) and not looks_like_spec(p):
             skipped.append(str(p))
             return
@@ -109,9 +122,10 @@ def collect_files(paths: Iterable[str], config_for, skip_non_specs: bool = False
 
     for raw in paths:
         p = Path(raw)
-        if not p.exists():
+        kind = file_kind(p)
+        if kind == "missing":
             raise FileNotFoundError(raw)
-        if p.is_file():
+        if kind != "folder":
             add(p, False)
             continue
         cfg = config_for(p)
@@ -135,8 +149,11 @@ class Linter:
     def config_for(self, path: Path) -> LintConfig:
         if self.options.config is not None:
             return self.options.config
-        start = path.resolve()
-        key = start.parent if start.is_file() or not start.exists() else start
+        try:
+            start = path.resolve()
+        except (OSError, RuntimeError):  # a symlink loop
+            start = path.absolute()
+        key = start if file_kind(start) == "folder" else start.parent
         if key not in self._configs:
             cfg = load_config(find_pyproject(key))
             self._configs[key] = cfg
@@ -172,7 +189,8 @@ class Linter:
             unit = run(shown if text is not None else p, text=text, session=session, until="validate")
             session.report(unit.spec.warnings)
         except DiagnosticError:
-            session.add_source(shown, _read(p) if text is None else text)
+            if text is not None or file_kind(p) == "file":  # a device or FIFO has no text to show
+                session.add_source(shown, _read(p) if text is None else text)
         except FileNotFoundError:
             raise
         spec = unit.spec if unit is not None else None
@@ -304,6 +322,8 @@ def _start_methods() -> list[str]:
 
 
 def _read(p: Path) -> str:
+    if file_kind(p) != "file":
+        return ""
     try:
         return p.read_text(encoding="utf-8", errors="replace")
     except OSError:

@@ -24,7 +24,12 @@ def _select_infer(ctx: InferContext, a: SelectAttrs, ins: Sequence[TensorType]) 
     if isinstance(L, int) and not -L <= a.index < L:
         raise ShapeError("ARC204", f"`select` index={a.index} is out of range for dim {dim} of size {L}",
                          input_index=0)
-    # A symbolic size must be > index (or >= -index) at run time; torch checks it.
+    if not isinstance(L, int) and ctx is not None:  # a symbolic size: checked at the example sizes (torch checks the others)
+        n = ctx.example(L)
+        if not -n <= a.index < n:
+            raise ShapeError("ARC204", f"`select` index={a.index} is out of range for dim {dim} of size "
+                             f"{dim_str(L)} = {n} at the example sizes", input_index=0,
+                             hint=f"an index into a dim of symbolic size must be below its smallest size")
     return x.with_shape(x.shape[:dim] + x.shape[dim + 1:])
 
 

@@ -5,8 +5,10 @@ Every problem becomes a located Diagnostic; all problems of a file are collected
 from __future__ import annotations
 
 import difflib
+import errno
 import os
 import re
+import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,9 +19,10 @@ from archc.diagnostics import Diagnostic, DiagnosticError, Related, Span
 from archc.session import Session
 from archc.spec.models import FORMAT_VERSION, SpecBase
 from archc.spec.nodes import Entry, invalid_node, node_kind, typed_node
-from archc.spec.yaml_loader import Loaded, load_yaml_file, load_yaml_text
+from archc.spec.yaml_loader import DEFAULT_LIMITS, Loaded, load_yaml_file, load_yaml_text
 
 MAX_IMPORT_DEPTH = 16
+MAX_IMPORT_NAME = 1000   # characters; file systems allow 255 bytes a name and 4096 a path
 
 
 @dataclass
@@ -404,6 +407,26 @@ def _validate_nodes(data: Any) -> tuple[list[dict], dict[tuple, list[Entry]]]:
     return errors, typed
 
 
+def _load_file(target: Path, sources: dict[str, str]) -> Loaded:
+    """Load an imported (or extended) file and remember its text for excerpts, also when its YAML
+    is broken: a diagnostic inside a library shows its source line like any other."""
+    shown = display_path(target)
+    try:
+        loaded = load_yaml_file(target, display=shown)
+    except DiagnosticError as e:
+        if shown not in sources and file_kind(target) == "file":
+            try:
+                with open(target, "rb") as f:
+                    raw = f.read(DEFAULT_LIMITS.max_bytes + 1)
+                if len(raw) <= DEFAULT_LIMITS.max_bytes:
+                    sources[shown] = raw.decode("utf-8", errors="replace").removeprefix("\ufeff")
+            except OSError:
+                pass
+        raise e.with_sources(sources)
+    sources.setdefault(loaded.file, loaded.text)
+    return loaded
+
+
 def _library_dirs(spec_dir: Path, lib_first: bool = True) -> list[Path]:
     """Where imports are found: the block library beside the spec (`lib/`), then the spec's folder."""
     dirs = [spec_dir / "lib", spec_dir]
@@ -411,19 +434,39 @@ def _library_dirs(spec_dir: Path, lib_first: bool = True) -> list[Path]:
 
 
 def _resolve_import(name: str, spec_dir: Path, span: Span | None, lib_first: bool = True) -> Path:
-    roots = [d.resolve() for d in _library_dirs(spec_dir, lib_first)]
     word = "import" if lib_first else "extends"
+    try:
+        roots = [d.resolve() for d in _library_dirs(spec_dir, lib_first)]
+    except (OSError, RuntimeError):  # `lib` is a symlink loop
+        raise DiagnosticError([Diagnostic("ARC112", f"{word} `{name[:60]}`: the block library folder cannot be resolved "
+                                          "(a symlink loop?)", span)]) from None
     if ".." in name.replace("\\", "/").split("/") or name.startswith(("/", "\\", "~")) or ":" in name:
         raise DiagnosticError([Diagnostic("ARC112", f"{word} `{name}` escapes the spec's folder and the block library", span,
                                           hint="imports name a library file, e.g. `resnet` for lib/resnet.yaml")])
     if not name or not all(part and (part.replace("_", "a").replace("-", "a").isalnum()) for part in name.split("/")):
         raise DiagnosticError([Diagnostic("ARC112", f"{word} `{name}` is not a library name (letters, digits, _, - and /)", span)])
+    shown = name if len(name) <= 60 else name[:57] + "..."
+    if len(name) > MAX_IMPORT_NAME or any(len(part.encode()) + 5 > 255 for part in name.split("/")):
+        raise DiagnosticError([Diagnostic(
+            "ARC112", f"{word} `{shown}` is {len(name):,} characters long, longer than a file name may be", span,
+            hint=f"a library name has at most {MAX_IMPORT_NAME} characters, and at most 250 between two `/`")])
     for root in roots:
-        cand = (root / f"{name}.yaml").resolve()
+        raw = root / f"{name}.yaml"
+        kind = file_kind(raw)
+        if kind in ("a symlink loop", "a broken symlink") or kind.startswith(("unreadable", "a name longer")):
+            raise DiagnosticError([Diagnostic("ARC112", f"{word} `{shown}`: {display_path(raw)} is {kind}", span,
+                                              hint="a library is a regular .yaml file")])
+        try:
+            cand = raw.resolve()
+        except (OSError, RuntimeError):  # a loop that appeared since
+            raise DiagnosticError([Diagnostic("ARC112", f"{word} `{shown}`: {display_path(raw)} cannot be resolved", span)]) from None
         if not any(cand.is_relative_to(r) for r in roots):
-            raise DiagnosticError([Diagnostic("ARC112", f"{word} `{name}` escapes the spec's folder and the block library", span)])
-        if cand.is_file():
+            raise DiagnosticError([Diagnostic("ARC112", f"{word} `{shown}` escapes the spec's folder and the block library", span)])
+        if kind == "file":
             return cand
+        if kind not in ("missing", "folder"):
+            raise DiagnosticError([Diagnostic("ARC112", f"{word} `{shown}`: {display_path(raw)} is not a regular file ({kind})",
+                                              span, hint="a library is a regular .yaml file")])
     avail = sorted({p.stem for r in roots if r.is_dir() for p in r.glob("*.yaml")})
     close = difflib.get_close_matches(name, avail, n=1)
     raise DiagnosticError([Diagnostic(
@@ -431,14 +474,52 @@ def _resolve_import(name: str, spec_dir: Path, span: Span | None, lib_first: boo
         hint=f"did you mean `{close[0]}`?" if close else (f"available: {', '.join(avail)}" if avail else None))])
 
 
+def file_kind(path: str | os.PathLike) -> str:
+    """What `path` names, following symlinks, without opening it: "file" (a regular file),
+    "folder", "missing", or what else it is ("a character device", "a FIFO", "a symlink loop", ...)."""
+    try:
+        st = os.stat(path)
+    except OSError as e:
+        if e.errno == errno.ELOOP:
+            return "a symlink loop"
+        if e.errno == errno.ENAMETOOLONG:
+            return "a name longer than the file system allows"
+        if e.errno == errno.ENOENT and os.path.lexists(path):
+            return "a broken symlink"
+        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+            return "missing"
+        return f"unreadable: {e.strerror or e}"
+    except (ValueError, TypeError):  # a NUL byte in the name
+        return "missing"
+    mode = st.st_mode
+    if stat.S_ISREG(mode):
+        return "file"
+    if stat.S_ISDIR(mode):
+        return "folder"
+    return ("a character device" if stat.S_ISCHR(mode) else "a block device" if stat.S_ISBLK(mode)
+            else "a FIFO" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "not a file")
+
+
+def not_regular(file: str, kind: str) -> Diagnostic:
+    """ARC007 for a path that exists (or is listed) but is not a regular file."""
+    what = kind if kind.startswith(("a ", "an ", "unreadable")) else f"a {kind}"
+    return Diagnostic("ARC007", f"cannot read `{file}`: not a regular file ({what})", Span(file, 1, 1),
+                      hint="a spec is a regular .yaml file")
+
+
 def read_spec(path: str | os.PathLike | None, text: str | None = None, session: Session | None = None) -> Loaded:
     """The load stage: a spec file's YAML with its spans (`text` instead of the file's, for an
-    editor buffer). Raises FileNotFoundError for a path that is not a file, DiagnosticError for YAML
-    problems."""
+    editor buffer). Raises FileNotFoundError for a path that does not exist, DiagnosticError for a
+    path that is not a regular file (a device, a FIFO, a symlink loop: ARC007, never opened) and
+    for YAML problems."""
     session = session if session is not None else Session()
     p = Path(path) if path is not None else Path("<text>")
-    if text is None and not p.is_file():
-        raise FileNotFoundError(str(p))
+    if text is None:
+        kind = file_kind(p)
+        if kind in ("missing", "folder"):
+            raise FileNotFoundError(str(p))
+        if kind != "file":
+            raise session.error([not_regular(display_path(p), kind)])
     try:
         loaded = load_yaml_text(text, file=str(path)) if text is not None else load_yaml_file(p, display=display_path(p))
     except DiagnosticError as e:
@@ -500,8 +581,7 @@ def _validate_spec(loaded: Loaded, path: Path, session: Session, strict: bool) -
             raise e.with_sources(sources)
         if target == path.resolve():
             raise fail([Diagnostic("ARC106", "a spec cannot extend itself", main.value_span(("extends",)))])
-        base_loaded = load_yaml_file(target, display=display_path(target))
-        sources.setdefault(base_loaded.file, base_loaded.text)
+        base_loaded = _load_file(target, sources)
         base = validate(base_loaded, target, node_session)
         if base.model.extends is not None:
             raise fail([Diagnostic("ARC112", f"`{main.model.extends}` extends another spec itself; only one level is supported",
@@ -536,8 +616,7 @@ def _validate_spec(loaded: Loaded, path: Path, session: Session, strict: bool) -
                 if target in seen:
                     continue
                 seen.add(target)
-                lib_loaded = load_yaml_file(target, display=display_path(target))
-                sources.setdefault(lib_loaded.file, lib_loaded.text)
+                lib_loaded = _load_file(target, sources)
                 lib = validate(lib_loaded, target, node_session)
                 add_blocks(lib)
                 visit(lib, depth + 1)

@@ -356,8 +356,10 @@ class _Builder:
                 return _to_int(value)
             return _to_float(value)
         except (ValueError, OverflowError):
+            shown = f"`{value}`" if len(value) <= 40 else f"`{value[:20]}...{value[-8:]}` ({len(value):,} characters)"
             self.diags.append(Diagnostic(
-                "ARC102", f"`{value}` cannot be read as `{_short_tag(tag)}`", self.span(node)))
+                "ARC102", f"{shown} cannot be read as `{_short_tag(tag)}`", self.span(node),
+                hint="a number has at most 4,300 digits" if tag in (INT, FLOAT) and len(value) > 4300 else None))
             return value
 
     def entries(self, node: MappingNode) -> list[tuple[str, Node, Node]]:

@@ -35,6 +35,7 @@ This module must not import torch, rich or typer.
 from __future__ import annotations
 
 import os
+import stat
 
 from archc.diagnostics import Diagnostic, DiagnosticError, Span
 from archc.spec.yaml_cache import cache_get, cache_key, cache_put
@@ -97,7 +98,14 @@ def load_yaml_file(path: str | os.PathLike, display: str | None = None,
     except TypeError:
         file = str(path)
     try:
-        with open(path, "rb") as f:
+        # O_NONBLOCK: a FIFO put where a file was expected must not hang the loader; anything
+        # that is not a regular file is refused before a byte is read
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+        with open(fd, "rb") as f:
+            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
+                raise DiagnosticError([Diagnostic(
+                    "ARC007", f"cannot read `{file}`: not a regular file", Span(file, 1, 1),
+                    hint="a spec is a regular .yaml file")])
             raw = f.read(limits.max_bytes + 1)
     except (OSError, ValueError, TypeError) as e:
         reason = getattr(e, "strerror", None) or str(e) or type(e).__name__

@@ -320,6 +320,9 @@ class OnnxRunner(Runner):
                 op = re.search(r"for (\w+)\(\d+\) node", text)
                 raise UnsupportedDtype("ONNX Runtime (CPU) has no kernel for "
                                        + (f"`{op.group(1)}`" if op else "an operator") + " at this dtype") from None
+            bad = re.search(r"Type Error: Type 'tensor\((\w+)\)' of input parameter .* of operator \((\w+)\)", text)
+            if bad:  # the ONNX schema of an op (Conv) does not list the dtype (bfloat16): no kernel either
+                raise UnsupportedDtype(f"ONNX Runtime (CPU) has no kernel for `{bad.group(2)}` at {bad.group(1)}") from None
             raise
 
     def _feed(self, inputs: Mapping[str, Any]) -> dict:
