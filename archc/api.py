@@ -41,7 +41,7 @@ def _unit(spec: Any, options: Options | None = None, session: Session | None = N
         raise DiagnosticError([Diagnostic("ARC007", f"a spec is a path, a LoadedSpec or a mapping, not {type(spec).__name__}",
                                           Span("<argument>", 1, 1), hint="pass the path of a .yaml spec, or a dict")])
     p = Path(spec)
-    if not p.is_file():
+    if p.is_dir() or not (p.exists() or p.is_symlink()):   # special files: the loader says what they are
         why = "it is a folder" if p.is_dir() else "no such file"
         raise DiagnosticError([Diagnostic("ARC007", f"cannot read `{p}`: {why}", Span(str(p), 1, 1),
                                           hint="check the path (relative paths start from the working directory)")])
@@ -58,7 +58,7 @@ def load_spec(path: str | os.PathLike, *, session: Session | None = None) -> Loa
 
     With a `session`, problems inside single nodes are reported into it instead, so that
     elaboration (`archc.infer`) reports them together with everything else it finds."""
-    if isinstance(path, Mapping) or not Path(path).is_file():
+    if isinstance(path, Mapping) or Path(path).is_dir() or not Path(path).exists():
         return _unit(path, session=session).spec
     return _load_spec(path, session=session)
 
