@@ -417,7 +417,7 @@ ARCHC_FRAME = re.compile(r'File "([^"]*?)(archc/[^"]+\.py)", line (\d+), in (\S+
 def cause_from_traceback(text: str) -> str:
     """`TypeError at archc/x.py:func` from a printed traceback (the innermost archc frame)."""
     frames = [m for m in ARCHC_FRAME.finditer(text) if "/tests/" not in m.group(1) + m.group(2)
-              and "archc/cli/_common.py" not in m.group(2)]
+              and m.group(4) != "run_command"]
     m = re.search(r"internal error: ([A-Za-z_][\w.]*)", text)
     last = [ln for ln in text.splitlines() if re.match(r"^[A-Za-z_][\w.]*(Error|Exception|Interrupt|Exit|Hang)\b", ln)]
     exc = m.group(1) if m else last[-1].split(":")[0] if last else "?"
@@ -429,12 +429,16 @@ def cause_from_exception(e: BaseException) -> str:
     return cause_from_traceback("".join(traceback.format_exception(type(e), e, e.__traceback__)))
 
 
-def cause_from_stack(frame) -> str:
+def cause_from_stack(frame, blocked: bool) -> str:
+    """Where a command hung: the pipeline stage it was in (`archc/pipeline.py:_elaborate`), else
+    the innermost archc frame; `(blocked)` when it was waiting (a read that never ends), not
+    computing. The stage, not the innermost frame, so one slow stage is one cause."""
     frames = [f for f in traceback.extract_stack(frame) if "/archc/" in f.filename and "/tests/" not in f.filename]
     if not frames:
         return "hang outside archc"
-    f = frames[-1]
-    return f"hang at {f.filename[f.filename.rindex('archc/'):]}:{f.name}"
+    stages = [f for f in frames if f.filename.endswith("archc/pipeline.py") and f.name.startswith("_")]
+    f = (stages or frames)[-1]
+    return f"hang at {f.filename[f.filename.rindex('archc/'):]}:{f.name}" + (" (blocked)" if blocked else "")
 
 
 def _diagnostic_problems(diags: list[dict], codes) -> list[str]:
@@ -465,14 +469,13 @@ class Fuzzer:
 
     # ---------------------------------------------------------------- set-up
     def __enter__(self) -> "Fuzzer":
+        import typer.testing
         from typer.testing import CliRunner
 
         from archc.cli.main import app
-        from archc.diagnostics import CODES
+        from archc.diagnostics import code_info
 
-        import typer.testing
-
-        self.app, self.codes = app, set(CODES)
+        self.app, self.codes = app, _Codes(code_info)
         try:
             self.runner = CliRunner(mix_stderr=False)  # click < 8.2
         except TypeError:
@@ -538,7 +541,8 @@ class Fuzzer:
     def _alarm(self, signum, frame) -> None:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.setitimer(signal.ITIMER_PROF, 0)
-        raise Hang(cause_from_stack(frame) + (" (blocked)" if signum == signal.SIGALRM else ""))
+        cpu, wall = time.process_time() - self._armed[0], time.perf_counter() - self._armed[1]
+        raise Hang(cause_from_stack(frame, blocked=cpu < 0.1 * wall))
 
     # ---------------------------------------------------------------- one case
     def _target(self, case: Case) -> str:
@@ -600,6 +604,7 @@ class Fuzzer:
         return self.limit_s, self.limit_s * self.wall_factor
 
     def _arm(self, limits: tuple[float, float]) -> None:
+        self._armed = (time.process_time(), time.perf_counter())
         signal.setitimer(signal.ITIMER_PROF, limits[0])
         signal.setitimer(signal.ITIMER_REAL, limits[1])
 
