@@ -54,7 +54,8 @@ KNOWN: dict[tuple[str, str, str], str] = {
     ("exit4", "check",
      "TypeError at archc/ops/embedding.py:_embedding_lower"): "item 1: an embedding size past int64",
     ("bug-diagnostic", "check",
-     "ARC602 _ failed to execute: RuntimeError: Storage size calculation overflowed with sizes=[N, N, N]"): "item 1: activation storage past int64 is ARC602, not a static ARC2xx",
+     "ARC602 _ failed to execute: RuntimeError: Storage size calculation overflowed with sizes=[N, N, N]"):
+        "item 1: activation storage past int64 is ARC602, not a static ARC2xx",
     ("exit4", "check",
      "ValueError at archc/cli/_common.py:parse_sets"): "item 1: a 5,000-digit --set value (YAML reads it as an int)",
     ("exit4", "check",
