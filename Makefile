@@ -62,7 +62,7 @@ bench: install-test
 # mutation kind, every distinct cause; exit 1 on any exit 4, traceback, hang or unlocated diagnostic
 FUZZ_CASES ?= 20000
 fuzz: install-test
-	$(BIN)/python benchmarks/fuzz.py --cases $(FUZZ_CASES) --json out/fuzz.json
+	$(BIN)/python benchmarks/fuzz.py --cases $(FUZZ_CASES) --jobs $(JOBS) --json out/fuzz.json
 
 schema: install-run
 	$(BIN)/archc schema > schemas/archc.schema.json

@@ -57,8 +57,7 @@ def main(argv: list[str] | None = None) -> int:
 
         results = [from_line(json.loads(ln)) for f in a.from_log for ln in Path(f).read_text().splitlines() if ln.strip()]
         s = summarize(results)
-        s.update({"seconds": 0, "cpu_seconds": 0, "jobs": len(a.from_log), "limit_s": a.limit, "scale": a.scale or 1.0,
-                  "cpus": os.cpu_count(), "slowest": _slowest(results)})
+        s.update({"from_log": a.from_log, "slowest": _slowest(results)})
         print(report(s, BAD))
         return 1 if any(s["outcomes"].get(k) for k in BAD) else 0
 
@@ -131,9 +130,13 @@ def _shard(args: tuple) -> dict:
 
 def report(s: dict, bad: tuple[str, ...]) -> str:
     outcomes = ["ok", *bad]
-    lines = [f"{s['cases']:,} cases ({s['commands']:,} commands: check and lint) in {s['seconds']:.0f} s wall "
-             f"({s['cpu_seconds']:.0f} s CPU, start-up included), {s['jobs']} worker(s) on {s['cpus']} CPUs, "
-             f"limit {s['limit_s']:g} s of CPU a command, deep-repeat scale {s['scale']:g}", "",
+    if s.get("from_log"):
+        head = f"{s['cases']:,} cases ({s['commands']:,} commands: check and lint), read from {len(s['from_log'])} log(s)"
+    else:
+        head = (f"{s['cases']:,} cases ({s['commands']:,} commands: check and lint) in {s['seconds']:.0f} s wall "
+                f"({s['cpu_seconds']:.0f} s CPU, start-up included), {s['jobs']} worker(s) on {s['cpus']} CPUs, "
+                f"limit {s['limit_s']:g} s of CPU a command, deep-repeat scale {s['scale']:g}")
+    lines = [head, "",
              "| outcome | commands |", "| --- | ---: |"]
     lines += [f"| {k} | {s['outcomes'].get(k, 0):,} |" for k in outcomes]
     lines += ["", "| mutation kind | cases | " + " | ".join(outcomes) + " |", "| --- | ---: |" + " ---: |" * len(outcomes)]
