@@ -9,13 +9,14 @@ SPEC ?= specs/resnet50.yaml
 PYTEST_ARGS ?=
 JOBS ?= 2
 
-.PHONY: run test test-slow bench schema clean help
+.PHONY: run test test-slow bench fuzz schema clean help
 
 help:
 	@echo "make run        build the environment and build + verify the default spec ($(SPEC)) into out/"
 	@echo "make test       install dev + reference extras and run the default suite"
 	@echo "make test-slow  run the full-size (slow-marked) tests"
 	@echo "make bench      run the benchmarks and record them in benchmarks/RESULTS.md"
+	@echo "make fuzz       run the 20,000-case hostile-input campaign (check + lint; FUZZ_CASES=N for another size)"
 	@echo "make schema     regenerate schemas/archc.schema.json"
 
 $(BIN)/python:
@@ -56,6 +57,12 @@ test-slow: install-test
 bench: install-test
 	$(BIN)/python benchmarks/compile_time.py
 	$(BIN)/python benchmarks/latency.py
+
+# seeded mutations of the zoo through `archc check` and `archc lint`: counts per outcome and per
+# mutation kind, every distinct cause; exit 1 on any exit 4, traceback, hang or unlocated diagnostic
+FUZZ_CASES ?= 20000
+fuzz: install-test
+	$(BIN)/python benchmarks/fuzz.py --cases $(FUZZ_CASES) --jobs $(JOBS) --json out/fuzz.json
 
 schema: install-run
 	$(BIN)/archc schema > schemas/archc.schema.json

@@ -8,7 +8,6 @@ The mutated file is written next to copies of `specs/` and `specs/lib/`, so impo
 """
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
@@ -18,53 +17,13 @@ from hypothesis import strategies as st
 
 import archc
 from archc.diagnostics import CODES, DiagnosticError
+from tests.fuzz.harness import IMPORTERS, POOL, SPECS, TEXT_EDITS, TOKEN
 
 REPO = Path(__file__).resolve().parent.parent
-SPECS = {p.name: p.read_text(encoding="utf-8") for p in sorted((REPO / "specs").glob("*.yaml"))}
-SPECS.update({f"lib/{p.name}": p.read_text(encoding="utf-8") for p in sorted((REPO / "specs" / "lib").glob("*.yaml"))})
 
-
-def _importers() -> dict[str, str]:
-    """library stem -> a main spec in specs/ that imports it (the first, by name)."""
-    out: dict[str, str] = {}
-    for name, text in SPECS.items():
-        if name.startswith("lib/"):
-            continue
-        m = re.search(r"^imports:\s*\[([^\]]*)\]", text, re.M)
-        for lib in (m.group(1).split(",") if m else []):
-            out.setdefault(lib.strip().strip("'\""), name)
-    return out
-
-
-IMPORTERS = _importers()
-
-TOKEN = re.compile(r"\$\{[^}\n]*\}|[A-Za-z_][A-Za-z0-9_]*|-?\d+(?:\.\d+)?|\S")
-
-POOL = [
-    # keys
-    "op", "from", "kernel", "kernal", "out", "stride", "padding", "groups", "bias", "layers", "layer",
-    "blocks", "block", "params", "symbols", "inputs", "outputs", "repeat", "when", "seq", "args",
-    "imports", "extends", "variant", "variants", "ties", "param", "to", "archc", "name", "shape",
-    "dtype", "example", "min", "max", "multiple_of", "init", "seed", "dim", "output", "doc",
-    # values
-    "0", "-1", "1", "2", "3", "64", "1e400", "1000000000000", "2.5", ".nan", "true", "false", "null",
-    "~", "[]", "{}", "[1, 2]", "[x, skip]", "''", '""', "int", "float", "list", "int64", "bfloat16",
-    "x", "skip", "image", "B", "H", "W", "resnet", "unet", "basic", "bottleneck", "resnet19",
-    # ops
-    "conv2d", "conv2", "linear", "add", "concat", "relu", "flatten", "max_pool2d", "batch_norm",
-    "split", "reshape", "conv_transpose2d", "adaptive_avg_pool2d", "dropout", "layer_norm", "mean",
-    # expressions
-    "${x}", "${i}", "${channels(x)}", "${channels(nope)}", "${dim(x, 99)}", "${rank(x)}",
-    "${9**9**9}", "${1/0}", "${foo.bar}", "${depths[9]}", "${width +}", "${hidden}", "${out * 2}",
-    "${stride != 1}", "${[1, 2][5]}", "${'a' * 10**9}", "${__import__('os')}", "$${", "${",
-    "\"${out}\"", "${None}", "${-1}", "${2 if i == 0 else 1}", "${len(widths)}",
-    # garbage
-    "&a", "*a", "*undefined", "!!python/name:os.system", "!!int", "!!str", "<<", ":", "- ", "{",
-    "}", "[", "]", "\t", "%", "@", "`", "?", "|", ">", "#", "\x00", "\x85", "é", "\"", "'", ",",
-    "\\", "---", "...", "&a [*a]",
-]
-
-MUTATIONS = ("delete_line", "duplicate_line", "truncate", "replace_token", "indent", "swap_lines")
+# the seeds, the token pattern, the replacement pool and the edit kinds are the fuzzer's (tests/fuzz/harness.py,
+# which also runs them through `archc check` and `archc lint`: `make fuzz`)
+MUTATIONS = TEXT_EDITS
 
 
 def mutate(text: str, data: st.DataObject) -> str:
