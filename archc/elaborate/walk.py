@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from pydantic import ValidationError
@@ -43,6 +44,46 @@ class NodeRefValue:
 
     def __repr__(self) -> str:
         return f"<node {self.name}>"
+
+
+class _Env(Mapping):
+    """What a node's expressions see, without copying: `extra` (the repeat index `i`), then the
+    params, then the scope's node and input names (as `NodeRefValue`s). A view, not a copy: a
+    node's env costs O(1) however many nodes its scope already has."""
+
+    __slots__ = ("params", "refs", "extra")
+
+    def __init__(self, params: Mapping[str, Any], refs: Mapping[str, ValueRef], extra: Mapping[str, Any] | None = None):
+        self.params, self.refs, self.extra = params, refs, extra or {}
+
+    def __getitem__(self, k: str) -> Any:
+        if k in self.extra:
+            return self.extra[k]
+        if k in self.params:
+            return self.params[k]
+        return NodeRefValue(self.refs[k], k)
+
+    def __contains__(self, k: object) -> bool:
+        return k in self.extra or k in self.params or k in self.refs
+
+    def __iter__(self) -> Iterator[str]:
+        seen = set(self.extra)
+        yield from self.extra
+        for k in self.params:
+            if k not in seen:
+                seen.add(k)
+                yield k
+        yield from (k for k in self.refs if k not in seen)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _with_i(env: Mapping[str, Any], i: int) -> Mapping[str, Any]:
+    """`env` with the repeat index `i` set (a view when env is one)."""
+    if isinstance(env, _Env):
+        return _Env(env.params, env.refs, {**env.extra, "i": i})
+    return dict(env, i=i)
 
 
 @dataclass
@@ -357,8 +398,7 @@ class Elaborator:
             raise _Abort  # already reported
         # inputs
         src = node.from_
-        env = dict(scope.env)
-        env.update({k: NodeRefValue(v, k) for k, v in scope.refs.items() if k not in env})
+        env = _Env(scope.env, scope.refs)
         self.st.current_scope = scope
         if src is None:
             if prev is None:
@@ -417,7 +457,7 @@ class Elaborator:
         vspan = f.value_span(path + ("repeat_names",))
         names: list[str] = []
         for k in range(n):
-            child = self.eval_value(node.repeat_names, dict(env, i=k), vspan, f, f"`{nid}.repeat_names`")
+            child = self.eval_value(node.repeat_names, _with_i(env, k), vspan, f, f"`{nid}.repeat_names`")
             if isinstance(child, int) and not isinstance(child, bool) and child >= 0:
                 child = str(child)  # an offset index, like torchvision's `features.1`
             if not isinstance(child, str) or not (child.isidentifier() or child.isdigit()):
@@ -438,7 +478,7 @@ class Elaborator:
         cur = in_refs
         out = in_refs[0]
         for k, child in enumerate(self._repetition_names(nid, node, scope, env, n)):
-            env_k = dict(env, i=k)
+            env_k = _with_i(env, k)
             out = self.expand_instance(f"{full}.{child}", f"{nid}.{child}", node, scope, env_k, cur, span)
             self.st.scope_outputs[f"{full}.{child}"] = out
             # the first input chains through the repetitions; the others (a mask, a memory) are
@@ -486,7 +526,7 @@ class Elaborator:
                             for j, child in enumerate(names):
                                 pos = child
                                 out = self.expand_instance(f"{full}.{child}", f"{label}.{child}", item, scope,
-                                                           dict(env, i=j), cur, ispan)
+                                                           _with_i(env, j), cur, ispan)
                                 self.st.scope_outputs[f"{full}.{child}"] = out
                                 cur = [out]
                         finally:
