@@ -21,6 +21,7 @@ from archc.elaborate.control import Abort as _Abort
 from archc.elaborate.control import ForwardRef as _ForwardRef
 from archc.elaborate.state import State
 from archc.ir import dims as D
+from archc.ir import gc_pause
 from archc.ir.expr import ExprError, contains_expr, parse
 from archc.ir.graph import ConstraintOrigin, Graph, Node, Scope, ValueRef
 from archc.ir.types import ShapeError, TensorType
@@ -31,7 +32,8 @@ from archc.spec.models import ParamSpec
 from archc.spec.nodes import BlockUse, Entry, InvalidNode, OpUse, SeqUse
 
 MAX_REPEAT = 10_000
-MAX_NODES = 200_000
+MAX_NODES = 200_000   # graph nodes (a repeat's copies count their nodes)
+MAX_COPIES = 200_000  # repeat copies expanded at once (the product of nested repeat counts)
 _PARAM_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "list": (list,), "any": (object,)}
 
 
@@ -440,12 +442,27 @@ class Elaborator:
         if n > MAX_REPEAT:
             self.error("ARC115", f"`{nid}.repeat` is {n}; the limit is {MAX_REPEAT}", f.value_span(path + ("repeat",)))
             raise _Abort
-        if n and self.st.repeat_product * n > MAX_NODES:
+        if n and self.st.repeat_product * n > MAX_COPIES:
+            # copies cost work even when they hold no node (`when: false`): a separate bound
             self.error("ARC115", f"`{nid}.repeat` is {n} inside repeats totalling {self.st.repeat_product}: "
-                       f"{self.st.repeat_product * n:,} copies would pass the limit of {MAX_NODES:,} nodes",
+                       f"{self.st.repeat_product * n:,} copies would pass the limit of {MAX_COPIES:,} copies",
                        f.value_span(path + ("repeat",)))
             raise _Abort
         return n
+
+    def _node_budget(self, nid: str, n: int, done: int, smallest: int, span: Span | None) -> None:
+        """After `done` of a repeat's `n` copies: refuse (ARC115, at `repeat:`) when the copies left,
+        at `smallest` nodes each (the fewest a copy so far made), would pass the node limit. The
+        limit counts nodes (a copy of a 50-node block counts 50), found before expanding them."""
+        left = n - done
+        if left <= 0 or smallest <= 0:
+            return
+        total = len(self.st.nodes) + left * smallest
+        if total > MAX_NODES:
+            self.error("ARC115", f"`{nid}.repeat` is {n}: its copies have {smallest:,} node{'s' if smallest != 1 else ''} "
+                       f"each, so the graph would have {total:,} nodes or more, over the limit of {MAX_NODES:,} nodes",
+                       span, hint="lower the repeat count (or a repeat inside the repeated block)")
+            raise self.fail()
 
     def _repetition_names(self, nid: str, node: OpUse | BlockUse | SeqUse, scope: _Names, env: dict, n: int,
                           default: int = 0) -> list[str]:
@@ -477,9 +494,15 @@ class Elaborator:
         self.st.scopes[full] = Scope(full, "repeat", None, span)
         cur = in_refs
         out = in_refs[0]
+        smallest = None
+        rspan = scope.file.value_span(node.path + ("repeat",))
         for k, child in enumerate(self._repetition_names(nid, node, scope, env, n)):
             env_k = _with_i(env, k)
+            before = len(self.st.nodes)
             out = self.expand_instance(f"{full}.{child}", f"{nid}.{child}", node, scope, env_k, cur, span)
+            made = len(self.st.nodes) - before
+            smallest = made if smallest is None else min(smallest, made)
+            self._node_budget(nid, n, k + 1, smallest, rspan)
             self.st.scope_outputs[f"{full}.{child}"] = out
             # the first input chains through the repetitions; the others (a mask, a memory) are
             # shared by every repetition
@@ -522,11 +545,17 @@ class Elaborator:
                                        "leave out `repeat_names` or give names the other items do not use")
                             raise _Abort
                         self.st.repeat_product *= max(n, 1)
+                        rlabel = f"{label}.{pos}"
                         try:
+                            smallest = None
                             for j, child in enumerate(names):
                                 pos = child
+                                before = len(self.st.nodes)
                                 out = self.expand_instance(f"{full}.{child}", f"{label}.{child}", item, scope,
                                                            _with_i(env, j), cur, ispan)
+                                made = len(self.st.nodes) - before
+                                smallest = made if smallest is None else min(smallest, made)
+                                self._node_budget(rlabel, n, j + 1, smallest, f.value_span(ipath + ("repeat",)))
                                 self.st.scope_outputs[f"{full}.{child}"] = out
                                 cur = [out]
                         finally:
@@ -748,4 +777,5 @@ def _param_decl(decl: Any) -> tuple[str, Any, bool]:
 
 def elaborate(spec: LoadedSpec, session: Session) -> Graph:
     """The elaborate stage: the graph IR of a validated spec, reporting into `session`."""
-    return Elaborator(spec, session).elaborate()
+    with gc_pause.paused():
+        return Elaborator(spec, session).elaborate()

@@ -11,6 +11,7 @@ from typing import Any
 
 from archc.diagnostics import Span
 from archc.ir.dims import Derived, SymbolRange, evaluate
+from archc.ir.gc_pause import paused
 from archc.ir.types import TensorType
 
 
@@ -182,6 +183,10 @@ class Graph:
         some node and no node shares a scope's path; nodes carry their spec span; outputs refer
         to defined values.
         """
+        with paused():
+            self._check()
+
+    def _check(self) -> None:
         bad: list[str] = []
 
         def ref_ok(ref: ValueRef, where: str, defined: dict[str, Node]) -> None:
