@@ -409,7 +409,9 @@ class Elaborator:
             in_refs = [prev]
         else:
             names = [src] if isinstance(src, str) else list(src)
-            in_refs = [self.resolve_ref(n, scope, f.value_span(path + ("from",)), later, nid) for n in names]
+            fspan = f.value_span(path + ("from",))
+            self.st.from_spans[scope.prefix + nid] = fspan
+            in_refs = [self.resolve_ref(n, scope, fspan, later, nid) for n in names]
         # condition
         if node.has("when"):
             cond = self.eval_value(node.when, env, f.value_span(path + ("when",)), f, f"`{nid}.when`")
