@@ -453,16 +453,18 @@ class Elaborator:
         return n
 
     def _node_budget(self, nid: str, n: int, done: int, smallest: int, span: Span | None) -> None:
-        """After `done` of a repeat's `n` copies: refuse (ARC115, at `repeat:`) when the copies left,
-        at `smallest` nodes each (the fewest a copy so far made), would pass the node limit. The
-        limit counts nodes (a copy of a 50-node block counts 50), found before expanding them."""
+        """After `done` (two or more) of a repeat's `n` copies: refuse (ARC115, at `repeat:`) when the
+        copies left, at `smallest` nodes each (the fewest a copy so far made), would pass the node
+        limit. The limit counts nodes (a copy of a 50-node block counts 50), and a repeat far past
+        it is refused after two copies, not after expanding 200,000 nodes. (A copy that makes no
+        node, `when: false`, stops the estimate: then only the exact count at each node applies.)"""
         left = n - done
-        if left <= 0 or smallest <= 0:
+        if done < 2 or left <= 0 or smallest <= 0:
             return
         total = len(self.st.nodes) + left * smallest
         if total > MAX_NODES:
             self.error("ARC115", f"`{nid}.repeat` is {n}: its copies have {smallest:,} node{'s' if smallest != 1 else ''} "
-                       f"each, so the graph would have {total:,} nodes or more, over the limit of {MAX_NODES:,} nodes",
+                       f"each, so the graph would have {total:,} nodes, over the limit of {MAX_NODES:,} nodes",
                        span, hint="lower the repeat count (or a repeat inside the repeated block)")
             raise self.fail()
 
@@ -646,7 +648,7 @@ class Elaborator:
                        span, hint="raise it with --param-limit N (building on the meta device is not limited)")
             raise self.fail()
         if len(self.st.nodes) >= MAX_NODES:
-            self.error("ARC115", f"the graph has more than {MAX_NODES} nodes", span)
+            self.error("ARC115", f"the graph has more than {MAX_NODES:,} nodes (the limit) by `{full}`", span)
             raise self.fail()
         self.st.nodes.append(ir_node)
         self.st.node_index[full] = ir_node
