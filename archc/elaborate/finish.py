@@ -5,6 +5,7 @@ Functions of the walk: each takes the `Elaborator` (`el`) and extends its `State
 from __future__ import annotations
 
 import difflib
+from itertools import islice
 from typing import Any
 
 from archc.diagnostics import Related
@@ -37,16 +38,20 @@ def check_ties(el: Any) -> None:
     m, f = el.model, el.main
     el.st.ties: list[Tie] = []
     shapes = {}
+    by_head: dict[str, list[str]] = {}   # "did you mean" candidates by a name's first component
     for n in el.st.nodes:
         for k, s in n.params.items():
-            shapes[param_key(n.path, k)] = s
+            key = param_key(n.path, k)
+            shapes[key] = s
+            by_head.setdefault(key.split(".", 1)[0], []).append(key)
     for j, t in enumerate(m.ties):
         span = f.value_span(("ties", j))
         bad = False
         for key in ("param", "to"):
             name = getattr(t, key)
             if name not in shapes:
-                close = difflib.get_close_matches(name, list(shapes), n=1)
+                near = by_head.get(str(name).split(".", 1)[0]) or list(islice(shapes, 256))
+                close = difflib.get_close_matches(name, near[:256], n=1)
                 el.error("ARC118", f"tie `{key}: {name}` names no parameter", f.value_span(("ties", j, key)),
                            hint=f"did you mean `{close[0]}`?" if close else None)
                 bad = True

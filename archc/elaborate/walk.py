@@ -11,6 +11,7 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 from collections.abc import Iterator, Mapping
+from itertools import islice
 from typing import Any
 
 from pydantic import ValidationError
@@ -32,6 +33,7 @@ from archc.spec.models import ParamSpec
 from archc.spec.nodes import BlockUse, Entry, InvalidNode, OpUse, SeqUse
 
 MAX_REPEAT = 10_000
+SUGGEST_AMONG = 256   # "did you mean" searches at most this many names (difflib is ~ms per 100)
 MAX_NODES = 200_000   # graph nodes (a repeat's copies count their nodes)
 MAX_COPIES = 200_000  # repeat copies expanded at once (the product of nested repeat counts)
 _PARAM_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "list": (list,), "any": (object,)}
@@ -247,7 +249,9 @@ class Elaborator:
         if ref is None:
             if base in later:
                 raise _ForwardRef(base)
-            cands = list(scope.refs)
+            # suggestions come from the names defined last (the likeliest typos): a bounded search,
+            # so a spec with thousands of wrong references costs linear time, not refs x names
+            cands = list(islice(reversed(scope.refs), SUGGEST_AMONG))[::-1]
             close = difflib.get_close_matches(base, cands, n=1)
             head, _, rest = base.rpartition(".")
             multi = scope.refs.get(head) if rest.isdigit() else None

@@ -30,8 +30,9 @@ import front_end_scaling as bench  # noqa: E402
 ARCHC = str(REPO / "archc")
 
 
-def work(path: Path, sets: dict) -> tuple[int, int]:
-    """(lines and calls executed in archc/, nodes) for one run of the front end and lint."""
+def work(path: Path, sets: dict, until: str = "lint", everywhere: bool = False) -> tuple[int, int]:
+    """(lines and calls executed in archc/ (or in all Python code), nodes) for one run of the
+    front end and lint; a failing run counts too (nodes: -1)."""
     count = 0
 
     def local(frame, event, arg):
@@ -41,7 +42,7 @@ def work(path: Path, sets: dict) -> tuple[int, int]:
 
     def top(frame, event, arg):
         nonlocal count
-        if frame.f_code.co_filename.startswith(ARCHC):
+        if everywhere or frame.f_code.co_filename.startswith(ARCHC):
             count += 1
             return local
         return None
@@ -49,10 +50,13 @@ def work(path: Path, sets: dict) -> tuple[int, int]:
     old = sys.gettrace()
     sys.settrace(top)
     try:
-        u = run(path, Options(overrides=sets, param_limit=None, device="meta"), until="lint")
+        u = run(path, Options(overrides=sets, param_limit=None, device="meta"), until=until)
+        nodes = len(u.graph.nodes)
+    except DiagnosticError:
+        nodes = -1
     finally:
         sys.settrace(old)
-    return count, len(u.graph.nodes)
+    return count, nodes
 
 
 def spec(kind: str, n: int, tmp_path: Path) -> tuple[Path, dict]:
@@ -72,6 +76,21 @@ def test_front_end_work_is_linear(kind: str, tmp_path: Path) -> None:
     w2, n2 = work(*spec(kind, 2 * n, tmp_path))
     assert 1.9 <= n2 / n1 <= 2.1, (n1, n2)
     assert w2 / w1 <= 2.2, f"{kind}: {n1} nodes cost {w1:,} lines and calls, {n2} nodes {w2:,} ({w2 / w1:.2f}x)"
+
+
+def test_many_wrong_references_cost_linear_work(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each undefined `from:` gets a "did you mean" search (difflib, traced too): among a bounded
+    number of names (fewer here, so the sizes can be small), not among every name defined so far."""
+    monkeypatch.setattr(walk, "SUGGEST_AMONG", 16)
+    def bad(n: int) -> Path:
+        p = tmp_path / f"bad_{n}.yaml"
+        p.write_text(bench.HEADER.format(name="bad") + "layers:\n"
+                     + "".join(f"  - r{i}: {{op: relu, from: q{i}x}}\n" for i in range(n)))
+        return p
+
+    w1, _ = work(bad(300), {}, "check", everywhere=True)
+    w2, _ = work(bad(600), {}, "check", everywhere=True)
+    assert w2 / w1 <= 2.2, f"{w1:,} -> {w2:,} ({w2 / w1:.2f}x)"
 
 
 BLOCK3 = bench.HEADER.format(name="limit") + """blocks:
