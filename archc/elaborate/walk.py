@@ -481,6 +481,7 @@ class Elaborator:
             return [str(default + k) for k in range(n)]
         vspan = f.value_span(path + ("repeat_names",))
         names: list[str] = []
+        index: dict[str, int] = {}  # name -> its repetition (a set lookup, not a scan of the list)
         for k in range(n):
             child = self.eval_value(node.repeat_names, _with_i(env, k), vspan, f, f"`{nid}.repeat_names`")
             if isinstance(child, int) and not isinstance(child, bool) and child >= 0:
@@ -490,10 +491,11 @@ class Elaborator:
                            vspan, hint="a name is a letter or `_` followed by letters, digits and `_` "
                            "(\"layer_${i}\"), or a non-negative integer (\"${i + 1}\")")
                 raise _Abort
-            if child in names:
-                self.error("ARC102", f"`{nid}.repeat_names` gives repetitions {names.index(child)} and {k} the same name "
+            if child in index:
+                self.error("ARC102", f"`{nid}.repeat_names` gives repetitions {index[child]} and {k} the same name "
                            f"{child!r}", vspan, hint="make the name depend on `i`, e.g. \"layer_${i}\"")
                 raise _Abort
+            index[child] = k
             names.append(child)
         return names
 
