@@ -65,15 +65,19 @@ class Unit:
 
 
 def _load(u: Unit) -> None:
+    from archc.ir.gc_pause import paused
     from archc.spec.load import read_spec
 
-    u.yaml = read_spec(u.path, u.text, u.session)
+    with paused():  # like elaborate, check and lint: no collection while the structure grows
+        u.yaml = read_spec(u.path, u.text, u.session)
 
 
 def _validate(u: Unit) -> None:
+    from archc.ir.gc_pause import paused
     from archc.spec.load import validate_spec
 
-    u.spec = validate_spec(u.yaml, u.path, u.session)
+    with paused():
+        u.spec = validate_spec(u.yaml, u.path, u.session)
 
 
 def _elaborate(u: Unit) -> None:

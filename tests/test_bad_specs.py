@@ -253,6 +253,8 @@ EXPECT: dict[str, Expect] = {
     "082_block_defined_twice": Expect(("ARC105",), (8, 3), "block `basic` is defined twice"),
     "083_import_broken_library": Expect(("ARC113",), (9, 19), "unknown op `linaer`"),
     "084_matmul_inner_mismatch": Expect(("ARC203",), (5, 16), "`64 == T`"),
+    "096_unet_skip_wrong_level": Expect(("ARC201",), (19, 30), "`up2.cat` (concat) joins `down1` [B, 8, H//2, W//2], "
+                                        "taken by the `from:` of `up2`, and `up2.upconv`"),
     "085_when_channels_of_unknown_node": Expect(("ARC108",), (11, 25), "name `imgae` is not defined"),
     "086_block_param_unknown_type": Expect(("ARC102",), None, "integer"),
     "088_shape_query_on_symbolic_dim": Expect(("ARC208",), (12, 31), "`dim(flat, 2)` is `H*W`"),

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass
+from collections.abc import Iterator, Mapping
+from itertools import islice
 from typing import Any
 
 from pydantic import ValidationError
@@ -22,6 +24,7 @@ from archc.elaborate.overflow import big_ints, shown, storage_problem
 from archc.elaborate.reserved import reserved_prefix
 from archc.elaborate.state import State
 from archc.ir import dims as D
+from archc.ir import gc_pause
 from archc.ir.expr import ExprError, contains_expr, parse
 from archc.ir.graph import ConstraintOrigin, Graph, Node, Scope, ValueRef
 from archc.ir.types import ShapeError, TensorType
@@ -32,7 +35,9 @@ from archc.spec.models import ParamSpec
 from archc.spec.nodes import BlockUse, Entry, InvalidNode, OpUse, SeqUse
 
 MAX_REPEAT = 10_000
-MAX_NODES = 200_000
+SUGGEST_AMONG = 256   # "did you mean" searches at most this many names (difflib is ~ms per 100)
+MAX_NODES = 200_000   # graph nodes (a repeat's copies count their nodes)
+MAX_COPIES = 200_000  # repeat copies expanded at once (the product of nested repeat counts)
 _PARAM_TYPES = {"int": (int,), "float": (int, float), "bool": (bool,), "str": (str,), "list": (list,), "any": (object,)}
 
 
@@ -45,6 +50,46 @@ class NodeRefValue:
 
     def __repr__(self) -> str:
         return f"<node {self.name}>"
+
+
+class _Env(Mapping):
+    """What a node's expressions see, without copying: `extra` (the repeat index `i`), then the
+    params, then the scope's node and input names (as `NodeRefValue`s). A view, not a copy: a
+    node's env costs O(1) however many nodes its scope already has."""
+
+    __slots__ = ("params", "refs", "extra")
+
+    def __init__(self, params: Mapping[str, Any], refs: Mapping[str, ValueRef], extra: Mapping[str, Any] | None = None):
+        self.params, self.refs, self.extra = params, refs, extra or {}
+
+    def __getitem__(self, k: str) -> Any:
+        if k in self.extra:
+            return self.extra[k]
+        if k in self.params:
+            return self.params[k]
+        return NodeRefValue(self.refs[k], k)
+
+    def __contains__(self, k: object) -> bool:
+        return k in self.extra or k in self.params or k in self.refs
+
+    def __iter__(self) -> Iterator[str]:
+        seen = set(self.extra)
+        yield from self.extra
+        for k in self.params:
+            if k not in seen:
+                seen.add(k)
+                yield k
+        yield from (k for k in self.refs if k not in seen)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def _with_i(env: Mapping[str, Any], i: int) -> Mapping[str, Any]:
+    """`env` with the repeat index `i` set (a view when env is one)."""
+    if isinstance(env, _Env):
+        return _Env(env.params, env.refs, {**env.extra, "i": i})
+    return dict(env, i=i)
 
 
 @dataclass
@@ -206,7 +251,9 @@ class Elaborator:
         if ref is None:
             if base in later:
                 raise _ForwardRef(base)
-            cands = list(scope.refs)
+            # suggestions come from the names defined last (the likeliest typos): a bounded search,
+            # so a spec with thousands of wrong references costs linear time, not refs x names
+            cands = list(islice(reversed(scope.refs), SUGGEST_AMONG))[::-1]
             close = difflib.get_close_matches(base, cands, n=1)
             head, _, rest = base.rpartition(".")
             multi = scope.refs.get(head) if rest.isdigit() else None
@@ -359,8 +406,7 @@ class Elaborator:
             raise _Abort  # already reported
         # inputs
         src = node.from_
-        env = dict(scope.env)
-        env.update({k: NodeRefValue(v, k) for k, v in scope.refs.items() if k not in env})
+        env = _Env(scope.env, scope.refs)
         self.st.current_scope = scope
         if src is None:
             if prev is None:
@@ -373,7 +419,9 @@ class Elaborator:
                 self.error("ARC102", f"`{nid}` has `from: []`; a node takes at least one input", f.value_span(path + ("from",)),
                            hint="name its inputs, or drop `from:` to take the previous node's output")
                 raise _Abort
-            in_refs = [self.resolve_ref(n, scope, f.value_span(path + ("from",)), later, nid) for n in names]
+            fspan = f.value_span(path + ("from",))
+            self.st.from_spans[scope.prefix + nid] = fspan
+            in_refs = [self.resolve_ref(n, scope, fspan, later, nid) for n in names]
         # condition
         if node.has("when"):
             cond = self.eval_value(node.when, env, f.value_span(path + ("when",)), f, f"`{nid}.when`")
@@ -406,12 +454,29 @@ class Elaborator:
         if n > MAX_REPEAT:
             self.error("ARC115", f"`{nid}.repeat` is {n}; the limit is {MAX_REPEAT}", f.value_span(path + ("repeat",)))
             raise _Abort
-        if n and self.st.repeat_product * n > MAX_NODES:
+        if n and self.st.repeat_product * n > MAX_COPIES:
+            # copies cost work even when they hold no node (`when: false`): a separate bound
             self.error("ARC115", f"`{nid}.repeat` is {n} inside repeats totalling {self.st.repeat_product}: "
-                       f"{self.st.repeat_product * n:,} copies would pass the limit of {MAX_NODES:,} nodes",
+                       f"{self.st.repeat_product * n:,} copies would pass the limit of {MAX_COPIES:,} copies",
                        f.value_span(path + ("repeat",)))
             raise _Abort
         return n
+
+    def _node_budget(self, nid: str, n: int, done: int, smallest: int, span: Span | None) -> None:
+        """After `done` (two or more) of a repeat's `n` copies: refuse (ARC115, at `repeat:`) when the
+        copies left, at `smallest` nodes each (the fewest a copy so far made), would pass the node
+        limit. The limit counts nodes (a copy of a 50-node block counts 50), and a repeat far past
+        it is refused after two copies, not after expanding 200,000 nodes. (A copy that makes no
+        node, `when: false`, stops the estimate: then only the exact count at each node applies.)"""
+        left = n - done
+        if done < 2 or left <= 0 or smallest <= 0:
+            return
+        total = len(self.st.nodes) + left * smallest
+        if total > MAX_NODES:
+            self.error("ARC115", f"`{nid}.repeat` is {n}: its copies have {smallest:,} node{'s' if smallest != 1 else ''} "
+                       f"each, so the graph would have {total:,} nodes, over the limit of {MAX_NODES:,} nodes",
+                       span, hint="lower the repeat count (or a repeat inside the repeated block)")
+            raise self.fail()
 
     def _repetition_names(self, nid: str, node: OpUse | BlockUse | SeqUse, scope: _Names, env: dict, n: int,
                           default: int = 0) -> list[str]:
@@ -422,8 +487,9 @@ class Elaborator:
             return [str(default + k) for k in range(n)]
         vspan = f.value_span(path + ("repeat_names",))
         names: list[str] = []
+        index: dict[str, int] = {}  # name -> its repetition (a set lookup, not a scan of the list)
         for k in range(n):
-            child = self.eval_value(node.repeat_names, dict(env, i=k), vspan, f, f"`{nid}.repeat_names`")
+            child = self.eval_value(node.repeat_names, _with_i(env, k), vspan, f, f"`{nid}.repeat_names`")
             if isinstance(child, int) and not isinstance(child, bool) and child >= 0:
                 child = str(child)  # an offset index, like torchvision's `features.1`
             if not isinstance(child, str) or not (child.isidentifier() or child.isdigit()):
@@ -431,10 +497,11 @@ class Elaborator:
                            vspan, hint="a name is a letter or `_` followed by letters, digits and `_` "
                            "(\"layer_${i}\"), or a non-negative integer (\"${i + 1}\")")
                 raise _Abort
-            if child in names:
-                self.error("ARC102", f"`{nid}.repeat_names` gives repetitions {names.index(child)} and {k} the same name "
+            if child in index:
+                self.error("ARC102", f"`{nid}.repeat_names` gives repetitions {index[child]} and {k} the same name "
                            f"{child!r}", vspan, hint="make the name depend on `i`, e.g. \"layer_${i}\"")
                 raise _Abort
+            index[child] = k
             names.append(child)
         return names
 
@@ -443,9 +510,15 @@ class Elaborator:
         self.st.scopes[full] = Scope(full, "repeat", None, span)
         cur = in_refs
         out = in_refs[0]
+        smallest = None
+        rspan = scope.file.value_span(node.path + ("repeat",))
         for k, child in enumerate(self._repetition_names(nid, node, scope, env, n)):
-            env_k = dict(env, i=k)
+            env_k = _with_i(env, k)
+            before = len(self.st.nodes)
             out = self.expand_instance(f"{full}.{child}", f"{nid}.{child}", node, scope, env_k, cur, span)
+            made = len(self.st.nodes) - before
+            smallest = made if smallest is None else min(smallest, made)
+            self._node_budget(nid, n, k + 1, smallest, rspan)
             self.st.scope_outputs[f"{full}.{child}"] = out
             # the first input chains through the repetitions; the others (a mask, a memory) are
             # shared by every repetition
@@ -488,11 +561,17 @@ class Elaborator:
                                        "leave out `repeat_names` or give names the other items do not use")
                             raise _Abort
                         self.st.repeat_product *= max(n, 1)
+                        rlabel = f"{label}.{pos}"
                         try:
+                            smallest = None
                             for j, child in enumerate(names):
                                 pos = child
+                                before = len(self.st.nodes)
                                 out = self.expand_instance(f"{full}.{child}", f"{label}.{child}", item, scope,
-                                                           dict(env, i=j), cur, ispan)
+                                                           _with_i(env, j), cur, ispan)
+                                made = len(self.st.nodes) - before
+                                smallest = made if smallest is None else min(smallest, made)
+                                self._node_budget(rlabel, n, j + 1, smallest, f.value_span(ipath + ("repeat",)))
                                 self.st.scope_outputs[f"{full}.{child}"] = out
                                 cur = [out]
                         finally:
@@ -612,7 +691,7 @@ class Elaborator:
                        span, hint="raise it with --param-limit N (building on the meta device is not limited)")
             raise self.fail()
         if len(self.st.nodes) >= MAX_NODES:
-            self.error("ARC115", f"the graph has more than {MAX_NODES} nodes", span)
+            self.error("ARC115", f"the graph has more than {MAX_NODES:,} nodes (the limit) by `{full}`", span)
             raise self.fail()
         self.st.nodes.append(ir_node)
         self.st.node_index[full] = ir_node
@@ -745,4 +824,5 @@ def _param_decl(decl: Any) -> tuple[str, Any, bool]:
 
 def elaborate(spec: LoadedSpec, session: Session) -> Graph:
     """The elaborate stage: the graph IR of a validated spec, reporting into `session`."""
-    return Elaborator(spec, session).elaborate()
+    with gc_pause.paused():
+        return Elaborator(spec, session).elaborate()

@@ -11,6 +11,7 @@ from typing import Any
 
 from archc.diagnostics import Span
 from archc.ir.dims import Derived, SymbolRange, evaluate
+from archc.ir.gc_pause import paused
 from archc.ir.types import TensorType
 
 
@@ -182,6 +183,10 @@ class Graph:
         some node and no node shares a scope's path; nodes carry their spec span; outputs refer
         to defined values.
         """
+        with paused():
+            self._check()
+
+    def _check(self) -> None:
         bad: list[str] = []
 
         def ref_ok(ref: ValueRef, where: str, defined: dict[str, Node]) -> None:
@@ -214,8 +219,16 @@ class Graph:
             if n.path in self.scopes:
                 bad.append(f"node {n.path} has the path of a scope")
             defined[n.path] = n
+        # every proper dotted prefix of a node path is a scope that contains a node: one pass over
+        # the paths (O(total path length)), not a scan of every node per scope
+        enclosing: set[str] = set()
+        for p in defined:
+            i = p.rfind(".")
+            while i > 0 and p[:i] not in enclosing:
+                enclosing.add(p[:i])
+                i = p.rfind(".", 0, i)
         for path in self.scopes:
-            if not any(p.startswith(path + ".") for p in defined):
+            if path not in enclosing:
                 bad.append(f"scope {path} contains no node")
         for o in self.outputs.values():
             ref_ok(o.ref, f"output {o.name}", defined)

@@ -9,8 +9,17 @@ from archc.ir.graph import Node
 from archc.lint._context import LintContext
 
 
+_HAS_HEADS: dict[type, bool] = {}
+
+
 def heads(ctx: LintContext, n: Node) -> tuple[int, int] | None:
     """(width, heads) of a node with a `heads` attribute and a static last input dim."""
+    cls = type(n.attrs)
+    has = _HAS_HEADS.get(cls)
+    if has is None:  # a field or any class attribute (a property) named `heads`
+        has = _HAS_HEADS[cls] = "heads" in (getattr(cls, "model_fields", None) or {}) or any("heads" in vars(c) for c in cls.__mro__)
+    if not has:
+        return None  # most ops: a dict lookup, not pydantic's slow path for a missing attribute
     h = ctx.attr(n, "heads")
     if not isinstance(h, int) or isinstance(h, bool) or h <= 0 or not n.inputs:
         return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from archc.diagnostics import Diagnostic
+from archc.ir.gc_pause import paused
 from archc.lint._context import LintContext
 from archc.lint._registry import RULES, Rule, load_rules
 
@@ -23,6 +24,11 @@ class LintInternalError(Exception):
 
 def run_rules(ctx: LintContext, enabled: "Callable[[Rule], bool]") -> list[Diagnostic]:
     """The lint stage's work: every enabled rule's findings on one file, as diagnostics."""
+    with paused():
+        return _run_rules(ctx, enabled)
+
+
+def _run_rules(ctx: LintContext, enabled: "Callable[[Rule], bool]") -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for rule in RULES.values():
         if not enabled(rule):

@@ -19,6 +19,7 @@ from archc.diagnostics import Diagnostic, DiagnosticError
 from archc.lint_driver.config import SEVERITY_RANK, LintConfig, find_pyproject, load_config
 from archc.lint._context import LintContext
 from archc.lint._registry import Rule, load_rules
+from archc.ir.gc_pause import paused
 from archc.lint.stage import LintInternalError, run_rules
 from archc.lint_driver.suppress import is_suppressed
 
@@ -172,7 +173,8 @@ class Linter:
         cfg = self.effective(self.config_for(p))
         shown = display_path(p)
         try:
-            return self._lint(p, shown, cfg, text)
+            with paused():  # one file's stages build one large structure: no collection midway
+                return self._lint(p, shown, cfg, text)
         except (KeyboardInterrupt, LintInternalError):
             raise
         except Exception as e:  # RecursionError included: a bug in the front end, not in the spec

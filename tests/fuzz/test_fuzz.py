@@ -20,71 +20,10 @@ from tests.fuzz.harness import KINDS, Case, Fuzzer, make_case, summarize
 CASES = int(os.environ.get("ARCHC_FUZZ_CASES", "2000"))
 LIMIT_S = 5.0
 
-# Causes other helpers of issue 12 are fixing on their branches: (outcome, command, cause) -> the
-# part of the issue that removes it. A case counts as failing only for a cause not listed here.
-# THE LEAD REMOVES EACH ENTRY WHEN ITS FIX IS MERGED; test_known_causes_still_occur names the
-# entries that no longer occur, so the list cannot outlive the bugs.
-KNOWN: dict[tuple[str, str, str], str] = {
-    ("exit4", "check",
-     "IndexError at archc/elaborate/walk.py:_expand_repeat"): "item 1: `from: []` on a repeated node",
-    ("exit4", "lint",
-     "IndexError at archc/elaborate/walk.py:_expand_repeat"): "item 1: `from: []` on a repeated node",
-    ("exit4", "check",
-     "KeyError at archc/codegen/fx.py:_set_submodule"): "item 1: a node id that is a GraphModule attribute (`forward`, `to`)",
-    ("exit4", "check",
-     "KeyError at archc/codegen/fx.py:_set_param"): "item 1: a node id that is a Module attribute (`__class__`)",
-    ("exit4", "check",
-     "KeyError at archc/ops/_seqmodules.py:parent_module"): "item 1: a node id that is a Module attribute inside a block (`children`)",
-    ("exit4", "check",
-     "AttributeError at archc/codegen/fx.py:lower"): "item 1: a node id that is a GraphModule method (`recompile`)",
-    ("exit4", "check",
-     "TypeError at archc/codegen/fx.py:lower"): "item 1: a node id that is a Module attribute (`meta`, `training`)",
-    ("exit4", "check",
-     "TypeError at archc/codegen/verify.py:example_inputs"): "item 1: an example size past int64 (10**20)",
-    ("exit4", "check",
-     "RuntimeError at archc/codegen/verify.py:example_inputs"): "item 1: example storage past int64",
-    ("exit4", "check",
-     "TypeError at archc/ops/linear.py:_linear_lower"): "item 1: a linear size past int64",
-    ("exit4", "check",
-     "RuntimeError at archc/ops/linear.py:_linear_lower"): "item 1: linear weight storage past int64 (--set hidden=10000000000)",
-    ("exit4", "check",
-     "TypeError at archc/ops/conv.py:lower"): "item 1: a conv size past int64",
-    ("exit4", "check",
-     "RuntimeError at archc/ops/conv.py:lower"): "item 1: conv weight storage past int64",
-    ("exit4", "check",
-     "TypeError at archc/ops/embedding.py:_embedding_lower"): "item 1: an embedding size past int64",
-    ("bug-diagnostic", "check",
-     "ARC602 _ failed to execute: RuntimeError: Storage size calculation overflowed with sizes=[N, N, N]"):
-        "item 1: activation storage past int64 is ARC602, not a static ARC2xx",
-    ("exit4", "check",
-     "ValueError at archc/cli/_common.py:parse_sets"): "item 1: a 5,000-digit --set value (YAML reads it as an int)",
-    ("exit4", "check",
-     "FileNotFoundError at archc/spec/load.py:read_spec"): "item 1: check /dev/null, /dev/zero, a FIFO: exit 2",
-    ("exit4", "lint",
-     "OSError at archc/spec/load.py:read_spec"): "item 1: lint of a file name longer than the file system allows",
-    ("exit4", "check",
-     "OSError at archc/spec/load.py:_resolve_import"): "item 1: an import name longer than the file system allows",
-    ("exit4", "lint",
-     "OSError at archc/spec/load.py:_resolve_import"): "item 1: an import name longer than the file system allows",
-    ("exit4", "check",
-     "RuntimeError at archc/spec/load.py:_resolve_import"): "item 1: an import that is a symlink loop",
-    ("exit4", "lint",
-     "RuntimeError at archc/spec/load.py:_resolve_import"): "item 1: an import that is a symlink loop",
-    ("hang", "lint",
-     "hang at archc/lint_driver/engine.py:looks_like_spec (blocked)"): "item 1: lint blocks on a FIFO in a folder",
-    ("wrong-exit", "lint",
-     "lint /dev/null: exit 0"): "item 1: lint of /dev/null reports 0 files and exits 0",
-    ("wrong-exit", "lint",
-     "lint /dev/stdin: exit 0"): "item 1: lint of /dev/stdin reports 0 files and exits 0",
-    ("wrong-exit", "lint",
-     "lint /dev/zero: exit 0"): "item 1: lint of /dev/zero reports 0 files and exits 0",
-    ("wrong-exit", "lint",
-     "lint fifo: exit 0"): "item 1: lint of fifo reports 0 files and exits 0",
-    ("wrong-exit", "lint",
-     "lint link-null: exit 0"): "item 1: lint of link-null reports 0 files and exits 0",
-    ("wrong-exit", "lint",
-     "lint link-zero: exit 0"): "item 1: lint of link-zero reports 0 files and exits 0",
-}
+# Known causes not yet fixed: (outcome, command, cause) -> why it is still open. A case counts as
+# failing only for a cause not listed here; test_known_causes_still_occur names the entries that
+# no longer occur, so the list cannot outlive the bugs. Empty: every cause the fuzzer found is fixed.
+KNOWN: dict[tuple[str, str, str], str] = {}
 
 
 @pytest.fixture(scope="module")

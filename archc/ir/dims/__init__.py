@@ -15,7 +15,7 @@ from archc.ir.dims.algebra import (
     free_symbols, is_const, mul, neg, shape_str, sub, substitute, sym,
 )
 from archc.ir.dims.summaries import (  # noqa: F401  (_scan, _column: for tests and benchmarks)
-    Constraint, Derived, SymbolRange, _column, _scan, describe_constraints, satisfies,
+    Constraint, Derived, SymbolRange, _column, _scan, describe_constraints, first_unsatisfiable, satisfies,
 )
 
 __all__ = [
@@ -38,6 +38,7 @@ __all__ = [
     "dim_str",
     "shape_str",
     "equal",
+    "first_unsatisfiable",
     "SymbolRange",
     "Constraint",
     "Derived",

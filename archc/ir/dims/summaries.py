@@ -146,13 +146,36 @@ def _scan(name: str, cs: Sequence[Constraint], values: range) -> int:
     return int(digits, 2)
 
 
-def _describe_single(name: str, cs: tuple, rng: SymbolRange, search_limit: int):
+def _window(rng: SymbolRange, search_limit: int) -> range:
     k = max(1, rng.multiple_of)
     v0 = -((-rng.min) // k) * k  # first multiple of k >= min
     hi = rng.min + max(0, search_limit)
     if rng.max is not None:
         hi = min(hi, rng.max + 1)
-    values = range(v0, hi, k)
+    return range(v0, hi, k)
+
+
+def first_unsatisfiable(name: str, cs: Sequence[Constraint], rng: SymbolRange, search_limit: int = 4096) -> int | None:
+    """The index of the first constraint of `cs` (in order) after which no size of `name` in the
+    scanned window satisfies the ones so far; None when some size satisfies them all. The
+    constraint it names is where the requirements became impossible (a join of tensors of two
+    different sizes); the later ones may only repeat that mistake downstream."""
+    values = _window(rng, search_limit)
+    vals: Sequence[int] = values
+    if not len(values):
+        return 0 if cs else None
+    for i, c in enumerate(cs):
+        eq = map(operator.eq, _column(c.lhs, name, vals), _column(c.rhs, name, vals))
+        vals = list(compress(vals, eq))
+        if not vals:
+            return i
+    return None
+
+
+def _describe_single(name: str, cs: tuple, rng: SymbolRange, search_limit: int):
+    k = max(1, rng.multiple_of)
+    values = _window(rng, search_limit)
+    v0 = values.start
     n = len(values)
     bits = _scan(name, cs, values)
     full = (1 << n) - 1

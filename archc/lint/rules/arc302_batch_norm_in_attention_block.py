@@ -32,18 +32,34 @@ blocks:
 )
 def batch_norm_in_attention_block(ctx: LintContext) -> Iterator[Finding]:
     g = ctx.graph
-    blocks = [s for s in g.scopes.values() if s.kind == "block"]
-    flagged: set[str] = set()
-    for s in blocks:
-        prefix = s.path + "."
-        inside = [n for n in g.nodes if n.path.startswith(prefix)]
-        attn = next((n for n in inside if ctx.traits(n).attention), None)
-        if attn is None:
+    blocks = {s.path: s for s in g.scopes.values() if s.kind == "block"}
+    # one pass over the nodes: each node belongs to the block scopes that are dotted prefixes of its
+    # path (O(nodes x nesting depth), not scopes x nodes)
+    attn: dict[str, object] = {}          # block path -> its first attention node
+    norms: dict[str, list] = {}           # block path -> its batch norms, in graph order
+    for n in g.nodes:
+        t = ctx.traits(n)
+        if not (t.attention or t.batch_stats):
             continue
-        for n in inside:
-            if ctx.traits(n).batch_stats and n.path not in flagged:
+        p = n.path
+        i = p.rfind(".")
+        while i > 0:
+            head = p[:i]
+            if head in blocks:
+                if t.attention and head not in attn:
+                    attn[head] = n
+                if t.batch_stats:
+                    norms.setdefault(head, []).append(n)
+            i = p.rfind(".", 0, i)
+    flagged: set[str] = set()
+    for path, s in blocks.items():
+        a = attn.get(path)
+        if a is None:
+            continue
+        for n in norms.get(path, ()):
+            if n.path not in flagged:
                 flagged.add(n.path)
                 yield Finding(
-                    f"`{n.path}` is a batch norm in block `{s.name}`, which contains attention (`{attn.path}`)",
+                    f"`{n.path}` is a batch norm in block `{s.name}`, which contains attention (`{a.path}`)",
                     n.span, hint="use `{op: layer_norm}` (or `rms_norm`) in transformer blocks",
-                    related=(Related("the attention is here", attn.span),))
+                    related=(Related("the attention is here", a.span),))

@@ -11,12 +11,19 @@ MIN_WIDTH = 16  # narrower layers cost too little for padding to matter
 _HEAD_TAIL = ("activation", "probability", "view", "pass")   # roles of the param-free ops after a head
 
 
-def _is_head(ctx: LintContext, n: Node, depth: int = 0) -> bool:
-    """The node is an output, or reaches outputs only through param-free reshapes and activations."""
+def _is_head(ctx: LintContext, n: Node, depth: int = 0, memo: dict | None = None) -> bool:
+    """The node is an output, or reaches outputs only through param-free reshapes and activations
+    (within 8 steps). `memo` keeps each (node, depth) answer, so wide fan-outs are not re-walked."""
     if ctx.is_output(n):
         return True
+    key = (n.path, depth)
+    if memo is not None and key in memo:
+        return memo[key]
     users = ctx.users(n)
-    return bool(users) and depth < 8 and all(ctx.traits(u).role in _HEAD_TAIL and _is_head(ctx, u, depth + 1) for u in users)
+    out = bool(users) and depth < 8 and all(ctx.traits(u).role in _HEAD_TAIL and _is_head(ctx, u, depth + 1, memo) for u in users)
+    if memo is not None:
+        memo[key] = out
+    return out
 
 
 @rule(
@@ -41,12 +48,13 @@ layers:
 """,
 )
 def width_not_multiple_of_8(ctx: LintContext) -> Iterator[Finding]:
+    memo: dict = {}
     for n in ctx.graph.nodes:
         key = ctx.traits(n).width
         w = ctx.attr(n, key) if key else None
         if not isinstance(w, int) or isinstance(w, bool) or w < MIN_WIDTH or w % 8 == 0:
             continue
-        if _is_head(ctx, n):
+        if _is_head(ctx, n, 0, memo):
             continue
         up = (w + 7) // 8 * 8
         yield Finding(f"`{n.path}` ({n.op}) has width {key}={w}, not a multiple of 8",
