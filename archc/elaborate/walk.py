@@ -19,6 +19,7 @@ from archc.elaborate import finish, frame
 from archc.elaborate.control import Abort as _Abort
 from archc.elaborate.control import ForwardRef as _ForwardRef
 from archc.elaborate.state import State
+from archc.elaborate.symsize import SYMBOLIC_QUERY, SymSize, unwrap
 from archc.ir import dims as D
 from archc.ir.expr import ExprError, contains_expr, parse
 from archc.ir.graph import ConstraintOrigin, Graph, Node, Scope, ValueRef
@@ -84,6 +85,7 @@ class Elaborator:
         self.main = spec.main
         self.model = spec.main.model
         self.session = session
+        self.symbolic_attr: str | None = None  # set while evaluating an attribute whose sizes may stay symbolic
         self.st = State(overrides=dict(o.overrides), override_spans=dict(o.override_spans), variant=o.variant,
                         param_limit=o.param_limit, diags=session.diagnostics)
 
@@ -157,13 +159,26 @@ class Elaborator:
     def _fn_rank(self, ref: Any) -> int:
         return self._ref_type(ref, "rank").rank
 
-    def _intdim(self, d: D.Dim, query: str) -> int:
-        """A shape query's value: only a fixed size. A size that depends on a symbol has no single
-        value (the example size would be wrong at every other size), so it is refused (ARC208)."""
+    def _intdim(self, d: D.Dim, query: str) -> Any:
+        """A shape query's value: a fixed size, or, inside an attribute whose sizes may stay
+        symbolic (`reshape`'s `shape`: `symbolic_sizes` of the op's attributes), the symbolic dim
+        itself (a `SymSize`, read at run time by the lowering). Elsewhere a size that depends on a
+        symbol has no single value (the example size would be wrong at every other size), so it is
+        refused (ARC208)."""
         if isinstance(d, int):
             return d
         syms = sorted(D.free_symbols(d))
         example = D.evaluate(d, self.st.example_env)
+        if self.symbolic_attr is not None:
+            unread = [s for s in syms if s not in self._runtime_symbols()]
+            if not unread:
+                return SymSize(d, (query,), self.st.example_env)
+            raise ExprError(
+                SYMBOLIC_QUERY,
+                f"`{query}` is `{D.dim_str(d)}`, which depends on {', '.join(f'`{s}`' for s in unread)}: "
+                f"no input has {'it' if len(unread) == 1 else 'them'} as a dim, so the size cannot be read "
+                f"at run time, and {example} holds only at the example",
+                hint="declare the symbol as a dim of an input (`shape: [B, C, H, W]`), or use a fixed size")
         raise ExprError(
             SYMBOLIC_QUERY,
             f"`{query}` is `{D.dim_str(d)}`, which depends on {', '.join(f'`{s}`' for s in syms)}: "
@@ -171,6 +186,25 @@ class Elaborator:
             f"({', '.join(f'{s}={self.st.example_env[s]}' for s in syms)})",
             hint="use a fixed dim (a param, a constant channel count) or give the symbol a fixed size; "
                  "to resize to another tensor's spatial size, give it as upsample's second input (`from: [x, skip]`)")
+
+    def _runtime_symbols(self) -> set[str]:
+        """The symbols that are a whole dim of some input, whose size the module can read at run time."""
+        out: set[str] = set()
+        for inp in self.st.inputs.values():
+            for d in inp.type.shape:
+                fs = D.free_symbols(d)
+                if len(fs) == 1 and D.equal(d, D.sym(next(iter(fs)))):
+                    out |= fs
+        return out
+
+    def eval_sizes(self, value: Any, env: dict[str, Any], span: Span | None, file: SpecFile, what: str) -> Any:
+        """`eval_value` for an attribute whose sizes may stay symbolic: shape queries on symbolic
+        dims give dims (kept in the attribute), not ARC208."""
+        self.symbolic_attr = what
+        try:
+            return unwrap(self.eval_value(value, env, span, file, what))
+        finally:
+            self.symbolic_attr = None
 
     @property
     def functions(self) -> dict[str, Any]:
@@ -508,9 +542,11 @@ class Elaborator:
         raw_attrs = node.attrs
         attrs: dict[str, Any] = {}
         failed = False
+        symbolic = getattr(op.attrs, "symbolic_sizes", ())
         for k, v in raw_attrs.items():
             try:
-                attrs[k] = self.eval_value(v, env, f.value_span(path + (k,)), f, f"`{label}.{k}`")
+                evaluate = self.eval_sizes if k in symbolic else self.eval_value
+                attrs[k] = evaluate(v, env, f.value_span(path + (k,)), f, f"`{label}.{k}`")
             except _Abort:
                 failed = True
         if failed:
@@ -674,9 +710,6 @@ class Elaborator:
             raise _Abort
         self.st.scope_outputs[full] = last
         return last
-
-SYMBOLIC_QUERY = "ARC208"
-
 
 def _ref_name(ref: Any) -> str:
     return ref.name if isinstance(ref, NodeRefValue) else str(ref)
