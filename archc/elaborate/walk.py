@@ -493,6 +493,7 @@ class Elaborator:
             cur = in_refs
             out = in_refs[0]
             shift = 0  # a repeated item expands in place: the items after it move up by its extra copies
+            named: dict[str, tuple[str, Span | None]] = {}  # a name given by repeat_names -> (its item, where)
             for k, item in enumerate(node.items):
                 ipath = item.path
                 ispan = f.value_span(ipath)
@@ -508,6 +509,8 @@ class Elaborator:
                         shift += n - 1
                         clash = next((c for c in names if f"{full}.{c}" in self.st.scopes
                                       or f"{full}.{c}" in self.st.node_index), None)
+                        if clash is not None and clash in named and not item.has("repeat_names"):
+                            self._later_clash(label, named[clash], clash, ispan, f)
                         if clash is not None:
                             self.error("ARC102", f"`{label}.{pos}.repeat_names` gives a repetition the name {clash!r}, "
                                        f"which another item of `{label}` already has",
@@ -515,6 +518,9 @@ class Elaborator:
                                        hint="a repeated item of a `seq` is named by position by default; "
                                        "leave out `repeat_names` or give names the other items do not use")
                             raise _Abort
+                        if item.has("repeat_names"):
+                            named.update({c: (f"{label}.{k + shift - n + 1}", f.value_span(ipath + ("repeat_names",)))
+                                          for c in names})
                         self.st.repeat_product *= max(n, 1)
                         try:
                             for j, child in enumerate(names):
@@ -526,6 +532,8 @@ class Elaborator:
                         finally:
                             self.st.repeat_product //= max(n, 1)
                         continue
+                    if str(pos) in named:  # an earlier item's repeat_names took this item's positional name
+                        self._later_clash(label, named[str(pos)], str(pos), ispan, f)
                     out = self.expand_instance(f"{full}.{pos}", f"{label}.{pos}", item, scope, env, cur, ispan)
                 except _Abort:
                     self.st.poisoned.add(ValueRef(f"{full}.{pos}"))
@@ -534,6 +542,17 @@ class Elaborator:
             self.st.scope_outputs[full] = out
             return out
         raise _Abort  # unreachable: validation guarantees one of the three
+
+    def _later_clash(self, label: str, by: tuple[str, Span | None], name: str, later: Span | None, f: SpecFile) -> None:
+        """An item of a `seq` named by its position, which an earlier item's `repeat_names` already gave
+        to one of its repetitions (ARC102 at that `repeat_names`)."""
+        item, span = by
+        self.error("ARC102", f"`{item}.repeat_names` gives a repetition the name {name!r}, which a later item of "
+                   f"`{label}` has by its position", span,
+                   related=(Related(f"this item is `{label}.{name}` by its position", later),),
+                   hint="a `seq` item is named by its position (counting each repetition); give `repeat_names` "
+                   "names the other items do not use (`\"unit_${i}\"`)")
+        raise _Abort
 
     def expand_op(self, full: str, label: str, node: OpUse, scope: _Names, env: dict,
                   in_refs: list[ValueRef], span: Span | None) -> ValueRef:
