@@ -60,7 +60,7 @@ class SymSize:
             return _wrap(D.mul(x, y), queries, me.example_env)
         if sym in ("//", "%"):
             if not isinstance(y, int):
-                raise me.refuse(f"`{sym}` by a symbolic size has no exact form")
+                raise b.refuse(f"`{sym}` by a symbolic size has no exact form")
             if y < 1:
                 raise me.refuse(f"`{sym}` by {y} is not a size")
             return _wrap(D.floordiv(x, y) if sym == "//" else x % y, queries, me.example_env)
