@@ -1,6 +1,6 @@
 """Mutation testing of the proof: the kill rate of `archc compare` over the zoo's semantic mutants.
 
-    python benchmarks/mutants.py [--cap N] [--sample SEED] [--json OUT] [--spec NAME ...]
+    python benchmarks/mutants.py [--cap N] [--sample SEED] [--seeds N] [--json OUT] [--spec NAME ...]
 
 Every zoo spec with a `reference:` (small variants / sizes where it has them), every mutation class of
 archc.parity.mutate, at most CAP mutants per class (--cap 0: no cap). A mutant that edits a block the
@@ -52,7 +52,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sample", type=int, default=None)
     ap.add_argument("--spec", action="append")
     ap.add_argument("--json")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="seeds per mutant compare (default: compare's 3); a survivor is run again with the default")
     a = ap.parse_args(argv)
+    kw = {"seeds": a.seeds} if a.seeds else {}
     t0 = time.time()
     rows = []
     for name in a.spec or zoo():
@@ -74,7 +77,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"  {'dead':10s} {m.key}", flush=True)
                 continue
             t = time.time()
-            r = run_mutant(spec, m, overrides, variant)
+            r = run_mutant(spec, m, overrides, variant, **kw)
+            if r["outcome"] == "survived" and kw:   # a survivor at fewer seeds gets the full compare
+                r = run_mutant(spec, m, overrides, variant)
+                r["rerun"] = "default seeds"
             r.update(spec=name, cls=m.cls, desc=m.desc, seconds=round(time.time() - t, 2))
             if r["outcome"] == "survived":
                 r["reason"] = equivalent_reason(spec, m) or "UNEXPLAINED"
