@@ -3,7 +3,7 @@
     python benchmarks/mutants.py [--cap N] [--sample SEED] [--seeds N] [--json OUT] [--spec NAME ...]
 
 Every zoo spec with a `reference:` (small variants / sizes where it has them), every mutation class of
-archc.parity.mutate, at most CAP mutants per class (--cap 0: no cap). A mutant that edits a block the
+archc.parity.mutate, at most CAP live mutants per class (--cap 0: no cap). A mutant that edits a block the
 configuration never instantiates is dead code: it is listed with that reason and not run. Prints the
 kill rate per spec and class over the live mutants, every survivor (with its reason where
 known-equivalent), the dead ones and the wall time; --json writes the raw results.
@@ -70,12 +70,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name}: unmutated passed={base.get('passed')}", flush=True)
         used = used_blocks(spec, overrides, variant)
         t_spec = time.time()
-        for m in select(enumerate_mutants(spec), a.cap or None, a.sample):
-            dead = dead_reason(m, used)
-            if dead is not None:
+        every = enumerate_mutants(spec)
+        for m in every:   # dead code: listed, never run (and not counted against the cap)
+            if (dead := dead_reason(m, used)) is not None:
                 rows.append({"outcome": "dead", "reason": dead, "spec": name, "cls": m.cls, "desc": m.desc, "seconds": 0})
                 print(f"  {'dead':10s} {m.key}", flush=True)
-                continue
+        for m in select([m for m in every if dead_reason(m, used) is None], a.cap or None, a.sample):
             t = time.time()
             r = run_mutant(spec, m, overrides, variant, **kw)
             if r["outcome"] == "survived" and kw:   # a survivor at fewer seeds gets the full compare
