@@ -1,10 +1,12 @@
 """Mutation testing of the proof: the kill rate of `archc compare` over the zoo's semantic mutants.
 
-    python benchmarks/mutants.py [--cap N] [--sample SEED] [--json OUT] [--spec NAME ...]
+    python benchmarks/mutants.py [--cap N] [--sample SEED] [--seeds N] [--json OUT] [--spec NAME ...]
 
 Every zoo spec with a `reference:` (small variants / sizes where it has them), every mutation class of
-archc.parity.mutate, at most CAP mutants per class. Prints the kill rate per spec and class and every
-survivor (with its reason where known-equivalent) and the wall time; --json writes the raw results.
+archc.parity.mutate, at most CAP live mutants per class (--cap 0: no cap). A mutant that edits a block the
+configuration never instantiates is dead code: it is listed with that reason and not run. Prints the
+kill rate per spec and class over the live mutants, every survivor (with its reason where
+known-equivalent), the dead ones and the wall time; --json writes the raw results.
 """
 from __future__ import annotations
 
@@ -42,14 +44,18 @@ def zoo() -> list[str]:
 
 def main(argv: list[str] | None = None) -> int:
     from archc.errors import ArchcError
-    from archc.parity.mutate import CLASSES, enumerate_mutants, equivalent_reason, run_mutant, select
+    from archc.parity.mutate import (CLASSES, dead_reason, enumerate_mutants, equivalent_reason, run_mutant, select,
+                                     used_blocks)
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--cap", type=int, default=2)
     ap.add_argument("--sample", type=int, default=None)
     ap.add_argument("--spec", action="append")
     ap.add_argument("--json")
+    ap.add_argument("--seeds", type=int, default=None,
+                    help="seeds per mutant compare (default: compare's 3); a survivor is run again with the default")
     a = ap.parse_args(argv)
+    kw = {"seeds": a.seeds} if a.seeds else {}
     t0 = time.time()
     rows = []
     for name in a.spec or zoo():
@@ -62,29 +68,47 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{name}: skipped ({type(e).__name__}: {str(e)[:120]})")
             continue
         print(f"{name}: unmutated passed={base.get('passed')}", flush=True)
-        for m in select(enumerate_mutants(spec), a.cap, a.sample):
+        used = used_blocks(spec, overrides, variant)
+        t_spec = time.time()
+        every = enumerate_mutants(spec)
+        for m in every:   # dead code: listed, never run (and not counted against the cap)
+            if (dead := dead_reason(m, used)) is not None:
+                rows.append({"outcome": "dead", "reason": dead, "spec": name, "cls": m.cls, "desc": m.desc, "seconds": 0})
+                print(f"  {'dead':10s} {m.key}", flush=True)
+        for m in select([m for m in every if dead_reason(m, used) is None], a.cap or None, a.sample):
             t = time.time()
-            r = run_mutant(spec, m, overrides, variant)
+            r = run_mutant(spec, m, overrides, variant, **kw)
+            if r["outcome"] == "survived" and kw:   # a survivor at fewer seeds gets the full compare
+                r = run_mutant(spec, m, overrides, variant)
+                r["rerun"] = "default seeds"
             r.update(spec=name, cls=m.cls, desc=m.desc, seconds=round(time.time() - t, 2))
             if r["outcome"] == "survived":
                 r["reason"] = equivalent_reason(spec, m) or "UNEXPLAINED"
             rows.append(r)
             extra = r.get("codes") or r.get("reason") or r.get("message", "")[:80] if r["outcome"] != "killed" else ""
             print(f"  {r['outcome']:10s} {m.key}  {extra}", flush=True)
+        print(f"  ({time.time() - t_spec:.0f} s)", flush=True)
     wall = time.time() - t0
-    per = defaultdict(lambda: [0, 0, 0])   # killed (compare), killed (diagnostic), total
+    per = defaultdict(lambda: [0, 0, 0, 0])   # killed (compare), killed (diagnostic), live total, dead
     for r in rows:
         for k in ((r["spec"], r["cls"]), (r["spec"], "*"), ("*", r["cls"]), ("*", "*")):
+            if r["outcome"] == "dead":
+                per[k][3] += 1
+                continue
             per[k][2] += 1
             per[k][0] += r["outcome"] == "killed"
             per[k][1] += r["outcome"] == "diagnostic"
-    print("\nspec       class       killed/total (by compare + by a diagnostic)")
-    for (s, c), (k, d, n) in sorted(per.items()):
-        print(f"{s:10s} {c:11s} {k + d}/{n} ({k} + {d})")
+    print("\nspec       class       killed/live (by compare + by a diagnostic), dead")
+    for (s, c), (k, d, n, z) in sorted(per.items()):
+        print(f"{s:10s} {c:11s} {k + d}/{n} ({k} + {d}), {z} dead")
     print("\nsurvivors / errors:")
     for r in rows:
         if r["outcome"] in ("survived", "error"):
             print(f"  {r['spec']}: {r['cls']}: {r['desc']}: {r.get('reason') or r.get('message')}")
+    print("\ndead (not run):")
+    for r in rows:
+        if r["outcome"] == "dead":
+            print(f"  {r['spec']}: {r['cls']}: {r['desc']}")
     print(f"\nwall time {wall:.1f} s, {len(rows)} mutants")
     if a.json:
         Path(a.json).write_text(json.dumps({"rows": rows, "wall_s": wall, "classes": CLASSES}, indent=1))

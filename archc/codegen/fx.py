@@ -83,6 +83,7 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
     inplace_fns: dict[fx.Node, Any] = {}    # fx node -> its Call's in-place variant (read by `_in_place`)
     for name in graph.inputs:
         values[ValueRef(name, 0, True)] = g.placeholder(name)
+    sizes = _RuntimeSizes(g, graph, values)
     init = graph.init
     rng = torch.random.fork_rng(devices=[]) if not meta else nullcontext()
     with rng, torch.device(dev):
@@ -94,6 +95,7 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
             lowered = op.lower(n.attrs, in_types, n.outputs if len(n.outputs) > 1 else n.outputs[0])
             args = [values[r] for r in n.inputs]
             if isinstance(lowered, Call):
+                lowered = sizes.materialize(lowered)
                 own = []
                 for pname, param in lowered.params.items():
                     ppath = n.path if pname == "" else f"{n.path}.{pname}"
@@ -132,6 +134,74 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
     attach(gm, NodeMap(fx_to_path))
     gm.eval()
     return gm
+
+
+class _RuntimeSizes:
+    """Symbolic dims in a lowering's arguments (a `reshape` to another node's `H`) become graph nodes
+    that compute them from the inputs' sizes at run time: each symbol read once from the first input
+    that has it as a dim (`size_H = dim_size(x, 2)`), then the dim's polynomial over them."""
+
+    def __init__(self, g: Any, graph: Graph, values: dict):
+        self.g, self.graph, self.values = g, graph, values
+        self.cache: dict = {}
+
+    def materialize(self, call: Call) -> Call:
+        from dataclasses import replace
+
+        kwargs = {k: self._sub(v) for k, v in call.kwargs.items()}
+        extra = tuple(self._sub(v) for v in call.extra_args)
+        return replace(call, kwargs=kwargs, extra_args=extra) if (kwargs != call.kwargs or extra != call.extra_args) else call
+
+    def _sub(self, v: Any) -> Any:
+        from archc.ir.dims import SymExpr
+
+        if isinstance(v, SymExpr):
+            return self.dim(v)
+        if isinstance(v, (tuple, list)):
+            return type(v)(self._sub(x) for x in v)
+        return v
+
+    def _call(self, fn: Any, args: tuple, name: str) -> Any:
+        return self.g.create_node("call_function", fn, args, {}, name=name)
+
+    def _op(self, fn: Any, a: Any, b: Any) -> Any:
+        if isinstance(a, int) and isinstance(b, int):
+            return fn(a, b)   # the helpers are plain int arithmetic
+        return self._call(fn, (a, b), "size")
+
+    def symbol(self, name: str) -> Any:
+        from archc.ir.dims import equal, sym
+        from archc.ops._modules import dim_size
+
+        key = ("sym", name)
+        if key not in self.cache:
+            src = next(((inp, k) for inp, i in self.graph.inputs.items() for k, d in enumerate(i.type.shape)
+                        if equal(d, sym(name))), None)
+            if src is None:  # the walk refuses such queries (ARC208): reaching here is a bug
+                raise RuntimeError(f"no input has the symbol {name} as a dim, so its size cannot be read")
+            self.cache[key] = self._call(dim_size, (self.values[ValueRef(src[0], 0, True)], src[1]), f"size_{name}")
+        return self.cache[key]
+
+    def dim(self, d: Any) -> Any:
+        from archc.ir.dims import FloorDiv
+        from archc.ops._modules import size_add, size_floordiv, size_mul
+
+        if isinstance(d, int):
+            return d
+        if d in self.cache:
+            return self.cache[d]
+        total: Any = 0
+        for mono, coef in d.terms:
+            term: Any = coef
+            for atom in mono:
+                if isinstance(atom, FloorDiv):
+                    a = self._call(size_floordiv, (self.dim(atom.num), atom.den), "size")
+                else:
+                    a = self.symbol(atom.name)
+                term = a if isinstance(term, int) and term == 1 else self._op(size_mul, term, a)
+            total = term if isinstance(total, int) and total == 0 else self._op(size_add, total, term)
+        self.cache[d] = total
+        return total
 
 
 def _in_place(g: Any, inplace_fns: dict) -> None:

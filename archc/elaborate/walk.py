@@ -23,6 +23,7 @@ from archc.elaborate.control import ForwardRef as _ForwardRef
 from archc.elaborate.overflow import big_ints, shown, storage_problem
 from archc.elaborate.reserved import reserved_prefix
 from archc.elaborate.state import State
+from archc.elaborate.symsize import SYMBOLIC_QUERY, SymSize, unwrap
 from archc.ir import dims as D
 from archc.ir import gc_pause
 from archc.ir.expr import ExprError, contains_expr, parse
@@ -131,6 +132,7 @@ class Elaborator:
         self.main = spec.main
         self.model = spec.main.model
         self.session = session
+        self.symbolic_attr: str | None = None  # set while evaluating an attribute whose sizes may stay symbolic
         self.st = State(overrides=dict(o.overrides), override_spans=dict(o.override_spans), variant=o.variant,
                         param_limit=o.param_limit, diags=session.diagnostics)
 
@@ -204,13 +206,26 @@ class Elaborator:
     def _fn_rank(self, ref: Any) -> int:
         return self._ref_type(ref, "rank").rank
 
-    def _intdim(self, d: D.Dim, query: str) -> int:
-        """A shape query's value: only a fixed size. A size that depends on a symbol has no single
-        value (the example size would be wrong at every other size), so it is refused (ARC208)."""
+    def _intdim(self, d: D.Dim, query: str) -> Any:
+        """A shape query's value: a fixed size, or, inside an attribute whose sizes may stay
+        symbolic (`reshape`'s `shape`: `symbolic_sizes` of the op's attributes), the symbolic dim
+        itself (a `SymSize`, read at run time by the lowering). Elsewhere a size that depends on a
+        symbol has no single value (the example size would be wrong at every other size), so it is
+        refused (ARC208)."""
         if isinstance(d, int):
             return d
         syms = sorted(D.free_symbols(d))
         example = D.evaluate(d, self.st.example_env)
+        if self.symbolic_attr is not None:
+            unread = [s for s in syms if s not in self._runtime_symbols()]
+            if not unread:
+                return SymSize(d, (query,), self.st.example_env)
+            raise ExprError(
+                SYMBOLIC_QUERY,
+                f"`{query}` is `{D.dim_str(d)}`, which depends on {', '.join(f'`{s}`' for s in unread)}: "
+                f"no input has {'it' if len(unread) == 1 else 'them'} as a dim, so the size cannot be read "
+                f"at run time, and {example} holds only at the example",
+                hint="declare the symbol as a dim of an input (`shape: [B, C, H, W]`), or use a fixed size")
         raise ExprError(
             SYMBOLIC_QUERY,
             f"`{query}` is `{D.dim_str(d)}`, which depends on {', '.join(f'`{s}`' for s in syms)}: "
@@ -218,6 +233,25 @@ class Elaborator:
             f"({', '.join(f'{s}={self.st.example_env[s]}' for s in syms)})",
             hint="use a fixed dim (a param, a constant channel count) or give the symbol a fixed size; "
                  "to resize to another tensor's spatial size, give it as upsample's second input (`from: [x, skip]`)")
+
+    def _runtime_symbols(self) -> set[str]:
+        """The symbols that are a whole dim of some input, whose size the module can read at run time."""
+        out: set[str] = set()
+        for inp in self.st.inputs.values():
+            for d in inp.type.shape:
+                fs = D.free_symbols(d)
+                if len(fs) == 1 and D.equal(d, D.sym(next(iter(fs)))):
+                    out |= fs
+        return out
+
+    def eval_sizes(self, value: Any, env: dict[str, Any], span: Span | None, file: SpecFile, what: str) -> Any:
+        """`eval_value` for an attribute whose sizes may stay symbolic: shape queries on symbolic
+        dims give dims (kept in the attribute), not ARC208."""
+        self.symbolic_attr = what
+        try:
+            return unwrap(self.eval_value(value, env, span, file, what))
+        finally:
+            self.symbolic_attr = None
 
     @property
     def functions(self) -> dict[str, Any]:
@@ -538,6 +572,7 @@ class Elaborator:
             cur = in_refs
             out = in_refs[0]
             shift = 0  # a repeated item expands in place: the items after it move up by its extra copies
+            named: dict[str, tuple[str, Span | None]] = {}  # a name given by repeat_names -> (its item, where)
             for k, item in enumerate(node.items):
                 ipath = item.path
                 ispan = f.value_span(ipath)
@@ -553,6 +588,8 @@ class Elaborator:
                         shift += n - 1
                         clash = next((c for c in names if f"{full}.{c}" in self.st.scopes
                                       or f"{full}.{c}" in self.st.node_index), None)
+                        if clash is not None and clash in named and not item.has("repeat_names"):
+                            self._later_clash(label, named[clash], clash, ispan, f)
                         if clash is not None:
                             self.error("ARC102", f"`{label}.{pos}.repeat_names` gives a repetition the name {clash!r}, "
                                        f"which another item of `{label}` already has",
@@ -560,6 +597,9 @@ class Elaborator:
                                        hint="a repeated item of a `seq` is named by position by default; "
                                        "leave out `repeat_names` or give names the other items do not use")
                             raise _Abort
+                        if item.has("repeat_names"):
+                            named.update({c: (f"{label}.{k + shift - n + 1}", f.value_span(ipath + ("repeat_names",)))
+                                          for c in names})
                         self.st.repeat_product *= max(n, 1)
                         rlabel = f"{label}.{pos}"
                         try:
@@ -577,6 +617,8 @@ class Elaborator:
                         finally:
                             self.st.repeat_product //= max(n, 1)
                         continue
+                    if str(pos) in named:  # an earlier item's repeat_names took this item's positional name
+                        self._later_clash(label, named[str(pos)], str(pos), ispan, f)
                     out = self.expand_instance(f"{full}.{pos}", f"{label}.{pos}", item, scope, env, cur, ispan)
                 except _Abort:
                     self.st.poisoned.add(ValueRef(f"{full}.{pos}"))
@@ -586,6 +628,17 @@ class Elaborator:
             return out
         raise _Abort  # unreachable: validation guarantees one of the three
 
+    def _later_clash(self, label: str, by: tuple[str, Span | None], name: str, later: Span | None, f: SpecFile) -> None:
+        """An item of a `seq` named by its position, which an earlier item's `repeat_names` already gave
+        to one of its repetitions (ARC102 at that `repeat_names`)."""
+        item, span = by
+        self.error("ARC102", f"`{item}.repeat_names` gives a repetition the name {name!r}, which a later item of "
+                   f"`{label}` has by its position", span,
+                   related=(Related(f"this item is `{label}.{name}` by its position", later),),
+                   hint="a `seq` item is named by its position (counting each repetition); give `repeat_names` "
+                   "names the other items do not use (`\"unit_${i}\"`)")
+        raise _Abort
+
     def expand_op(self, full: str, label: str, node: OpUse, scope: _Names, env: dict,
                   in_refs: list[ValueRef], span: Span | None) -> ValueRef:
         f, path = scope.file, node.path
@@ -593,9 +646,11 @@ class Elaborator:
         raw_attrs = node.attrs
         attrs: dict[str, Any] = {}
         failed = False
+        symbolic = getattr(op.attrs, "symbolic_sizes", ())
         for k, v in raw_attrs.items():
             try:
-                attrs[k] = self.eval_value(v, env, f.value_span(path + (k,)), f, f"`{label}.{k}`")
+                evaluate = self.eval_sizes if k in symbolic else self.eval_value
+                attrs[k] = evaluate(v, env, f.value_span(path + (k,)), f, f"`{label}.{k}`")
             except _Abort:
                 failed = True
         if failed:
@@ -790,9 +845,6 @@ class Elaborator:
             raise _Abort
         self.st.scope_outputs[full] = last
         return last
-
-SYMBOLIC_QUERY = "ARC208"
-
 
 def _ref_name(ref: Any) -> str:
     return ref.name if isinstance(ref, NodeRefValue) else str(ref)

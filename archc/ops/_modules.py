@@ -5,7 +5,7 @@ can be regenerated, pickled and exported.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from typing import List
 
 import torch
 from torch import nn
@@ -36,10 +36,30 @@ class DropPath(nn.Module):
         return f"p={self.p}"
 
 
-def reshape_onnx(x: torch.Tensor, shape: Sequence[int]) -> torch.Tensor:
+def reshape_onnx(x: torch.Tensor, shape: List[int]) -> torch.Tensor:
     """Reshape with ONNX semantics: a 0 entry copies the input's dim at that position, -1 is
     inferred. The target uses `x.shape` at run time, so dynamic dims stay dynamic for export."""
-    return x.reshape([x.shape[i] if s == 0 else s for i, s in enumerate(shape)])
+    return x.reshape([x.shape[i] if isinstance(s, int) and s == 0 else s for i, s in enumerate(shape)])
+
+
+# Sizes read at run time (a `reshape`/`unflatten` size that is another tensor's symbolic dim):
+# archc.codegen.fx builds each from the inputs' sizes with these, so the module is right at every
+# size and exports keep the dim dynamic. Typed for torch.jit.script.
+def dim_size(x: torch.Tensor, d: int) -> int:
+    """The size of dim `d` of `x` (a symbol's size, read from the input that declares it)."""
+    return x.size(d)
+
+
+def size_add(a: int, b: int) -> int:
+    return a + b
+
+
+def size_mul(a: int, b: int) -> int:
+    return a * b
+
+
+def size_floordiv(a: int, b: int) -> int:
+    return a // b
 
 
 def add_n(*xs: torch.Tensor) -> torch.Tensor:

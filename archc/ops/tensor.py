@@ -6,11 +6,13 @@ Also the small shape helpers the other op modules share (`norm_dim`, `require_fl
 """
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections import Counter
+from typing import Annotated, ClassVar, Sequence, Union
 
-from pydantic import Field
+from pydantic import Field, PlainSerializer, PlainValidator, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
-from archc.ir.dims import Dim, dim_str, equal, floordiv
+from archc.ir.dims import Dim, Sym, SymExpr, dim_str, equal, floordiv, sym
 from archc.ir.types import FLOAT_DTYPES, ShapeError, TensorType
 from archc.ops._cost import Cost, no_arithmetic, numel, size
 from archc.ops._registry import Attrs, Call, InferContext, NoAttrs, Traits, rank_error, register
@@ -282,12 +284,60 @@ register(
 # ---------------------------------------------------------------------------------------------
 
 
+def _size_entry(v: object) -> object:
+    if isinstance(v, SymExpr) or (isinstance(v, int) and not isinstance(v, bool)):
+        return v
+    raise PydanticCustomError("int_type", "Input should be a valid integer")
+
+
+# One entry of a size list that may be symbolic: an int, or a dim that a shape query of another node
+# gave (`${dim(skip, 2)}` = `H`), which the lowering reads at run time (archc.codegen.fx).
+SizeEntry = Annotated[int, PlainValidator(_size_entry), PlainSerializer(lambda v: v if isinstance(v, int) else dim_str(v)),
+                      WithJsonSchema({"type": "integer"})]
+
+
+def _sizes_str(sizes: Sequence[Dim]) -> str:
+    return "[" + ", ".join(dim_str(s) for s in sizes) + "]"
+
+
 class ReshapeAttrs(Attrs):
-    shape: list[int] = Field(description="target shape; 0 copies the input dim at that position, one -1 is inferred")
+    symbolic_sizes: ClassVar[tuple[str, ...]] = ("shape",)
+    shape: list[SizeEntry] = Field(description="target shape; 0 copies the input dim at that position, one -1 is inferred; "
+                                   "an entry may be another node's symbolic dim (`${dim(skip, 2)}`), read at run time")
 
 
-def _infer_minus_one(ctx: InferContext, op: str, total: Dim, known: int, what: str) -> Dim:
-    """`total / known` exactly: ARC204 if constant and not divisible, else a recorded constraint."""
+def _atom_dim(a: object) -> Dim:
+    return sym(a.name) if isinstance(a, Sym) else floordiv(a.num, a.den)  # type: ignore[attr-defined]
+
+
+def exact_quotient(total: Dim, known: Dim) -> Dim | None:
+    """`total / known` when `known` is one symbolic term that divides every term of `total`
+    (`H*W / H = W`), else None."""
+    if isinstance(known, int) or isinstance(total, int) or len(known.terms) != 1:
+        return None
+    (mk, ck), = known.terms
+    need = Counter(mk)
+    q: Dim = 0
+    for m, c in total.terms:
+        have = Counter(m)
+        if any(have[a] < k for a, k in need.items()) or c % ck:
+            return None
+        term: Dim = c // ck
+        for a in (have - need).elements():
+            term = term * _atom_dim(a)
+        q = q + term
+    return q if equal(q * known, total) else None
+
+
+def _infer_minus_one(ctx: InferContext, op: str, total: Dim, known: Dim, what: str) -> Dim:
+    """`total / known` exactly: ARC204 if constant and not divisible, else a recorded constraint.
+    A symbolic `known` (a size from another node) must divide `total` at every size."""
+    if not isinstance(known, int):
+        q = exact_quotient(total, known)
+        if q is None:
+            raise ShapeError("ARC204", f"`{op}` cannot infer -1: {what} `{dim_str(total)}` is not a multiple of "
+                             f"`{dim_str(known)}` at every size", hint="give every size instead of -1", input_index=0)
+        return q
     if isinstance(total, int):
         if known == 0 or total % known:
             raise ShapeError("ARC204", f"`{op}` cannot infer -1: {what} {total} is not divisible by {known}", input_index=0)
@@ -299,43 +349,51 @@ def _infer_minus_one(ctx: InferContext, op: str, total: Dim, known: int, what: s
     return q
 
 
+def _is(s: Dim, v: int) -> bool:
+    return isinstance(s, int) and s == v
+
+
 def _reshape_infer(ctx: InferContext, a: ReshapeAttrs, ins: Sequence[TensorType]) -> TensorType:
     x = ins[0]
     shape = list(a.shape)
-    if shape.count(-1) > 1:
-        raise ShapeError("ARC204", f"`reshape` shape {shape} has more than one -1")
+    text = _sizes_str(shape)
+    if sum(_is(s, -1) for s in shape) > 1:
+        raise ShapeError("ARC204", f"`reshape` shape {text} has more than one -1")
     for i, s in enumerate(shape):
+        if not isinstance(s, int):
+            continue
         if s < -1:
-            raise ShapeError("ARC204", f"`reshape` shape {shape} has the invalid entry {s}")
+            raise ShapeError("ARC204", f"`reshape` shape {text} has the invalid entry {s}")
         if s == 0 and i >= x.rank:
             raise ShapeError(
                 "ARC204",
-                f"`reshape` shape {shape} has 0 at position {i}, but the input {x.shape_str()} has rank {x.rank}",
+                f"`reshape` shape {text} has 0 at position {i}, but the input {x.shape_str()} has rank {x.rank}",
                 hint="0 copies the input's dim at the same position",
                 input_index=0,
             )
-    copied = {i for i, s in enumerate(shape) if s == 0}
+    copied = {i for i, s in enumerate(shape) if _is(s, 0)}
     rest = prod([d for i, d in enumerate(x.shape) if i not in copied])
-    known = prod([s for s in shape if s > 0])
+    known = prod([s for s in shape if not isinstance(s, int) or s > 0])
     inferred: Dim = 0
-    if -1 in shape:
+    if any(_is(s, -1) for s in shape):
         inferred = _infer_minus_one(ctx, "reshape", rest, known, "element count")
     elif not equal(rest, known):
-        if isinstance(rest, int):
+        if isinstance(rest, int) and isinstance(known, int):
             raise ShapeError(
                 "ARC204",
-                f"`reshape` cannot view {x.shape_str()} as {shape}: {rest} elements vs {known}",
+                f"`reshape` cannot view {x.shape_str()} as {text}: {rest} elements vs {known}",
                 input_index=0,
             )
-        ctx.require_equal(rest, known, f"`reshape` element count of {x.shape_str()} and {shape}")
-    out = [x.shape[i] if s == 0 else (inferred if s == -1 else s) for i, s in enumerate(shape)]
+        ctx.require_equal(rest, known, f"`reshape` element count of {x.shape_str()} and {text}")
+    out = [x.shape[i] if _is(s, 0) else (inferred if _is(s, -1) else s) for i, s in enumerate(shape)]
     return x.with_shape(out)
 
 
 def _reshape_lower(a: ReshapeAttrs, ins, out):
     import torch
 
-    if 0 in a.shape:
+    # symbolic entries stay dims here: codegen computes them from the inputs' sizes at run time
+    if any(_is(s, 0) for s in a.shape):
         from archc.ops._modules import reshape_onnx
 
         return Call(reshape_onnx, kwargs={"shape": tuple(a.shape)})
@@ -470,29 +528,33 @@ register(
 
 
 class UnflattenAttrs(Attrs):
+    symbolic_sizes: ClassVar[tuple[str, ...]] = ("sizes",)
     dim: int
-    sizes: list[int] = Field(description="the sizes to split `dim` into; one may be -1 (inferred)")
+    sizes: list[SizeEntry] = Field(description="the sizes to split `dim` into; one may be -1 (inferred); a size may be "
+                                   "another node's symbolic dim (`${dim(skip, 2)}`), read at run time")
 
 
 def _unflatten_infer(ctx: InferContext, a: UnflattenAttrs, ins: Sequence[TensorType]) -> TensorType:
     x = ins[0]
     dim = norm_dim("unflatten", a.dim, x.rank)
     sizes = list(a.sizes)
+    text = _sizes_str(sizes)
     if not sizes:
         raise ShapeError("ARC204", "`unflatten` sizes must not be empty")
-    if sizes.count(-1) > 1 or any(s < -1 or s == 0 for s in sizes):
-        raise ShapeError("ARC204", f"`unflatten` sizes {sizes} must be positive, with at most one -1")
+    ints = [s for s in sizes if isinstance(s, int)]
+    if ints.count(-1) > 1 or any(s < -1 or s == 0 for s in ints):
+        raise ShapeError("ARC204", f"`unflatten` sizes {text} must be positive, with at most one -1")
     L = x.shape[dim]
-    known = prod([s for s in sizes if s > 0])
-    if -1 in sizes:
+    known = prod([s for s in sizes if not _is(s, -1)])
+    if -1 in ints:
         inferred = _infer_minus_one(ctx, "unflatten", L, known, f"size of dim {dim}")
-        sizes = [inferred if s == -1 else s for s in sizes]
+        sizes = [inferred if _is(s, -1) else s for s in sizes]
     elif not equal(L, known):
-        if isinstance(L, int):
+        if isinstance(L, int) and isinstance(known, int):
             raise ShapeError(
-                "ARC204", f"`unflatten` sizes {sizes} multiply to {known}, but dim {dim} has size {L}", input_index=0
+                "ARC204", f"`unflatten` sizes {text} multiply to {known}, but dim {dim} has size {L}", input_index=0
             )
-        ctx.require_equal(L, known, f"`unflatten` size of dim {dim} and the product of {sizes}")
+        ctx.require_equal(L, known, f"`unflatten` size of dim {dim} and the product of {text}")
     return x.with_shape(x.shape[:dim] + tuple(sizes) + x.shape[dim + 1:])
 
 

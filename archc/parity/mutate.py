@@ -45,6 +45,7 @@ class Mutant:
     desc: str
     file: str                 # path of the edited file, relative to the spec folder
     data: Any                 # the edited file's whole YAML data
+    block: str | None = None  # the block whose body the edit is in (None: the spec's own layers, ties)
 
     @property
     def key(self) -> str:
@@ -178,6 +179,9 @@ def _edits(node: dict) -> Iterator[tuple[str, str, dict]]:
     for attr in ("scale", "scale_factor"):
         if attr in node and (new := _bump(node[attr], lambda s: s * 2, "* 2")) is not None:
             yield "scale", f"{attr} {node[attr]} x2", {**node, attr: new}
+    if op == "sdpa" and node.get("scale") is None:
+        # the default score scale is 1/sqrt(head dim): 1 is off by sqrt(head dim) >= 2 for any head dim >= 4
+        yield "scale", "scale default 1/sqrt(head dim) -> 1", {**node, "scale": 1.0}
     if op in ATTENTION:
         c = node.get("causal", False)
         yield "causal", f"causal {bool(c) if isinstance(c, bool) else c} -> flipped", {**node, "causal": _bump(c, None, "== False") if not isinstance(c, bool) else not c}
@@ -211,6 +215,10 @@ def _lists(data: Any, path: tuple = ()) -> Iterator[tuple[tuple, list]]:
             yield from _lists(v, path + (i,))
 
 
+def _block_of(path: tuple) -> str | None:
+    return str(path[1]) if len(path) > 1 and path[0] == "blocks" else None
+
+
 def enumerate_mutants(spec: Path | str) -> list[Mutant]:
     """Every mutant of SPEC, in a fixed order (file, node, class)."""
     spec = Path(spec).resolve()
@@ -226,7 +234,7 @@ def enumerate_mutants(spec: Path | str) -> list[Mutant]:
                 if parent is None:
                     continue
                 parent[path[-1]] = new
-                out.append(Mutant(cls, f"{rel}: {label}: {what}", rel, d))
+                out.append(Mutant(cls, f"{rel}: {label}: {what}", rel, d, _block_of(path)))
         for path, items in _lists(data):
             for i in range(len(items) - 1):
                 (na, a), (nb, b) = _item_op(items[i]), _item_op(items[i + 1])
@@ -237,7 +245,8 @@ def enumerate_mutants(spec: Path | str) -> list[Mutant]:
                 d = copy.deepcopy(data)
                 lst = _at(d, path)
                 lst[i], lst[i + 1] = lst[i + 1], lst[i]
-                out.append(Mutant("reorder", f"{rel}: {_label(path)}[{i}]: swap {na or a['op']} and {nb or b['op']}", rel, d))
+                out.append(Mutant("reorder", f"{rel}: {_label(path)}[{i}]: swap {na or a['op']} and {nb or b['op']}", rel, d,
+                                  _block_of(path)))
         if isinstance(data, dict) and isinstance(data.get("ties"), list):
             for i, t in enumerate(data["ties"]):
                 d = copy.deepcopy(data)
@@ -283,6 +292,22 @@ EQUIVALENT: dict[tuple[str, str], str] = {
 }
 
 
+def used_blocks(spec: Path | str, overrides: dict[str, Any] | None = None, variant: str | None = None) -> set[str]:
+    """The blocks the spec instantiates at this configuration (torch-free elaboration)."""
+    import archc
+
+    g = archc.infer(str(spec), overrides, variant)
+    return {sc.name for sc in g.scopes.values() if sc.kind == "block" and sc.name}
+
+
+def dead_reason(mutant: Mutant, used: set[str]) -> str | None:
+    """Why a mutant cannot change the function: it edits a block that this configuration never
+    instantiates (resnet50 has no `basic` block, resnet18 no `bottleneck`)."""
+    if mutant.block is not None and mutant.block not in used:
+        return f"edits block `{mutant.block}`, which this configuration does not instantiate (dead code)"
+    return None
+
+
 def equivalent_reason(spec: Path | str, mutant: Mutant) -> str | None:
     stem = Path(spec).stem
     for (s, sub), why in EQUIVALENT.items():
@@ -315,5 +340,5 @@ def run_mutant(spec: Path | str, mutant: Mutant, overrides: dict[str, Any] | Non
     return {"outcome": "survived", "max_abs_diff": doc.get("max_abs_diff")}
 
 
-__all__ = ["CLASSES", "EQUIVALENT", "Mutant", "enumerate_mutants", "equivalent_reason", "materialize",
-           "run_mutant", "select", "spec_files"]
+__all__ = ["CLASSES", "EQUIVALENT", "Mutant", "dead_reason", "enumerate_mutants", "equivalent_reason", "materialize",
+           "run_mutant", "select", "spec_files", "used_blocks"]

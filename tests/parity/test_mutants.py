@@ -2,7 +2,8 @@
 
 Small variants in the default suite (one seed per compare, to stay near a minute), full size under
 `slow` (the default seeds). A mutant the compiler rejects with a diagnostic counts as killed.
-Known-equivalent mutants (archc.parity.mutate.EQUIVALENT) are passed over.
+Known-equivalent mutants (archc.parity.mutate.EQUIVALENT) and dead ones (an edit of a block the
+configuration does not instantiate) are passed over.
 """
 from __future__ import annotations
 
@@ -25,10 +26,13 @@ SMALL = [
 FULL = [("resnet18", {}, None), ("vit_b_16", {}, None), ("gpt2", {}, None), ("bert_base", {}, None)]
 
 
-def _one_per_class(spec: Path) -> list[mutate.Mutant]:
+def _one_per_class(spec: Path, overrides=None, variant=None) -> list[mutate.Mutant]:
+    """The first live mutant of each class (not known-equivalent, not in a block this configuration
+    does not instantiate)."""
     out, seen = [], set()
+    used = mutate.used_blocks(spec, overrides, variant)
     for m in mutate.enumerate_mutants(spec):
-        if m.cls not in seen and mutate.equivalent_reason(spec, m) is None:
+        if m.cls not in seen and mutate.equivalent_reason(spec, m) is None and mutate.dead_reason(m, used) is None:
             seen.add(m.cls)
             out.append(m)
     return out
@@ -42,7 +46,7 @@ def _check(name, overrides, variant, **kw):
     base = compare(str(spec), None, overrides, variant, **kw)
     assert base["passed"] and not base.get("refused"), base.get("reasons")
     survivors = []
-    for m in _one_per_class(spec):
+    for m in _one_per_class(spec, overrides, variant):
         r = mutate.run_mutant(spec, m, overrides, variant, **kw)
         # killed: compare fails; or the compiler rejects the mutant with a diagnostic (a ViT whose
         # patch stride, kernel or dilation changes the token count no longer fits its position embedding)

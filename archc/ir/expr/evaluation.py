@@ -28,6 +28,16 @@ def _run(expr: _Expr, env: Mapping[str, object], functions: Mapping[str, Callabl
         raise _fail(f"cannot evaluate the expression: {e}", offset=expr.start) from None
 
 
+def _custom_op(a: object, b: object) -> Callable | None:
+    """The `expr_op(symbol, a, b)` of an operand's type, for values that are not plain numbers but
+    define their own arithmetic (the elaborator's symbolic sizes, `archc.elaborate.symsize`)."""
+    for v in (a, b):
+        fn = getattr(type(v), "expr_op", None)
+        if fn is not None:
+            return fn
+    return None
+
+
 class _Eval:
     __slots__ = ("expr", "env", "functions")
 
@@ -77,6 +87,9 @@ class _Eval:
         if isinstance(node.op, ast.Not):
             return not self._truth(v, node)
         sym = _UNARYOPS[type(node.op)]
+        custom = _custom_op(v, None)
+        if custom is not None:
+            return self.custom(custom, "unary " + sym, v, None, node)
         if not _is_num(v):
             raise self.err(f"cannot apply unary `{sym}` to {_kind(v)}", node)
         return _check(-v if isinstance(node.op, ast.USub) else +v)
@@ -84,6 +97,8 @@ class _Eval:
     def _truth(self, v: object, node: ast.AST) -> bool:
         try:
             return bool(v)
+        except ExprError:
+            raise
         except Exception as e:
             raise self.err(f"cannot use {_kind(v)} as a condition: {e}", node) from None
 
@@ -113,6 +128,9 @@ class _Eval:
         sym = _BINOPS[op]
         if _is_num(a) and _is_num(b):
             return self.arith(op, sym, a, b, node)  # type: ignore[arg-type]
+        custom = _custom_op(a, b)
+        if custom is not None:
+            return self.custom(custom, sym, a, b, node)
         if op is ast.Add:
             if (isinstance(a, str) and isinstance(b, str)) or (isinstance(a, list) and isinstance(b, list)):
                 n = _size(a) + _size(b)
@@ -131,6 +149,15 @@ class _Eval:
         if op is ast.Mod and isinstance(a, str):
             raise self.err("`%` formatting of strings is not allowed", node, "use interpolation: `\"a${x}b\"`")
         raise self.err(f"cannot apply `{sym}` to {_kind(a)} and {_kind(b)}", node)
+
+    def custom(self, fn: Callable, sym: str, a: object, b: object, node: ast.AST) -> object:
+        """An operator on a value that defines its own (`expr_op`), located at `node` when it refuses."""
+        try:
+            return fn(sym, a, b)
+        except ExprError as e:
+            if e.offset is None:
+                e.offset = self.expr.offset_of(node)
+            raise
 
     def arith(self, op: type, sym: str, a: float, b: float, node: ast.BinOp) -> object:
         if op in (ast.Div, ast.FloorDiv, ast.Mod) and b == 0:
@@ -197,6 +224,9 @@ class _Eval:
 
     def compare(self, op: type, a: object, b: object, node: ast.AST) -> bool:
         sym = _CMPOPS[op]
+        custom = _custom_op(a, b) if op not in (ast.In, ast.NotIn) else None
+        if custom is not None:
+            return bool(self.custom(custom, sym, a, b, node))
         try:
             if op is ast.Eq:
                 return bool(a == b)

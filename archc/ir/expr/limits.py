@@ -75,6 +75,8 @@ def _kind(v: object) -> str:
         return "a list"
     if isinstance(v, dict):
         return "a mapping"
+    if hasattr(type(v), "expr_kind"):  # a value that names itself (a symbolic size)
+        return v.expr_kind()  # type: ignore[attr-defined]
     return f"a value of type {type(v).__name__}"
 
 
