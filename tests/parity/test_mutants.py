@@ -61,6 +61,7 @@ def test_small_mutants_fail_compare(name, overrides, variant):
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)   # one full-size spec's ~11 mutants x 3 seeds: 20-35 min on the shared 2-CPU machine
 @pytest.mark.parametrize("name,overrides,variant", FULL, ids=[s[0] for s in FULL])
 def test_full_size_mutants_fail_compare(name, overrides, variant):
     _check(name, overrides, variant)
