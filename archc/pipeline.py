@@ -52,7 +52,7 @@ class Unit:
     graph: Any = None                  # elaborate: the typed graph IR
     lint: list[Diagnostic] = field(default_factory=list)   # lint: the rules' findings
     module: Any = None                 # lower: the GraphModule
-    verified: list[Diagnostic] | None = None               # verify: mismatches (empty: it agrees)
+    verified: list[Diagnostic] | None = None               # verify: mismatches (empty: it agrees; None: skipped)
     build: Any = None                  # emit's request (archc.export.build.BuildRequest)
     built: Any = None                  # emit: the BuildResult (manifest, diagnostics)
     profile: Any = None                # measure's request (archc.profile.run.Request)
@@ -105,9 +105,19 @@ def _lower(u: Unit) -> None:
 
 
 def _verify(u: Unit) -> None:
-    from archc.codegen.verify import verify_all_sizes
+    from archc.codegen.verify import verify_all_sizes, verification_envs
 
-    u.verified = verify_all_sizes(u.module, u.graph) if u.options.verify else []
+    o, n = u.options, len(u.graph.nodes)
+    if o.verify and o.verify_max_nodes is not None and n > o.verify_max_nodes:
+        sizes = len(verification_envs(u.graph))
+        u.session.report([Diagnostic(
+            "ARC607", f"shapes not verified by execution: the spec has {n:,} nodes, more than {o.verify_max_nodes:,} "
+            f"(running each on fake tensors at {sizes} size{'s' if sizes != 1 else ''} takes about {n * sizes / 1000:,.0f} s); "
+            f"the static shapes are inferred and checked as for every spec", None, severity="warning",
+            hint="`archc check --verify-all` runs the verification anyway")])
+        u.verified = None               # skipped, not agreed
+        return
+    u.verified = verify_all_sizes(u.module, u.graph) if o.verify else []
     if u.verified:
         u.session.fail(u.verified)
 

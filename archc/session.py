@@ -14,6 +14,9 @@ from archc.diagnostics import Diagnostic, Span, has_errors
 from archc.errors import DiagnosticError
 
 DEFAULT_PARAM_LIMIT = 2_000_000_000
+# the verify stage runs every node on fake tensors, about 1 ms a node and a size on a CPU: past this
+# many nodes it is skipped (a warning says so) unless asked for (`archc check --verify-all`)
+VERIFY_MAX_NODES = 20_000
 CMDLINE = "<command line>"   # the display name of the command line's text in rendered diagnostics
 
 
@@ -30,6 +33,7 @@ class Options:
     dtype: Any = None
     inplace: bool = True
     verify: bool = True
+    verify_max_nodes: int | None = VERIFY_MAX_NODES
 
 
 @dataclass

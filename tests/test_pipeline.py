@@ -103,3 +103,12 @@ def test_measure_is_a_stage_on_the_elaborated_graph():
     u = run(MLP, until="measure", measure=Request(device="meta"))
     assert "lower" not in u.done and u.done[-1] == "measure" and u.module is None
     assert u.measured.static.params == u.graph.param_count and u.measured.measured is None
+
+
+def test_verify_is_skipped_past_its_node_limit_with_a_warning():
+    u = run(MLP, Options(device="meta", verify_max_nodes=5), until="verify")
+    assert u.verified is None and u.module is not None and "verify" in u.done
+    (d,) = [d for d in u.session.diagnostics if d.code == "ARC607"]
+    assert d.severity == "warning" and "7 nodes, more than 5" in d.message and "--verify-all" in d.hint
+    u = run(MLP, Options(device="meta", verify_max_nodes=7), until="verify")
+    assert u.verified == [] and not u.session.diagnostics
