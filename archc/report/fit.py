@@ -26,45 +26,82 @@ def console() -> Any:
 class Col:
     header: str
     justify: str = "left"
-    kind: str = "num"        # num: never cut or wrapped; name: shortened uniquely or wrapped; text: wraps
+    kind: str = "num"        # num: never cut or wrapped (numbers, op names); name: shortened uniquely or
+    #                          wrapped; text: wraps at spaces
     drop: int = 0            # 0: always shown; otherwise columns go in decreasing `drop` order
     style: str | None = None
 
 
-def shorten(name: str, width: int) -> str:
-    """`name` in at most `width` characters: its longest dotted segments are trimmed first (the last
-    segment last), `layer1.0.downsample.0` -> `layer1.0.down….0`; a name without room is cut in the
-    middle."""
+def _trim(seg: str, keep: int, style: str) -> str:
+    """`seg` in `keep` characters (ellipsis included): its head, or its head and trailing digits."""
+    if keep >= len(seg):
+        return seg
+    tail = ""
+    if style == "digits":
+        tail = seg[len(seg.rstrip("0123456789")):]
+        if len(tail) >= keep - 1:
+            tail = ""
+    return seg[:max(1, keep - 1 - len(tail))] + ELLIPSIS + tail
+
+
+def shorten(name: str, width: int, style: str = "head") -> str:
+    """`name` in at most `width` characters. Styles: `head` and `digits` trim the longest dotted
+    segments first, the last one last (`layer1.0.downsample.0` -> `layer1.0.down….0`; `digits`
+    keeps a segment's trailing number, `lay…1`); `middle` cuts the middle; `tail` keeps the end."""
     if len(name) <= width:
         return name
+    if style == "middle":
+        head = (width - 1) // 2
+        return name[:head] + ELLIPSIS + name[len(name) - (width - 1 - head):]
+    if style == "tail":
+        return ELLIPSIS + name[len(name) - width + 1:]
     segs = name.split(".")
     keep = [len(s) for s in segs]
 
     def shown() -> str:
-        return ".".join(s if k == len(s) else s[:k] + ELLIPSIS for s, k in zip(segs, keep))
+        return ".".join(_trim(s, k, style) for s, k in zip(segs, keep))
 
     while len(shown()) > width:
-        # display length of each segment; the last one is trimmed only when nothing else can be
         cands = [i for i in range(len(segs) - 1) if keep[i] > 2]
         if not cands:
             cands = [i for i in range(len(segs)) if keep[i] > 2]
         if not cands:
             break
         i = max(cands, key=lambda j: (keep[j], -j))
-        keep[i] -= 1 if keep[i] < len(segs[i]) else 2  # the first trim pays for the ellipsis
+        keep[i] -= 1
     out = shown()
-    if len(out) > width:
-        head = (width - 1) // 2
-        out = name[:head] + ELLIPSIS + name[len(name) - (width - 1 - head):]
-    return out
+    return out if len(out) <= width else shorten(name, width, "middle")
+
+
+STYLES = ("head", "digits", "middle", "tail")
 
 
 def shorten_unique(names: Sequence[str], width: int) -> list[str] | None:
-    """Every name shortened to `width`, or None when two would read the same."""
-    out = [shorten(n, width) for n in names]
-    if len(set(out)) < len(set(names)):
-        return None
-    return out
+    """Every name shortened to `width` in the first style that keeps them apart, or None when no
+    style does."""
+    for style in STYLES:
+        out = [shorten(n, width, style) for n in names]
+        if len(set(out)) == len(set(names)):
+            return out
+    return None
+
+
+def wrap_items(text: str, width: int) -> str:
+    """`text` broken into lines of at most `width` between its `, `-separated items (a shape's
+    dims stay whole); an item longer than `width` is left for the table to wrap."""
+    if len(text) <= width:
+        return text
+    lines: list[str] = []
+    cur = ""
+    for item in text.split(", "):
+        cand = f"{cur}, {item}" if cur else item
+        if cur and len(cand) + 1 > width:  # +1: the comma that ends the line
+            lines.append(cur + ",")
+            cur = item
+        else:
+            cur = cand
+    lines.append(cur)
+    return "\n".join(lines)
 
 
 def _table_width(widths: Sequence[int]) -> int:
@@ -94,9 +131,12 @@ def fit_table(con: Any, cols: Sequence[Col], rows: Sequence[Sequence[str]], titl
             fold = set()
             names: dict[int, list[str]] = {}
             excess = _table_width([natural[i] for i in shown]) - avail
-            for i in shown:  # give the excess back from the name and text columns, in column order
-                if excess <= 0 or cols[i].kind == "num":
-                    continue
+            # give the excess back from the text columns (they wrap), then the names
+            squeeze = sorted((i for i in shown if cols[i].kind != "num"),
+                             key=lambda i: (cols[i].kind == "name", -natural[i]))
+            for i in squeeze:
+                if excess <= 0:
+                    break
                 take = min(max(0, natural[i] - max(MIN_NAME, len(cols[i].header))), excess)
                 if not take:
                     continue
@@ -108,7 +148,9 @@ def fit_table(con: Any, cols: Sequence[Col], rows: Sequence[Sequence[str]], titl
                 else:
                     fold.add(i)
             # a column goes rather than a number being cut or a name wrapping; text may wrap
-            if (excess > 0 or any(cols[i].kind == "name" for i in fold)) and order:
+            # (or text wrapping onto more than about two lines)
+            cramped = any(cols[i].kind == "name" or 2 * widths[i] < natural[i] for i in fold)
+            if (excess > 0 or cramped) and order:
                 i = order.pop(0)
                 shown.remove(i)
                 dropped.append(cols[i].header)
@@ -117,6 +159,10 @@ def fit_table(con: Any, cols: Sequence[Col], rows: Sequence[Sequence[str]], titl
         for i, short in names.items():
             for r, s in zip(rows, short):
                 r[i] = s
+        for i in fold:
+            if cols[i].kind == "text":
+                for r in rows:
+                    r[i] = wrap_items(r[i], widths[i])
     t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
     for i in shown:
         c = cols[i]

@@ -184,7 +184,7 @@ def render(con: Any, doc: dict, top: int = 20, depth: int = 1, wide: bool = Fals
     nodes = sorted(doc["nodes"], key=lambda n: (-n["flops"], -(n["latency_ms"] or 0), n["id"]))
     if top > 0:
         nodes = nodes[:top]
-    cols = [Col("node", kind="name"), Col("op", kind="text", drop=2), Col("output", drop=4), Col("params", "right"),
+    cols = [Col("node", kind="name"), Col("op", drop=2), Col("output", drop=4), Col("params", "right"),
             Col("MACs", "right"), Col("FLOPs", "right"), Col("share", "right", drop=3),
             Col("act. bytes", "right", drop=5)]
     if measured:
@@ -205,7 +205,7 @@ def render(con: Any, doc: dict, top: int = 20, depth: int = 1, wide: bool = Fals
     fit_table(con, cols, rows, f"{title} — nodes by FLOPs{shown}{at}", wide)
     blocks = [b for b in doc["blocks"] if b["depth"] <= depth]
     if blocks:
-        cols = [Col("block", kind="name"), Col("kind", kind="text", drop=2), Col("nodes", "right", drop=4),
+        cols = [Col("block", kind="name"), Col("kind", drop=2), Col("nodes", "right", drop=4),
                 Col("params", "right"), Col("MACs", "right"), Col("FLOPs", "right"), Col("share", "right", drop=3),
                 Col("act. bytes", "right", drop=5)]
         if measured:
