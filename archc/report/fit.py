@@ -137,7 +137,9 @@ def fit_table(con: Any, cols: Sequence[Col], rows: Sequence[Sequence[str]], titl
             for i in squeeze:
                 if excess <= 0:
                     break
-                take = min(max(0, natural[i] - max(MIN_NAME, len(cols[i].header))), excess)
+                # a name gives up at most a quarter of itself (then a column goes instead)
+                floor = max(MIN_NAME, len(cols[i].header), -(-3 * natural[i] // 4) if cols[i].kind == "name" else 0)
+                take = min(max(0, natural[i] - floor), excess)
                 if not take:
                     continue
                 widths[i] = natural[i] - take
@@ -170,8 +172,13 @@ def fit_table(con: Any, cols: Sequence[Col], rows: Sequence[Sequence[str]], titl
                      no_wrap=i not in fold, overflow="fold" if i in fold else "ellipsis")
     for r in rows:
         t.add_row(*(Text(r[i]) for i in shown))
-    if wide:
-        con.print(t, width=max(con.width, _table_width([natural[i] for i in shown])), crop=False)
+    if wide:  # at the table's own width, whatever the terminal's (Console.print caps `width` at it)
+        before = con.width
+        con.width = max(before, _table_width([natural[i] for i in shown]))
+        try:
+            con.print(t, crop=False)
+        finally:
+            con.width = before
     else:
         con.print(t)
     if dropped:
