@@ -104,6 +104,27 @@ def wrap_items(text: str, width: int) -> str:
     return "\n".join(lines)
 
 
+def say(con: Any, text: str, style: str | None = None) -> None:
+    """Print a summary line, wrapped only after `,` `:` `+` `=` and before `(`, so a number stays
+    with its unit (`1.05 MiB`) and an expression with its operands."""
+    import re
+
+    from rich.text import Text
+
+    width = con.width
+    lines, cur = [], ""
+    for tok in re.split(r"(?<=[,:+=]) | (?=\()", text):
+        cand = f"{cur} {tok}" if cur else tok
+        if cur and len(cand) > width:
+            lines.append(cur)
+            cur = tok
+        else:
+            cur = cand
+    lines.append(cur)
+    for ln in lines:
+        con.print(Text(ln, style=style or ""), overflow="fold")
+
+
 def _table_width(widths: Sequence[int]) -> int:
     # show_edge=False, pad_edge=False: one space of padding each side of a separator
     return sum(widths) + 3 * max(0, len(widths) - 1)

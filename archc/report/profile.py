@@ -173,7 +173,7 @@ def batch_text(doc: dict) -> str:
 
 
 def render(con: Any, doc: dict, top: int = 20, depth: int = 1, wide: bool = False) -> None:
-    from archc.report.fit import Col, fit_table
+    from archc.report.fit import Col, fit_table, say
 
     spec = doc["spec"]
     measured = doc.get("measured")
@@ -227,26 +227,26 @@ def render(con: Any, doc: dict, top: int = 20, depth: int = 1, wide: bool = Fals
     if ps and batch:
         # the figures the field quotes (one sample), then the batch the example sizes describe
         pc = f" (causal {fmt_count(ps['flops_causal'])})" if ps["flops_causal"] != ps["flops"] else ""
-        con.print(f"[bold]per sample[/bold] at {others or 'static sizes'}, {doc['dtype']}: {params}, "
-                  f"{fmt_count(ps['macs'])} MACs, {fmt_count(ps['flops'])} FLOPs{pc}")
-        con.print(f"batch {batch}: {fmt_count(doc['macs'])} MACs, {fmt_count(doc['flops'])} FLOPs{causal}")
+        say(con, f"per sample{' at ' + others if others else ''}, {doc['dtype']}: {params}, "
+                 f"{fmt_count(ps['macs'])} MACs, {fmt_count(ps['flops'])} FLOPs{pc}", "bold")
+        say(con, f"batch {batch}: {fmt_count(doc['macs'])} MACs, {fmt_count(doc['flops'])} FLOPs{causal}")
     else:
         sizes = ", ".join(f"{k}={v}" for k, v in doc["symbols"].items())
-        con.print(f"[bold]total[/bold] at {sizes or 'static sizes'}, {doc['dtype']}: {params}, "
-                  f"{fmt_count(doc['macs'])} MACs, {fmt_count(doc['flops'])} FLOPs{causal}")
+        say(con, f"total at {sizes or 'static sizes'}, {doc['dtype']}: {params}, "
+                 f"{fmt_count(doc['macs'])} MACs, {fmt_count(doc['flops'])} FLOPs{causal}", "bold")
     if doc.get("per_token"):
-        con.print(f"per token: {fmt_count(doc['per_token']['flops'])} FLOPs")
-    of = f" (batch {batch})" if batch else ""
-    con.print(f"memory, inference{of}: weights {fmt_bytes(mem['weights_bytes'] + mem['buffers_bytes'])} + peak activations "
-              f"{fmt_bytes(mem['peak_activation_bytes'])}" + (f" at {mem['peak_at']}" if mem["peak_at"] else "")
-              + f" = {fmt_bytes(mem['static_peak_bytes'])}")
+        say(con, f"per token: {fmt_count(doc['per_token']['flops'])} FLOPs")
+    of = f" (static, {batch})" if batch else " (static)"
+    say(con, f"memory, inference{of}: weights {fmt_bytes(mem['weights_bytes'] + mem['buffers_bytes'])} + peak activations "
+             f"{fmt_bytes(mem['peak_activation_bytes'])}" + (f" at {mem['peak_at']}" if mem["peak_at"] else "")
+             + f" = {fmt_bytes(mem['static_peak_bytes'])}")
     tr = mem.get("training")
     if tr:
         opt = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "sgd-momentum": "SGD with momentum"}.get(tr["optimizer"], tr["optimizer"])
         state = f" + {opt} state {fmt_bytes(tr['optimizer_bytes'])}" if tr["optimizer_bytes"] else ""
-        con.print(f"memory, training step{of}: weights {fmt_bytes(tr['weights_bytes'] + tr['buffers_bytes'])} + gradients "
-                  f"{fmt_bytes(tr['gradients_bytes'])}{state} + activations kept for backward "
-                  f"{fmt_bytes(tr['saved_activation_bytes'])} = {fmt_bytes(tr['total_bytes'])} (static estimates)")
+        say(con, f"memory, training step{of}: weights {fmt_bytes(tr['weights_bytes'] + tr['buffers_bytes'])} + gradients "
+                 f"{fmt_bytes(tr['gradients_bytes'])}{state} + activations kept for backward "
+                 f"{fmt_bytes(tr['saved_activation_bytes'])} = {fmt_bytes(tr['total_bytes'])}")
     for u in doc["uncounted"]:
         con.print(f"[yellow]uncounted:[/yellow] {u['op']} ({u['nodes']} nodes, {100 * u['share']:.1f}% of nodes): {u['reason']}")
     if measured:

@@ -105,7 +105,7 @@ def check_rows(doc: dict[str, Any], depth: int | None = None) -> list[dict[str, 
 def render_check(con: Any, doc: dict[str, Any], depth: int | None = None, wide: bool = False) -> None:
     import os
 
-    from archc.report.fit import Col, fit_table
+    from archc.report.fit import Col, fit_table, say
 
     sizes = ", ".join(f"{k}={v['example']}" for k, v in doc["symbols"].items())
     title = f"{doc['spec']}: {doc['name']}" + (f" ({doc['variant']})" if doc.get("variant") else "") \
@@ -130,8 +130,8 @@ def render_check(con: Any, doc: dict[str, Any], depth: int | None = None, wide: 
     if doc["constraints"]:
         con.print(f"requires: {'; '.join(doc['constraints'])}")
     folded = f" in {len(rows)} rows (--depth {depth})" if depth is not None else ""
-    con.print(f"[bold]{len(doc['nodes'])} nodes{folded}, {doc['params']:,} parameters ({_fmt_count(doc['params'])})[/bold]; "
-              f"shapes verified on the meta device at {ex or 'static sizes'}")
+    say(con, f"{len(doc['nodes'])} nodes{folded}, {doc['params']:,} parameters ({_fmt_count(doc['params'])}); "
+             f"shapes verified on the meta device at {ex or 'static sizes'}")
 
 
 def _verified_at(graph) -> list[dict[str, int]]:

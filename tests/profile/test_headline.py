@@ -63,7 +63,7 @@ def test_training_memory_terms(write_spec):
     sgd = json.loads(run(spec, "--json", "--optimizer", "sgd").stdout)["memory"]["training"]
     assert sgd["optimizer_bytes"] == 0 and sgd["total_bytes"] == tr["total_bytes"] - 2 * w
     text = run(spec).stdout
-    assert "memory, training step (batch B=4): weights 712 B + gradients 712 B + Adam state 1.39 KiB" in text
+    assert "memory, training step (static, B=4): weights 712 B + gradients 712 B + Adam state 1.39 KiB" in text
     r = runner.invoke(app, ["profile", spec, "--optimizer", "lion"])
     assert r.exit_code == 2 and "--optimizer must be one of" in r.stderr
 
