@@ -170,8 +170,8 @@ def fit_table(con: Any, cols: Sequence[Col], rows: Sequence[Sequence[str]], titl
                     names[i] = short
                 else:
                     fold.add(i)
-            # a column goes rather than a number being cut or a name wrapping; text may wrap
-            # (or text wrapping onto more than about two lines)
+            # a column goes rather than a number being cut, a name wrapping or text wrapping onto
+            # more than about two lines
             cramped = any(cols[i].kind == "name" or 2 * widths[i] < natural[i] for i in fold)
             if (excess > 0 or cramped) and order:
                 i = order.pop(0)
@@ -193,9 +193,13 @@ def fit_table(con: Any, cols: Sequence[Col], rows: Sequence[Sequence[str]], titl
                      no_wrap=i not in fold, overflow="fold" if i in fold else "ellipsis")
     for r in rows:
         t.add_row(*(Text(r[i]) for i in shown))
-    if wide:  # at the table's own width, whatever the terminal's (Console.print caps `width` at it)
+    need = _table_width([widths[i] for i in shown])
+    if need > con.width:
+        # --wide, or narrower than its numbers even with every column it may leave out gone: the
+        # table keeps its own width (the terminal wraps its lines) rather than cutting a number.
+        # Console.print caps `width` at the console's, hence the swap.
         before = con.width
-        con.width = max(before, _table_width([natural[i] for i in shown]))
+        con.width = need
         try:
             con.print(t, crop=False)
         finally:

@@ -117,3 +117,10 @@ def test_check_goldens(width):
     out = run(width, "check", "specs/resnet18.yaml", "--depth", "1")
     golden(f"check_resnet18_depth1_{width}.txt", out)
     assert max(len(ln) for ln in out.splitlines() if "│" in ln) <= width
+
+
+def test_too_narrow_for_the_numbers_keeps_them_whole():
+    # 30 columns cannot hold node, params, MACs and FLOPs: the table overflows rather than cut
+    out = run(30, "profile", "specs/resnet50.yaml", "--top", "3")
+    assert "236.03M" in out and "472.06M" in out and "9.41K" in out
+    assert not any("…" in cell for ln in out.splitlines() if "│" in ln for cell in ln.split("│")[1:])
