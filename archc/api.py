@@ -161,19 +161,21 @@ def run_profile(spec_or_path: str | os.PathLike | LoadedSpec, options: Options, 
                 "peak_memory_bytes": m["peak_memory_bytes"] if m else None})
     if req.sweep is not None:
         sym, values = req.sweep
-        if sym not in graph.symbols:
-            known = ", ".join(graph.symbols) or "none"
-            raise UsageError(f"--sweep {sym}: the spec has no symbol {sym!r} (symbols: {known})")
+        syms = [s.strip() for s in sym.split(",")]   # `H,W`: every symbol set to each value
+        for one in syms:
+            if one not in graph.symbols:
+                known = ", ".join(graph.symbols) or "none"
+                raise UsageError(f"--sweep {sym}: the spec has no symbol {one!r} (symbols: {known})")
         rows = []
         for v in values:
-            p = at({sym: v}, f"{sym}={v}")
+            p = at({one: v for one in syms}, f"{sym}={v}")
             s, m = p.static, p.measured
             rows.append({"value": v, "symbols": dict(s.symbols), "params": s.params, "macs": s.macs, "flops": s.flops,
                          "macs_causal": s.macs_causal, "flops_causal": s.flops_causal,
                          "activation_bytes": s.activation_bytes, "static_peak_bytes": s.static_peak_bytes,
                          "latency_ms": m["latency_ms"] if m else None,
                          "peak_memory_bytes": m["peak_memory_bytes"] if m else None})
-        results["sweep"] = {"symbol": sym, "rows": rows}
+        results["sweep"] = {"symbol": sym, "symbols": syms, "rows": rows}
     return graph, prof.static, results
 
 

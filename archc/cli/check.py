@@ -8,7 +8,7 @@ from typing_extensions import Annotated
 
 from archc.cli._common import (
     CMDLINE, EXIT_FAIL, EXIT_OK, DebugOpt, JsonOpt, ParamLimitOpt, SetOpt, VariantOpt, parse_sets,
-    print_diagnostics, print_json, require_torch, run_command, spec_path, stdout_console,
+    print_diagnostics, print_json, require_torch, run_command, spec_path,
 )
 from archc.diagnostics import DiagnosticError
 
@@ -46,6 +46,12 @@ def check(
     param_limit: ParamLimitOpt = None,
     weights: Annotated[Optional[str], typer.Option("--weights", metavar="PATH",
                        help="Load a safetensors or torch state_dict file (builds on cpu instead of meta).")] = None,
+    depth: Annotated[Optional[int], typer.Option(
+        "--depth", min=0, metavar="N",
+        help="Fold the nodes inside more than N levels of blocks into one row per block, params summed "
+        "(0: one row per top-level block or repeat), as `archc graph --depth` draws them. "
+        "The table only; --json lists every node and block.")] = None,
+    wide: Annotated[bool, typer.Option("--wide", help="Shorten no name and leave out no column, whatever the terminal's width.")] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Validate specs, infer every shape, build on the meta device and verify executed shapes."""
@@ -68,12 +74,13 @@ def check(
         if json_:
             print_json(results[0] if len(results) == 1 else {"specs": results})
         else:
+            from archc.report.fit import console
             from archc.report.summary import render_check
 
-            con = stdout_console()
+            con = console()
             for r in results:
                 if r.get("verified"):
-                    render_check(con, r)
+                    render_check(con, r, depth, wide)
         return EXIT_FAIL if failed else EXIT_OK
 
     run_command(body, debug)

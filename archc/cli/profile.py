@@ -2,6 +2,7 @@
 no execution), latency and peak memory on a device, batch and symbol sweeps, budgets for CI."""
 from __future__ import annotations
 
+import sys
 from typing import Any, Optional
 
 import typer
@@ -10,7 +11,6 @@ from typing_extensions import Annotated
 from archc.cli._common import (
     CMDLINE, EXIT_FAIL, EXIT_OK, DebugOpt, JsonOpt, ParamLimitOpt, SetOpt, UsageError,
     VariantOpt, parse_sets, print_diagnostics, print_json, require_torch, run_command, spec_path, stderr_console,
-    stdout_console,
 )
 from archc.diagnostics import Span
 from archc.profile.budget import MEMORY_LIMIT_HELP
@@ -23,7 +23,9 @@ Static analysis (any --device, meta by default) runs nothing and works at any si
 
 Memory (static): weights + buffers + the peak of live activations in a liveness walk of the
 graph's topological order. Measured: CUDA max_memory_allocated; on CPU the torch.profiler
-allocation timeline of one forward. Per-node latency: a torch.fx Interpreter timing each node
+allocation timeline of one forward. Training step (static): weights + gradients (one per parameter)
++ optimizer state (--optimizer; Adam keeps 2 per parameter) + the activations kept for backward (every
+output that is not a view). Per-sample figures lead; batch totals follow. Per-node latency: a torch.fx Interpreter timing each node
 (its overhead is reported).
 
 Budgets (`budget:` in the spec or --max-*): exceeded -> exit 1 with ARC610-ARC613."""
@@ -48,14 +50,18 @@ def profile(
     compile_: Annotated[bool, typer.Option("--compile", help="Measure torch.compile(module) instead of eager.")] = False,
     batch_size: Annotated[Optional[str], typer.Option("--batch-size", "-b", metavar="N,N,...",
                           help="Throughput at these batch sizes, e.g. 1,8,32 (the batch symbol is set to each).")] = None,
-    sweep: Annotated[Optional[str], typer.Option("--sweep", metavar="SYMBOL=v1,v2,...",
-                     help="FLOPs, memory (and latency) per value of a symbol, re-elaborated exactly per value.")] = None,
+    sweep: Annotated[Optional[list[str]], typer.Option("--sweep", metavar="SYMBOL[,SYMBOL...]=v1,v2,...",
+                     help="FLOPs, memory (and latency) per value of a symbol, re-elaborated exactly per value; "
+                     "`H,W=128,224,320` sets several symbols together. Given once.")] = None,
     warmup: Annotated[int, typer.Option("--warmup", min=0, help="Untimed calls before timing.")] = 3,
     repeats: Annotated[int, typer.Option("--repeats", min=1, help="Timed calls (median and IQR).")] = 20,
     per_node: Annotated[bool, typer.Option("--per-node/--no-per-node", help="Time every node (fx Interpreter).")] = True,
     memory: Annotated[bool, typer.Option("--memory/--no-memory", help="Measure peak memory.")] = True,
     top: Annotated[int, typer.Option("--top", min=0, help="Nodes shown in the table (0: all).")] = 20,
     depth: Annotated[int, typer.Option("--depth", min=0, help="Block nesting depth shown in the table.")] = 1,
+    wide: Annotated[bool, typer.Option("--wide", help="Shorten no name and leave out no column, whatever the terminal's width.")] = False,
+    optimizer: Annotated[str, typer.Option("--optimizer", metavar="adam|adamw|sgd|sgd-momentum",
+                         help="The optimizer of the training-memory estimate (its state per parameter: 2, 2, 0, 1).")] = "adam",
     max_params: Annotated[Optional[str], typer.Option("--max-params", metavar="N", help="Budget: parameters (25M, 2.5e7).")] = None,
     max_flops: Annotated[Optional[str], typer.Option("--max-flops", metavar="N", help="Budget: dense FLOPs of one forward (8G).")] = None,
     max_memory: Annotated[Optional[str], typer.Option("--max-memory", metavar="BYTES",
@@ -93,10 +99,18 @@ def profile(
         if batch_size:
             req.batch_sizes = _ints("--batch-size", batch_size)
         if sweep:
-            sym, eq, vals = sweep.partition("=")
-            if not eq or not sym.strip().isidentifier():
-                raise UsageError(f"--sweep expects SYMBOL=v1,v2,..., got {sweep!r}")
-            req.sweep = (sym.strip(), _ints("--sweep", vals))
+            if len(sweep) > 1:
+                raise UsageError(f"--sweep is given {len(sweep)} times ({', '.join(map(repr, sweep))}); give it once "
+                                 "(`--sweep H,W=128,224` sets several symbols together)")
+            sym, eq, vals = sweep[0].partition("=")
+            names = [x.strip() for x in sym.split(",")]
+            if not eq or not all(x.isidentifier() for x in names) or len(set(names)) < len(names):
+                raise UsageError(f"--sweep expects SYMBOL=v1,v2,... or SYMBOL,SYMBOL=v1,v2,..., got {sweep[0]!r}")
+            req.sweep = (",".join(names), _ints("--sweep", vals))
+        from archc.profile.static import OPTIMIZER_STATES
+
+        if optimizer not in OPTIMIZER_STATES:
+            raise UsageError(f"--optimizer must be one of {', '.join(OPTIMIZER_STATES)}, got {optimizer!r}")
         # flags: their text on the command line, so a diagnostic can point at them
         source = ov.source
         flags: dict[str, tuple[Any, Optional[Span]]] = {}
@@ -146,15 +160,21 @@ def profile(
         checks, diags = B.check(limits, static, results.get("measured"))
         from archc.report.profile import build_doc, render
 
-        doc = build_doc(spec, static, results, checks, dev, req.dtype)
+        doc = build_doc(spec, static, results, checks, dev, req.dtype, optimizer)
         if plot is not None:
             from archc.profile.plot import write_plot
 
-            write_plot(doc, plot)
+            try:
+                nbytes = write_plot(doc, plot)
+            except OSError as e:
+                raise UsageError(f"cannot write {plot}: {e.strerror or e}") from None
+            sys.stderr.write(f"archc: wrote {plot} ({plot.rsplit('.', 1)[-1].lower()}, {nbytes:,} bytes)\n")
         if json_:
             print_json(doc)
         else:
-            render(stdout_console(), doc, top=top, depth=depth)
+            from archc.report.fit import console
+
+            render(console(), doc, top=top, depth=depth, wide=wide)
         if diags:
             print_diagnostics(diags, loaded.sources)
         return EXIT_OK if doc["passed"] else EXIT_FAIL

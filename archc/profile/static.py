@@ -81,6 +81,7 @@ class StaticProfile:
     batch_symbol: str | None = None
     per_sample: dict | None = None
     per_token: dict | None = None
+    saved_activation_bytes: int = 0   # inputs + outputs that own storage: what backward keeps
 
     @property
     def static_peak_bytes(self) -> int:
@@ -130,6 +131,7 @@ def analyze(graph: Graph, env: Mapping[str, int] | None = None, dtype: str | Non
     unc: dict[str, int] = {}
     tm = tf = tmc = tfc = 0
     act_total = 0
+    saved = 0
     costs: dict[str, Cost] = {}
     for n in graph.nodes:
         ins = [graph.type_of(r) for r in n.inputs]
@@ -143,6 +145,8 @@ def analyze(graph: Graph, env: Mapping[str, int] | None = None, dtype: str | Non
         shapes = [[evaluate(d, env) for d in t.shape] for t in n.outputs]
         ob = sum(prod(s) * _bytes(t.dtype, dtype) for s, t in zip(shapes, n.outputs))
         act_total += ob
+        if not (aliases(n.op) and n.inputs):
+            saved += ob
         tm += c.macs
         tf += c.flops
         tmc += c.mc
@@ -189,6 +193,7 @@ def analyze(graph: Graph, env: Mapping[str, int] | None = None, dtype: str | Non
     )
     bs = batch_symbol(graph)
     prof.batch_symbol = bs
+    prof.saved_activation_bytes = in_bytes + saved
     if bs is not None and env.get(bs):
         b = env[bs]
         prof.per_sample = {"macs": tm / b, "flops": tf / b, "flops_causal": tfc / b}
@@ -271,3 +276,36 @@ def _liveness(graph: Graph, env: Mapping[str, int], dtype: str | None, costs: di
 def registry_gaps(ops: Mapping[str, Any]) -> list[str]:
     """Registered ops with neither a cost rule nor an `Uncounted` declaration."""
     return sorted(op for op in ops if not counted(op) and uncounted_reason(op) is None)
+
+
+# ---------------------------------------------------------------------------------------------
+# training memory
+# ---------------------------------------------------------------------------------------------
+
+# optimizer state per parameter element, in parameters' dtype: SGD keeps none, SGD with momentum
+# one buffer (torch.optim.SGD's momentum_buffer), Adam/AdamW two (exp_avg, exp_avg_sq)
+OPTIMIZER_STATES = {"sgd": 0, "sgd-momentum": 1, "adam": 2, "adamw": 2}
+
+TRAINING_METHOD = (
+    "weights + buffers (as inference); gradients: one per trainable parameter element, in the "
+    "parameters' dtype; optimizer state: {states} per parameter element for {optimizer}; "
+    "activations kept for backward: the inputs and every node's output that is not a view "
+    "(an upper bound: autograd saves at most the tensors the forward made; in-place and "
+    "recomputed ops save less), all held at once at the start of backward")
+
+
+def training_memory(prof: StaticProfile, optimizer: str = "adam") -> dict:
+    """The training-step memory estimate beside the inference one (torchinfo's forward/backward
+    size plus what an optimizer step holds): weights, gradients, optimizer state, buffers and the
+    activations kept for backward."""
+    states = OPTIMIZER_STATES[optimizer]
+    grads = prof.weights_bytes
+    opt = states * prof.weights_bytes
+    saved_bytes = prof.saved_activation_bytes
+    total = prof.weights_bytes + prof.buffers_bytes + grads + opt + saved_bytes
+    return {
+        "optimizer": optimizer, "optimizer_states_per_param": states,
+        "weights_bytes": prof.weights_bytes, "buffers_bytes": prof.buffers_bytes, "gradients_bytes": grads,
+        "optimizer_bytes": opt, "saved_activation_bytes": saved_bytes, "total_bytes": total,
+        "method": TRAINING_METHOD.format(states=states, optimizer=optimizer),
+    }

@@ -10,8 +10,14 @@ meaning bumps it)::
     params, macs, flops, macs_causal, flops_causal    # totals; flops is the dense headline
     activation_bytes                           # sum of every node's output bytes
     memory: {weights_bytes, buffers_bytes, inputs_bytes, peak_activation_bytes, peak_at,
-             static_peak_bytes, measured_peak_bytes, measured_activation_peak_bytes, method}
-    per_sample: {macs, flops, flops_causal} | null       # divided by the batch symbol
+             static_peak_bytes, measured_peak_bytes, measured_activation_peak_bytes, method,
+             training: {optimizer, optimizer_states_per_param, weights_bytes, buffers_bytes,
+                        gradients_bytes, optimizer_bytes, saved_activation_bytes, total_bytes, method}}
+        # training: a static estimate of one training step (archc.profile.static.training_memory):
+        # gradients = weights_bytes; optimizer_bytes = states x weights_bytes (Adam/AdamW 2, SGD with
+        # momentum 1, SGD 0); saved_activation_bytes = inputs + every node output that is not a view
+    batch: {symbol, size} | null               # the batch symbol and its example size
+    per_sample: {macs, flops, flops_causal} | null       # divided by the batch symbol (the headline)
     per_token: {macs, flops, flops_causal, tokens} | null  # token-id inputs [B, T]
     uncounted: [{op, nodes, share, reason}]    # ops without a cost rule, never silently zero
     nodes: [{id, op, block, scope, file, line, params, macs, flops, macs_causal, flops_causal,
@@ -24,8 +30,9 @@ meaning bumps it)::
                       peak_memory_bytes, activation_peak_bytes, methods}
     throughput: [{batch_size, macs, flops, flops_causal, static_peak_bytes, latency_ms,
                   samples_per_s, peak_memory_bytes}]
-    sweep: null | {symbol, rows: [{value, symbols, params, macs, flops, macs_causal, flops_causal,
+    sweep: null | {symbol, symbols, rows: [{value, symbols, params, macs, flops, macs_causal, flops_causal,
                                    activation_bytes, static_peak_bytes, latency_ms, peak_memory_bytes}]}
+        # symbol: as given (`H,W`); symbols: each symbol set to the row's value
     budget: [{name, what, limit, value, ok, checked, source, file, line}]
     passed: bool                               # no budget exceeded
 """
@@ -54,8 +61,10 @@ def _torch_version(measured: dict | None) -> str | None:
         return None
 
 
-def build_doc(spec: str, static: Any, results: dict, checks: list, device: str, dtype: str | None) -> dict:
+def build_doc(spec: str, static: Any, results: dict, checks: list, device: str, dtype: str | None,
+              optimizer: str = "adam") -> dict:
     from archc import __version__
+    from archc.profile.static import training_memory
 
     measured = results.get("measured")
     per_node = (measured or {}).get("per_node_ms") or {}
@@ -109,7 +118,10 @@ def build_doc(spec: str, static: Any, results: dict, checks: list, device: str, 
             "measured_peak_bytes": (measured or {}).get("peak_memory_bytes"),
             "measured_activation_peak_bytes": (measured or {}).get("activation_peak_bytes"),
             "method": mem_method,
+            "training": training_memory(static, optimizer),
         },
+        "batch": ({"symbol": static.batch_symbol, "size": static.symbols.get(static.batch_symbol)}
+                  if static.batch_symbol else None),
         "per_sample": static.per_sample,
         "per_token": static.per_token,
         "uncounted": static.uncounted,
@@ -141,64 +153,100 @@ def _pct(x: float, total: float) -> str:
     return f"{100 * x / total:.1f}%" if total else ""
 
 
-def render(con: Any, doc: dict, top: int = 20, depth: int = 1) -> None:
-    from rich.table import Table
+def _shape(shape: Any) -> str:
+    if shape == []:
+        return "scalar"
+    if shape and isinstance(shape[0], int):
+        return "x".join(map(str, shape))
+    return "; ".join("x".join(map(str, s)) for s in shape)
+
+
+def _lat(r: dict) -> tuple[str, str]:
+    lat = r.get("latency_ms")
+    return (f"{lat['median']:.3f}", f"{lat['iqr']:.3f}") if lat else ("-", "-")
+
+
+def batch_text(doc: dict) -> str:
+    """`B=2` (the batch symbol at its size), or "" when the spec has no batch symbol."""
+    b = (doc.get("batch") or {})
+    return f"{b['symbol']}={b['size']}" if b.get("symbol") else ""
+
+
+def render(con: Any, doc: dict, top: int = 20, depth: int = 1, wide: bool = False) -> None:
+    from archc.report.fit import Col, fit_table, say
 
     spec = doc["spec"]
     measured = doc.get("measured")
     total = doc["flops"] or 1
     title = f"{spec}: {doc['name']}" + (f" ({doc['variant']})" if doc.get("variant") else "")
-    sizes = ", ".join(f"{k}={v}" for k, v in doc["symbols"].items())
-    t = Table(title=f"{title} — nodes by FLOPs" + (f" (top {top} of {len(doc['nodes'])})" if 0 < top < len(doc["nodes"]) else ""),
-              title_justify="left", show_edge=False, pad_edge=False)
-    for col, just in (("node", "left"), ("op", "left"), ("output", "left"), ("params", "right"), ("MACs", "right"),
-                      ("FLOPs", "right"), ("share", "right"), ("act. bytes", "right")):
-        t.add_column(col, justify=just)  # type: ignore[arg-type]
-    if measured:
-        t.add_column("ms", justify="right")
-    t.add_column("where", justify="right", style="dim")
+    batch = batch_text(doc)
+    others = ", ".join(f"{k}={v}" for k, v in doc["symbols"].items() if k != (doc.get("batch") or {}).get("symbol"))
     nodes = sorted(doc["nodes"], key=lambda n: (-n["flops"], -(n["latency_ms"] or 0), n["id"]))
     if top > 0:
         nodes = nodes[:top]
+    cols = [Col("node", kind="name"), Col("op", drop=2), Col("output", drop=4), Col("params", "right"),
+            Col("MACs", "right"), Col("FLOPs", "right"), Col("share", "right", drop=3),
+            Col("act. bytes", "right", drop=5)]
+    if measured:
+        cols.append(Col("ms", "right"))
+    cols.append(Col("where", "right", drop=6, style="dim"))
+    rows = []
     for n in nodes:
-        shape = n["output_shape"]
-        shape_s = "x".join(map(str, shape)) if shape and isinstance(shape[0], int) else ("scalar" if shape == [] else "; ".join("x".join(map(str, s)) for s in shape))
         flops = fmt_count(n["flops"]) + ("" if n.get("counted", True) else " ?")
-        row = [n["id"], n["op"], shape_s, fmt_count(n["params"]) if n["params"] else "", fmt_count(n["macs"]) if n["macs"] else "",
-               flops if n["flops"] or not n.get("counted", True) else "", _pct(n["flops"], total), fmt_bytes(n["output_bytes"])]
+        row = [n["id"], n["op"], _shape(n["output_shape"]), fmt_count(n["params"]) if n["params"] else "",
+               fmt_count(n["macs"]) if n["macs"] else "", flops if n["flops"] or not n.get("counted", True) else "",
+               _pct(n["flops"], total), fmt_bytes(n["output_bytes"])]
         if measured:
             row.append(f"{n['latency_ms']:.3f}" if n["latency_ms"] is not None else "")
         row.append(_where(n["file"], n["line"], spec))
-        t.add_row(*row)
-    con.print(t)
+        rows.append(row)
+    shown = f" (top {top} of {len(doc['nodes'])})" if 0 < top < len(doc["nodes"]) else ""
+    at = f", batch {batch}" if batch else ""
+    fit_table(con, cols, rows, f"{title} — nodes by FLOPs{shown}{at}", wide)
     blocks = [b for b in doc["blocks"] if b["depth"] <= depth]
     if blocks:
-        bt = Table(title="blocks by FLOPs", title_justify="left", show_edge=False, pad_edge=False)
-        for col, just in (("block", "left"), ("kind", "left"), ("nodes", "right"), ("params", "right"), ("MACs", "right"),
-                          ("FLOPs", "right"), ("share", "right"), ("act. bytes", "right")):
-            bt.add_column(col, justify=just)  # type: ignore[arg-type]
+        cols = [Col("block", kind="name"), Col("kind", drop=2), Col("nodes", "right", drop=4),
+                Col("params", "right"), Col("MACs", "right"), Col("FLOPs", "right"), Col("share", "right", drop=3),
+                Col("act. bytes", "right", drop=5)]
         if measured:
-            bt.add_column("ms", justify="right")
-        bt.add_column("where", justify="right", style="dim")
+            cols.append(Col("ms", "right"))
+        cols.append(Col("where", "right", drop=6, style="dim"))
+        rows = []
         for b in sorted(blocks, key=lambda b: (-b["flops"], b["scope"])):
             row = [b["scope"], b["name"] or b["kind"], str(b["nodes"]), fmt_count(b["params"]), fmt_count(b["macs"]),
                    fmt_count(b["flops"]), _pct(b["flops"], total), fmt_bytes(b["output_bytes"])]
             if measured:
                 row.append(f"{b['latency_ms']:.3f}" if b["latency_ms"] is not None else "")
             row.append(_where(b["file"], b["line"], spec))
-            bt.add_row(*row)
-        con.print(bt)
+            rows.append(row)
+        fit_table(con, cols, rows, "blocks by FLOPs", wide)
     mem = doc["memory"]
     causal = f" (causal {fmt_count(doc['flops_causal'])})" if doc["flops_causal"] != doc["flops"] else ""
-    con.print(f"[bold]total[/bold] at {sizes or 'static sizes'}, {doc['dtype']}: {doc['params']:,} params "
-              f"({fmt_count(doc['params'])}), {fmt_count(doc['macs'])} MACs, {fmt_count(doc['flops'])} FLOPs{causal}")
+    params = f"{doc['params']:,} params ({fmt_count(doc['params'])})"
+    ps = doc.get("per_sample")
+    if ps and batch:
+        # the figures the field quotes (one sample), then the batch the example sizes describe
+        pc = f" (causal {fmt_count(ps['flops_causal'])})" if ps["flops_causal"] != ps["flops"] else ""
+        say(con, f"per sample{' at ' + others if others else ''}, {doc['dtype']}: {params}, "
+                 f"{fmt_count(ps['macs'])} MACs, {fmt_count(ps['flops'])} FLOPs{pc}", "bold")
+        say(con, f"batch {batch}: {fmt_count(doc['macs'])} MACs, {fmt_count(doc['flops'])} FLOPs{causal}")
+    else:
+        sizes = ", ".join(f"{k}={v}" for k, v in doc["symbols"].items())
+        say(con, f"total at {sizes or 'static sizes'}, {doc['dtype']}: {params}, "
+                 f"{fmt_count(doc['macs'])} MACs, {fmt_count(doc['flops'])} FLOPs{causal}", "bold")
     if doc.get("per_token"):
-        con.print(f"per token: {fmt_count(doc['per_token']['flops'])} FLOPs")
-    elif doc.get("per_sample"):
-        con.print(f"per sample: {fmt_count(doc['per_sample']['flops'])} FLOPs")
-    con.print(f"memory (static): weights {fmt_bytes(mem['weights_bytes'] + mem['buffers_bytes'])} + peak activations "
-              f"{fmt_bytes(mem['peak_activation_bytes'])}" + (f" at {mem['peak_at']}" if mem["peak_at"] else "")
-              + f" = {fmt_bytes(mem['static_peak_bytes'])}")
+        say(con, f"per token: {fmt_count(doc['per_token']['flops'])} FLOPs")
+    of = f" (static, {batch})" if batch else " (static)"
+    say(con, f"memory, inference{of}: weights {fmt_bytes(mem['weights_bytes'] + mem['buffers_bytes'])} + peak activations "
+             f"{fmt_bytes(mem['peak_activation_bytes'])}" + (f" at {mem['peak_at']}" if mem["peak_at"] else "")
+             + f" = {fmt_bytes(mem['static_peak_bytes'])}")
+    tr = mem.get("training")
+    if tr:
+        opt = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "sgd-momentum": "SGD with momentum"}.get(tr["optimizer"], tr["optimizer"])
+        state = f" + {opt} state {fmt_bytes(tr['optimizer_bytes'])}" if tr["optimizer_bytes"] else ""
+        say(con, f"memory, training step{of}: weights {fmt_bytes(tr['weights_bytes'] + tr['buffers_bytes'])} + gradients "
+                 f"{fmt_bytes(tr['gradients_bytes'])}{state} + activations kept for backward "
+                 f"{fmt_bytes(tr['saved_activation_bytes'])} = {fmt_bytes(tr['total_bytes'])}")
     for u in doc["uncounted"]:
         con.print(f"[yellow]uncounted:[/yellow] {u['op']} ({u['nodes']} nodes, {100 * u['share']:.1f}% of nodes): {u['reason']}")
     if measured:
@@ -214,26 +262,29 @@ def render(con: Any, doc: dict, top: int = 20, depth: int = 1) -> None:
             con.print(f"memory (measured): peak {fmt_bytes(measured['peak_memory_bytes'])} "
                       f"(activations {fmt_bytes(measured['activation_peak_bytes'])})")
     if doc["throughput"]:
-        tt = Table(title="throughput", title_justify="left", show_edge=False, pad_edge=False)
-        for col in ("batch", "FLOPs", "static memory", "median ms", "IQR ms", "samples/s", "peak memory"):
-            tt.add_column(col, justify="right")
-        for r in doc["throughput"]:
-            lat = r["latency_ms"]
-            tt.add_row(str(r["batch_size"]), fmt_count(r["flops"]), fmt_bytes(r["static_peak_bytes"]),
-                       f"{lat['median']:.3f}" if lat else "-", f"{lat['iqr']:.3f}" if lat else "-",
-                       f"{r['samples_per_s']:.1f}" if r["samples_per_s"] else "-", fmt_bytes(r["peak_memory_bytes"]))
-        con.print(tt)
+        cols = [Col("batch", "right"), Col("MACs", "right", drop=2), Col("FLOPs", "right"), Col("static memory", "right", drop=3),
+                Col("median ms", "right"), Col("IQR ms", "right", drop=4), Col("samples/s", "right"),
+                Col("peak memory", "right", drop=1)]
+        rows = [[str(r["batch_size"]), fmt_count(r["macs"]), fmt_count(r["flops"]), fmt_bytes(r["static_peak_bytes"]), *_lat(r),
+                 f"{r['samples_per_s']:.1f}" if r["samples_per_s"] else "-", fmt_bytes(r["peak_memory_bytes"])]
+                for r in doc["throughput"]]
+        fit_table(con, cols, rows, "throughput", wide)
     if doc.get("sweep"):
         sw = doc["sweep"]
-        st = Table(title=f"sweep over {sw['symbol']}", title_justify="left", show_edge=False, pad_edge=False)
-        for col in (sw["symbol"], "MACs", "FLOPs", "FLOPs causal", "static memory", "median ms", "peak memory"):
-            st.add_column(col, justify="right")
+        syms = sw.get("symbols") or [sw["symbol"]]
+        cols = [Col(sw["symbol"], "right"), Col("MACs", "right"), Col("FLOPs", "right"), Col("FLOPs causal", "right", drop=2),
+                Col("static memory", "right", drop=1), Col("median ms", "right"), Col("peak memory", "right", drop=3)]
+        if sw["rows"] and all(r["flops_causal"] == r["flops"] for r in sw["rows"]):
+            del cols[3]
+        rows = []
         for r in sw["rows"]:
-            lat = r["latency_ms"]
-            st.add_row(str(r["value"]), fmt_count(r["macs"]), fmt_count(r["flops"]), fmt_count(r["flops_causal"]),
-                       fmt_bytes(r["static_peak_bytes"]), f"{lat['median']:.3f}" if lat else "-",
-                       fmt_bytes(r["peak_memory_bytes"]))
-        con.print(st)
+            row = [str(r["value"]), fmt_count(r["macs"]), fmt_count(r["flops"]), fmt_count(r["flops_causal"]),
+                   fmt_bytes(r["static_peak_bytes"]), _lat(r)[0], fmt_bytes(r["peak_memory_bytes"])]
+            if len(cols) == 6:
+                del row[3]
+            rows.append(row)
+        sizes = ", ".join(f"{k}={v}" for k, v in doc["symbols"].items() if k not in syms)
+        fit_table(con, cols, rows, f"sweep over {sw['symbol']}" + (f" at {sizes}" if sizes else ""), wide)
     for c in doc["budget"]:
         mark = {True: "[green]ok[/green]", False: "[red]EXCEEDED[/red]", None: "[yellow]not checked[/yellow]"}[c["ok"]]
         con.print(f"budget {c['name']} ({c['source']}): {c['what']} {mark}")

@@ -1,4 +1,8 @@
-"""Summaries of a typed graph: the JSON document of `archc check --json` and its rich table."""
+"""Summaries of a typed graph: the JSON document of `archc check --json` and its rich table.
+
+The table shows each node's symbolic shape beside its size at the symbols' example sizes; with a
+depth, the nodes below that many levels of blocks fold into one row per block (params summed,
+the block's last node's shape), as `archc graph --depth` draws them."""
 from __future__ import annotations
 
 from typing import Any
@@ -38,6 +42,7 @@ def graph_summary(graph: Graph) -> dict[str, Any]:
                              "multiple_of": s.range.multiple_of} for s in graph.symbols.values()},
         "constraints": [c.text for c in graph.constraints],
         "verified_at": _verified_at(graph),
+        "blocks": _blocks(graph),
         "resolved_params": graph.params,
     }
 
@@ -49,26 +54,74 @@ def _fmt_count(n: int) -> str:
     return str(n)
 
 
-def render_check(con: Any, doc: dict[str, Any]) -> None:
-    from rich.table import Table
+def _chains(scopes: dict[str, dict], path: str) -> list[str]:
+    """The scopes enclosing `path`, outermost first."""
+    parts = path.split(".")
+    return [p for p in (".".join(parts[:k]) for k in range(1, len(parts))) if p in scopes]
 
-    title = f"{doc['spec']}: {doc['name']}" + (f" ({doc['variant']})" if doc.get("variant") else "")
-    t = Table(title=title, title_justify="left", show_edge=False, pad_edge=False)
-    t.add_column("node")
-    t.add_column("op")
-    t.add_column("output shape")
-    t.add_column("params", justify="right")
-    t.add_column("where", justify="right", style="dim")
+
+def _blocks(graph: Graph) -> list[dict[str, Any]]:
+    """Every block instance, repeat and seq: its nesting depth (1: top level), nodes and params."""
+    out: dict[str, dict[str, Any]] = {}
+    for path, sc in sorted(graph.scopes.items(), key=lambda kv: len(kv[0])):
+        out[path] = {"scope": path, "kind": sc.kind, "name": sc.name, "depth": len(_chains(out, path)) + 1,
+                     "nodes": 0, "params": 0, "line": sc.span.line if sc.span else None,
+                     "file": sc.span.file if sc.span else None}
+    for n in graph.nodes:
+        for p in _chains(out, n.path):
+            out[p]["nodes"] += 1
+            out[p]["params"] += n.param_count
+    return list(out.values())
+
+
+def _example(shape: Any) -> str:
+    if shape and isinstance(shape[0], list):
+        return "; ".join(_example(s) for s in shape)
+    return "[" + ", ".join(map(str, shape)) + "]"
+
+
+def check_rows(doc: dict[str, Any], depth: int | None = None) -> list[dict[str, Any]]:
+    """The table's rows: every node, or with `depth` N the nodes inside more than N levels of blocks
+    folded into their block at depth N + 1 (in graph order, where the block's first node is)."""
+    scopes = {b["scope"]: b for b in doc.get("blocks") or []}
+    rows: list[dict[str, Any]] = []
+    folded: dict[str, dict[str, Any]] = {}
+    for n in doc["nodes"]:
+        chain = _chains(scopes, n["id"])
+        if depth is None or len(chain) <= depth:
+            rows.append(dict(n, example=_example(n["example_shape"])))
+            continue
+        b = scopes[chain[depth]]
+        row = folded.get(b["scope"])
+        if row is None:
+            row = folded[b["scope"]] = {"id": b["scope"], "op": b["name"] or b["kind"],
+                                        "params": 0, "line": b["line"], "file": b["file"]}
+            rows.append(row)
+        row["params"] += n["params"]
+        row["shape"], row["example"] = n["shape"], _example(n["example_shape"])
+    return rows
+
+
+def render_check(con: Any, doc: dict[str, Any], depth: int | None = None, wide: bool = False) -> None:
     import os
 
+    from archc.report.fit import Col, fit_table, say
+
+    sizes = ", ".join(f"{k}={v['example']}" for k, v in doc["symbols"].items())
+    title = f"{doc['spec']}: {doc['name']}" + (f" ({doc['variant']})" if doc.get("variant") else "") \
+        + (f"; example sizes {sizes}" if sizes else "")
     spec_dir = os.path.dirname(doc["spec"])
-    for n in doc["nodes"]:
-        shape = n["shape"] if isinstance(n["shape"], str) else ", ".join(n["shape"])
+    cols = [Col("node", kind="name"), Col("op", drop=2), Col("output shape", kind="text"),
+            Col("example"), Col("params", "right"), Col("where", "right", drop=3, style="dim")]
+    table = []
+    rows = check_rows(doc, depth)
+    for n in rows:
+        shape = n["shape"] if isinstance(n["shape"], str) else "; ".join(n["shape"])
         where = str(n["line"] or "")
         if n.get("file") and os.path.normpath(n["file"]) != os.path.normpath(doc["spec"]):
             where = f"{os.path.relpath(n['file'], spec_dir or '.')}:{where}"
-        t.add_row(n["id"], n["op"], shape, f"{n['params']:,}" if n["params"] else "", where)
-    con.print(t)
+        table.append([n["id"], n["op"], shape, n["example"], f"{n['params']:,}" if n["params"] else "", where])
+    fit_table(con, cols, table, title, wide)
     ins = ", ".join(f"{k} {v['shape']} {v['dtype']}" for k, v in doc["inputs"].items())
     outs = ", ".join(f"{k} {v['shape']}" for k, v in doc["outputs"].items())
     con.print(f"inputs: {ins}")
@@ -76,8 +129,9 @@ def render_check(con: Any, doc: dict[str, Any]) -> None:
     ex = "; ".join(", ".join(f"{k}={v}" for k, v in env.items()) for env in doc.get("verified_at") or [])
     if doc["constraints"]:
         con.print(f"requires: {'; '.join(doc['constraints'])}")
-    con.print(f"[bold]{len(doc['nodes'])} nodes, {doc['params']:,} parameters ({_fmt_count(doc['params'])})[/bold]; "
-              f"shapes verified on the meta device at {ex or 'static sizes'}")
+    folded = f" in {len(rows)} rows (--depth {depth})" if depth is not None else ""
+    say(con, f"{len(doc['nodes'])} nodes{folded}, {doc['params']:,} parameters ({_fmt_count(doc['params'])}); "
+             f"shapes verified on the meta device at {ex or 'static sizes'}")
 
 
 def _verified_at(graph) -> list[dict[str, int]]:
