@@ -24,6 +24,7 @@ import sys
 import types
 from typing import Any
 
+from archc.codegen.containers import is_container
 from archc.codegen.nodemap import node_map
 from archc.ir.dims import dim_str
 from archc.ir.graph import Graph
@@ -239,8 +240,6 @@ def _is_default(v: Any, default: Any) -> bool:
 def _module_expr(m: Any, ctx: _Ctx, indent: int, path: str) -> str:
     import torch.nn as nn
 
-    from archc.codegen.containers import is_container
-
     pad = " " * (indent + 4)
     if type(m) is nn.Module or type(m) is nn.ModuleList or is_container(m):
         children = list(m._modules.items())
@@ -350,7 +349,8 @@ def generate(gm: Any, graph: Graph, *, spec_path: str | None = None, spec_sha256
         init_lines.append(f"        {attr_expr('self', k)} = {e}" if k.isidentifier() else
                           f"        self.add_module({k!r}, {e})")
     for mod_path, mod in [("", gm)] + [(p, m) for p, m in gm.named_modules() if p]:
-        own = mod._parameters if mod is gm else (mod._parameters if type(mod).__name__ in ("Module", "ModuleList") else {})
+        plain = type(mod).__name__ in ("Module", "ModuleList") or is_container(mod)
+        own = mod._parameters if mod is gm or plain else {}
         for pname, prm in own.items():
             if prm is None:
                 continue
