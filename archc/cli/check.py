@@ -47,7 +47,7 @@ def check(
     weights: Annotated[Optional[str], typer.Option("--weights", metavar="PATH",
                        help="Load a safetensors or torch state_dict file (builds on cpu instead of meta).")] = None,
     depth: Annotated[Optional[int], typer.Option(
-        "--depth", min=0, metavar="N",
+        "--depth", "-d", min=0, metavar="N",
         help="Fold the nodes inside more than N levels of blocks into one row per block, params summed "
         "(0: one row per top-level block or repeat), as `archc graph --depth` draws them. "
         "The table only; --json lists every node and block.")] = None,

@@ -30,7 +30,7 @@ output that is not a view). Per-sample figures lead; batch totals follow. Per-no
 
 Budgets (`budget:` in the spec or --max-*): exceeded -> exit 1 with ARC610-ARC613."""
 
-DeviceOpt = Annotated[str, typer.Option("--device", "-d", help="meta (static only), cpu, cuda, cuda:N or mps.")]
+DeviceOpt = Annotated[str, typer.Option("--device", help="meta (static only), cpu, cuda, cuda:N or mps.")]
 
 
 def _ints(opt: str, text: str) -> list[int]:
@@ -58,7 +58,7 @@ def profile(
     per_node: Annotated[bool, typer.Option("--per-node/--no-per-node", help="Time every node (fx Interpreter).")] = True,
     memory: Annotated[bool, typer.Option("--memory/--no-memory", help="Measure peak memory.")] = True,
     top: Annotated[int, typer.Option("--top", min=0, help="Nodes shown in the table (0: all).")] = 20,
-    depth: Annotated[int, typer.Option("--depth", min=0, help="Block nesting depth shown in the table.")] = 1,
+    depth: Annotated[int, typer.Option("--depth", "-d", min=0, help="Block nesting depth shown in the table.")] = 1,
     wide: Annotated[bool, typer.Option("--wide", help="Shorten no name and leave out no column, whatever the terminal's width.")] = False,
     optimizer: Annotated[str, typer.Option("--optimizer", metavar="adam|adamw|sgd|sgd-momentum",
                          help="The optimizer of the training-memory estimate (its state per parameter: 2, 2, 0, 1).")] = "adam",

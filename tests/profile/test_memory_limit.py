@@ -63,7 +63,7 @@ def test_explicit_memory_limit_is_used_and_names_the_estimate(tmp_path):
     assert ok.exit_code == 0, ok.output
 
 
-@pytest.mark.parametrize("cmd", [["build", "specs/mlp.yaml", "-o", "OUT"], ["profile", "specs/mlp.yaml", "-d", "cpu"],
+@pytest.mark.parametrize("cmd", [["build", "specs/mlp.yaml", "-o", "OUT"], ["profile", "specs/mlp.yaml", "--device", "cpu"],
                                  ["compare", "specs/resnet.yaml"]])
 @pytest.mark.parametrize("bad", ["lots", "-5", "0"])
 def test_bad_memory_limit_is_a_usage_error(tmp_path, cmd, bad):
@@ -74,11 +74,11 @@ def test_bad_memory_limit_is_a_usage_error(tmp_path, cmd, bad):
 
 
 def test_measuring_profile_checks_every_size_it_runs():
-    r = runner.invoke(app, ["profile", "specs/mlp.yaml", "-d", "cpu", "--set", "B=10000000"])
+    r = runner.invoke(app, ["profile", "specs/mlp.yaml", "--device", "cpu", "--set", "B=10000000"])
     assert r.exit_code == 1, r.output
     assert "error[ARC606]: profile at B=10000000" in r.stderr
     # a batch size of the throughput sweep is checked before the first measurement
-    r = runner.invoke(app, ["profile", "specs/mlp.yaml", "-d", "cpu", "-b", "1,2000000000", "--repeats", "1"])
+    r = runner.invoke(app, ["profile", "specs/mlp.yaml", "--device", "cpu", "-b", "1,2000000000", "--repeats", "1"])
     assert r.exit_code == 1, r.output
     assert "profile at B=2000000000" in r.stderr
     # the static profile (meta) allocates nothing and is not limited
