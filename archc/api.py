@@ -182,17 +182,23 @@ def run_profile(spec_or_path: str | os.PathLike | LoadedSpec, options: Options, 
 # ---- the commands as functions, returning what a notebook can display -------------------------
 
 def check(spec: Any, overrides: dict[str, Any] | None = None, *, variant: str | None = None,
-          param_limit: int | None = None) -> Any:
+          param_limit: int | None = None, verify_all: bool = False) -> Any:
     """`archc check`: elaborate, build on the meta device and verify every node's shape at each
-    verified size. Returns a `Report` (`.doc` as `archc check --json`, `.graph`, `.module`)."""
+    verified size (past 20,000 nodes only with `verify_all`: warning ARC607). Returns a `Report`
+    (`.doc` as `archc check --json`, `.graph`, `.module`, `.diagnostics`)."""
+    from archc import session as S
     from archc.report.display import Report
     from archc.report.summary import graph_summary, render_check
 
-    unit = _upto(spec, Options(dict(overrides or {}), variant, param_limit, device="meta"), "verify")
+    opts = Options(dict(overrides or {}), variant, param_limit, device="meta",
+                   verify_max_nodes=None if verify_all else S.VERIFY_MAX_NODES)
+    unit = _upto(spec, opts, "verify")
     doc = graph_summary(unit.graph)
     doc["spec"] = str(unit.path)
-    doc["verified"] = True
-    return Report("check", doc, render_check, graph=unit.graph, module=unit.module)
+    doc["verified"] = unit.verified is not None
+    if unit.verified is None:
+        doc["verified_at"] = []
+    return Report("check", doc, render_check, graph=unit.graph, module=unit.module, diagnostics=list(unit.session.diagnostics))
 
 
 def lint(*paths: str | os.PathLike, select: Iterable[str] | None = None, ignore: Iterable[str] = (),

@@ -97,10 +97,17 @@ def _lint(u: Unit) -> None:
     u.lint = lint_stage(u)
 
 
+def _too_big(u: Unit) -> bool:
+    o = u.options
+    return o.verify and o.verify_max_nodes is not None and len(u.graph.nodes) > o.verify_max_nodes
+
+
 def _lower(u: Unit) -> None:
     from archc.codegen.fx import lower
 
     o = u.options
+    if _too_big(u):                    # nothing executes it: `_verify` says why
+        return
     u.module = lower(u.graph, device=o.device, dtype=o.dtype, inplace=o.inplace)
 
 
@@ -108,14 +115,14 @@ def _verify(u: Unit) -> None:
     from archc.codegen.verify import verify_all_sizes, verification_envs
 
     o, n = u.options, len(u.graph.nodes)
-    if o.verify and o.verify_max_nodes is not None and n > o.verify_max_nodes:
+    if _too_big(u):
         sizes = len(verification_envs(u.graph))
         u.session.report([Diagnostic(
             "ARC607", f"shapes not verified by execution: the spec has {n:,} nodes, more than {o.verify_max_nodes:,} "
             f"(running each on fake tensors at {sizes} size{'s' if sizes != 1 else ''} takes about {n * sizes / 1000:,.0f} s); "
             f"the static shapes are inferred and checked as for every spec", None, severity="warning",
-            hint="`archc check --verify-all` runs the verification anyway")])
-        u.verified = None               # skipped, not agreed
+            hint="`archc check --verify-all` lowers and verifies it anyway")])
+        u.verified = None               # skipped, not agreed (and nothing was lowered)
         return
     u.verified = verify_all_sizes(u.module, u.graph) if o.verify else []
     if u.verified:

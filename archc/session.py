@@ -15,7 +15,8 @@ from archc.errors import DiagnosticError
 
 DEFAULT_PARAM_LIMIT = 2_000_000_000
 # the verify stage runs every node on fake tensors, about 1 ms a node and a size on a CPU: past this
-# many nodes it is skipped (a warning says so) unless asked for (`archc check --verify-all`)
+# many nodes `archc check` neither lowers nor verifies (a warning says so) unless asked for
+# (`archc check --verify-all`); other commands, which need the module, set no limit
 VERIFY_MAX_NODES = 20_000
 CMDLINE = "<command line>"   # the display name of the command line's text in rendered diagnostics
 
@@ -33,7 +34,7 @@ class Options:
     dtype: Any = None
     inplace: bool = True
     verify: bool = True
-    verify_max_nodes: int | None = VERIFY_MAX_NODES
+    verify_max_nodes: int | None = None     # past it, lower and verify are skipped (ARC607); `check` sets VERIFY_MAX_NODES
 
 
 @dataclass

@@ -130,8 +130,9 @@ def render_check(con: Any, doc: dict[str, Any], depth: int | None = None, wide: 
     if doc["constraints"]:
         con.print(f"requires: {'; '.join(doc['constraints'])}")
     folded = f" in {len(rows)} rows (--depth {depth})" if depth is not None else ""
-    say(con, f"{len(doc['nodes'])} nodes{folded}, {doc['params']:,} parameters ({_fmt_count(doc['params'])}); "
-             f"shapes verified on the meta device at {ex or 'static sizes'}")
+    verified = (f"shapes verified on the meta device at {ex or 'static sizes'}" if doc.get("verified", True) else
+                "shapes inferred statically, not verified by execution (ARC607; --verify-all runs it)")
+    say(con, f"{len(doc['nodes'])} nodes{folded}, {doc['params']:,} parameters ({_fmt_count(doc['params'])}); {verified}")
 
 
 def _verified_at(graph) -> list[dict[str, int]]:

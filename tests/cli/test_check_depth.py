@@ -78,3 +78,41 @@ def test_without_depth_every_node_is_a_row():
 def test_depth_flag_is_validated():
     r = runner.invoke(app, ["check", "specs/mlp.yaml", "--depth", "-1"])
     assert r.exit_code == 2
+
+
+def test_check_past_the_verify_node_limit_warns_and_verify_all_runs_it(monkeypatch):
+    from typer.testing import CliRunner
+
+    import archc.session as S
+    from archc.cli.main import app
+
+    monkeypatch.setattr(S, "VERIFY_MAX_NODES", 5)           # the mlp's 7 nodes are past it
+    r = CliRunner().invoke(app, ["check", "specs/mlp.yaml"])
+    assert r.exit_code == 0, r.output
+    assert "warning[ARC607]" in r.stderr and "7 nodes, more than 5" in r.stderr
+    assert "not verified by execution" in r.stdout and "hidden.0.fc" in r.stdout
+    j = CliRunner().invoke(app, ["check", "specs/mlp.yaml", "--json"])
+    import json
+
+    doc = json.loads(j.stdout)
+    assert doc["verified"] is False and doc["verified_at"] == [] and doc["diagnostics"][0]["code"] == "ARC607"
+    v = CliRunner().invoke(app, ["check", "specs/mlp.yaml", "--verify-all"])
+    assert v.exit_code == 0 and "ARC607" not in v.stderr and "shapes verified on the meta device" in v.stdout
+
+
+def test_a_table_past_max_rows_is_folded_with_a_note(tmp_path):
+    from typer.testing import CliRunner
+
+    from archc.cli.check import MAX_ROWS
+    from archc.cli.main import app
+
+    spec = tmp_path / "nested.yaml"
+    spec.write_text("archc: 1\nname: nested\nsymbols: {B: {example: 2, min: 1}}\ninputs: {x: {shape: [B, 8]}}\n"
+                    "blocks:\n  inner:\n    params: {n: int}\n    layers:\n      - r: {op: relu, repeat: \"${n}\"}\n"
+                    "layers:\n  - outer: {block: inner, repeat: 30, args: {n: 30}}\n")
+    r = CliRunner().invoke(app, ["check", str(spec)])
+    assert r.exit_code == 0, r.output
+    assert 900 > MAX_ROWS and "900 nodes: the table is folded at --depth 2" in r.stderr
+    assert "900 nodes in 30 rows (--depth 2)" in r.stdout and "outer.29.r.0" not in r.stdout
+    full = CliRunner().invoke(app, ["check", str(spec), "--depth", "5"])
+    assert "outer.29.r.29" in full.stdout and "folded" not in full.stderr
