@@ -184,7 +184,7 @@ def run_profile(spec_or_path: str | os.PathLike | LoadedSpec, options: Options, 
 def check(spec: Any, overrides: dict[str, Any] | None = None, *, variant: str | None = None,
           param_limit: int | None = None, verify_all: bool = False) -> Any:
     """`archc check`: elaborate, build on the meta device and verify every node's shape at each
-    verified size (past 20,000 nodes only with `verify_all`: warning ARC607). Returns a `Report`
+    verified size (past 10,000 nodes only with `verify_all`: warning ARC607). Returns a `Report`
     (`.doc` as `archc check --json`, `.graph`, `.module`, `.diagnostics`)."""
     from archc import session as S
     from archc.report.display import Report

@@ -111,7 +111,7 @@ CODES: dict[str, tuple[str, str]] = {
     "ARC604": ("parity-failed", "The compiled spec does not reproduce its reference implementation."),
     "ARC605": ("parity-refused", "The comparison would prove nothing: the reference's output or gradient is degenerate (too small, or the same for different inputs)."),
     "ARC606": ("memory-limit", "A command would allocate more memory than --memory-limit allows (default: a fraction of the machine's memory) at a size it runs; refused before allocating."),
-    "ARC607": ("verification-skipped", "A spec with more nodes than the verify stage runs by default (20,000): its shapes are inferred and checked statically, not executed on fake tensors; `archc check --verify-all` runs it."),
+    "ARC607": ("verification-skipped", "A spec with more nodes than the verify stage runs by default (10,000): its shapes are inferred and checked statically, not executed on fake tensors; `archc check --verify-all` runs it."),
     "ARC610": ("budget-params", "The parameter count exceeds the budget (`budget.max_params` or --max-params)."),
     "ARC611": ("budget-flops", "The FLOPs of one forward pass exceed the budget (`budget.max_flops` or --max-flops)."),
     "ARC612": ("budget-memory", "The static memory estimate or the measured peak exceeds the budget (`budget.max_memory` or --max-memory)."),

@@ -17,7 +17,7 @@ DEFAULT_PARAM_LIMIT = 2_000_000_000
 # the verify stage runs every node on fake tensors, about 1 ms a node and a size on a CPU: past this
 # many nodes `archc check` neither lowers nor verifies (a warning says so) unless asked for
 # (`archc check --verify-all`); other commands, which need the module, set no limit
-VERIFY_MAX_NODES = 20_000
+VERIFY_MAX_NODES = 10_000
 CMDLINE = "<command line>"   # the display name of the command line's text in rendered diagnostics
 
 

@@ -81,7 +81,7 @@ def check(
         "The table only; --json lists every node and block.")] = None,
     wide: Annotated[bool, typer.Option("--wide", help="Shorten no name and leave out no column, whatever the terminal's width.")] = False,
     verify_all: Annotated[bool, typer.Option("--verify-all", help="Verify by execution however many nodes the spec has "
-                                             "(past 20,000 it is skipped with warning ARC607: about 1 ms a node and a size).")] = False,
+                                             "(past 10,000 nodes it is skipped with warning ARC607: about 1 ms a node and a size).")] = False,
     debug: DebugOpt = False,
 ) -> None:
     """Validate specs, infer every shape, build on the meta device and verify executed shapes."""
