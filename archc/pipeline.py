@@ -126,7 +126,34 @@ def _verify(u: Unit) -> None:
         return
     u.verified = verify_all_sizes(u.module, u.graph) if o.verify else []
     if u.verified:
-        u.session.fail(u.verified)
+        u.session.fail(_user_mistake_at_size(u) or u.verified)
+
+
+def _user_mistake_at_size(u: Unit) -> list[Diagnostic] | None:
+    """When verification fails at the second size (not the example), the spec elaborated at that
+    size: if its shape rules refuse it there (a `select` index past a smaller T), those are the
+    user's diagnostics, named with the size; otherwise (None) the failure is archc's (ARC602)."""
+    from archc.codegen.verify import verification_envs
+    from archc.errors import DiagnosticError
+
+    example = u.graph.example_env
+    envs = [e for e in verification_envs(u.graph) if e != example]
+    if u.spec is None or not envs or not all(d.message.startswith("at ") for d in u.verified):
+        return None
+    env = envs[0]
+    at = ", ".join(f"{k}={v}" for k, v in sorted(env.items()) if v != example.get(k))
+    o = u.options
+    opts = Options({**o.overrides, **env}, o.variant, o.param_limit, o.override_spans)
+    try:
+        run(u.spec, opts, until="elaborate")
+    except DiagnosticError as e:
+        errs = [d for d in e.diagnostics if d.severity == "error"]
+        if errs:
+            return [Diagnostic(d.code, f"at {at} (a size the spec's symbols allow; verification runs a second size "
+                               f"per dynamic symbol): {d.message}", d.span, severity=d.severity,
+                               hint=(d.hint + "; or " if d.hint else "") + "narrow the symbol's range (`min`, `max`, "
+                               "`multiple_of`) to the sizes the spec works at", related=d.related) for d in errs]
+    return None
 
 
 def _emit(u: Unit) -> None:
