@@ -31,7 +31,7 @@ outputs:
 
 @pytest.fixture(scope="module")
 def grid_build(tmp_path_factory):
-    from archc.export import build
+    from archc.api import build
 
     d = tmp_path_factory.mktemp("symsizes")
     spec = d / "grid.yaml"
