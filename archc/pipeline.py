@@ -140,19 +140,22 @@ def _user_mistake_at_size(u: Unit) -> list[Diagnostic] | None:
     envs = [e for e in verification_envs(u.graph) if e != example]
     if u.spec is None or not envs or not all(d.message.startswith("at ") for d in u.verified):
         return None
-    env = envs[0]
-    at = ", ".join(f"{k}={v}" for k, v in sorted(env.items()) if v != example.get(k))
     o = u.options
-    opts = Options({**o.overrides, **env}, o.variant, o.param_limit, o.override_spans)
-    try:
-        run(u.spec, opts, until="elaborate")
-    except DiagnosticError as e:
-        errs = [d for d in e.diagnostics if d.severity == "error"]
-        if errs:
-            return [Diagnostic(d.code, f"at {at} (a size the spec's symbols allow; verification runs a second size "
-                               f"per dynamic symbol): {d.message}", d.span, severity=d.severity,
-                               hint=(d.hint + "; or " if d.hint else "") + "narrow the symbol's range (`min`, `max`, "
-                               "`multiple_of`) to the sizes the spec works at", related=d.related) for d in errs]
+    for env in envs:                    # the failing size is one of them: the first the rules refuse
+        at = ", ".join(f"{k}={v}" for k, v in sorted(env.items()) if v != example.get(k))
+        if not u.verified[0].message.startswith(f"at {at}:"):
+            continue
+        opts = Options({**o.overrides, **env}, o.variant, o.param_limit, o.override_spans)
+        try:
+            run(u.spec, opts, until="elaborate")
+        except DiagnosticError as e:
+            errs = [d for d in e.diagnostics if d.severity == "error"]
+            if errs:
+                return [Diagnostic(d.code, f"at {at} (a size the spec's symbols allow; verification runs a second size "
+                                   f"per dynamic symbol): {d.message}", d.span, severity=d.severity,
+                                   hint=(d.hint + "; or " if d.hint else "") + "narrow the symbol's range (`min`, "
+                                   "`max`, `multiple_of`) to the sizes the spec works at", related=d.related)
+                        for d in errs]
     return None
 
 
