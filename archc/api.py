@@ -188,16 +188,12 @@ def check(spec: Any, overrides: dict[str, Any] | None = None, *, variant: str | 
     (`.doc` as `archc check --json`, `.graph`, `.module`, `.diagnostics`)."""
     from archc import session as S
     from archc.report.display import Report
-    from archc.report.summary import graph_summary, render_check
+    from archc.report.summary import check_summary, render_check
 
     opts = Options(dict(overrides or {}), variant, param_limit, device="meta",
                    verify_max_nodes=None if verify_all else S.VERIFY_MAX_NODES)
     unit = _upto(spec, opts, "verify")
-    doc = graph_summary(unit.graph)
-    doc["spec"] = str(unit.path)
-    doc["verified"] = unit.verified is not None
-    if unit.verified is None:
-        doc["verified_at"] = []
+    doc = check_summary(unit, str(unit.path))
     return Report("check", doc, render_check, graph=unit.graph, module=unit.module, diagnostics=list(unit.session.diagnostics))
 
 

@@ -19,7 +19,7 @@ def check_one(path: str, ov: Any, variant: Optional[str], param_limit: Optional[
     """Front end, lowering on the meta device and verification. Raises DiagnosticError."""
     from archc import session as S
     from archc.pipeline import Options, Session, run
-    from archc.report.summary import graph_summary
+    from archc.report.summary import check_summary
 
     # check builds on the meta device, which allocates nothing: only an explicit --param-limit applies
     opts = Options(dict(ov.values), variant, param_limit, ov.spans, device="cpu" if weights else "meta",
@@ -33,13 +33,8 @@ def check_one(path: str, ov: Any, variant: Optional[str], param_limit: Optional[
         from archc.parity.weights import load_weights
 
         load_weights(gm, graph, weights)
-    doc = graph_summary(graph)
-    doc["spec"] = path
-    doc["verified"] = unit.verified is not None     # None: skipped past the node limit (warning ARC607)
-    doc["checked"] = True
+    doc = check_summary(unit, path)
     if unit.verified is None:
-        doc["verified_at"] = []
-        doc["diagnostics"] = [d.to_json() for d in session.diagnostics]
         print_diagnostics([d for d in session.diagnostics if d.code == "ARC607"], session.sources)
     if weights:
         doc["weights"] = weights

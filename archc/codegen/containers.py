@@ -16,10 +16,12 @@ from typing import Any
 KIND_CLASS = {"repeat": "Repeat", "seq": "Seq"}
 
 
-def class_name(block: str) -> str:
-    words = re.split(r"[^0-9A-Za-z]+", block)
-    name = "".join(w[:1].upper() + w[1:] for w in words if w)
-    return name if name and not name[0].isdigit() else "Block" + name
+def class_name(name: str, prefix: str = "Block") -> str:
+    """A spec name as a class name: `bottleneck` -> `Bottleneck`, `tiny_resnet` -> `TinyResnet`
+    (PREFIX before one that would start with a digit)."""
+    words = re.split(r"[^0-9A-Za-z]+", name)
+    cls = "".join(w[:1].upper() + w[1:] for w in words if w)
+    return cls if cls and not cls[0].isdigit() else prefix + cls
 
 
 def container_class(name: str) -> type:

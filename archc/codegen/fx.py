@@ -10,7 +10,7 @@ import re
 from contextlib import nullcontext
 from typing import Any
 
-from archc.codegen.containers import name_containers
+from archc.codegen.containers import class_name, name_containers
 from archc.codegen.nodemap import NodeMap, attach
 from archc.ir.graph import Graph, ValueRef
 from archc.ops import OPS, Call, Traits, load_ops
@@ -35,12 +35,6 @@ def _set_param(root: Any, path: str, param: Any) -> None:
 
     parent, name = parent_module(root, path)
     parent.register_parameter(name, param if isinstance(param, nn.Parameter) else nn.Parameter(param))
-
-
-def _class_name(name: str) -> str:
-    words = re.split(r"[^0-9A-Za-z]+", name)
-    cls = "".join(w[:1].upper() + w[1:] for w in words if w)
-    return cls if cls and not cls[0].isdigit() else "Model" + cls
 
 
 def input_dtype_name(graph: Graph) -> str:
@@ -124,7 +118,7 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
     g.output(outs[0] if len(outs) == 1 else tuple(outs))
     if inplace:
         _in_place(g, inplace_fns)
-    gm = fx.GraphModule(root, g, class_name=_class_name(graph.name))
+    gm = fx.GraphModule(root, g, class_name=class_name(graph.name, "Model"))
     name_containers(gm, graph.scopes)       # block instances print as their block (`Bottleneck`)
     for t in graph.ties:
         _tie(gm, t.param, t.to)

@@ -13,6 +13,20 @@ from archc.ir.graph import Graph
 SCHEMA_VERSION = 1
 
 
+def check_summary(unit: Any, spec: str) -> dict[str, Any]:
+    """`archc check`'s document for a unit that ran up to `verify`: the graph summary, and whether
+    its shapes were verified by execution (`unit.verified is None`: skipped past the node limit,
+    warning ARC607, so no verified sizes)."""
+    doc = graph_summary(unit.graph)
+    doc["spec"] = spec
+    doc["verified"] = unit.verified is not None
+    doc["checked"] = True
+    if unit.verified is None:
+        doc["verified_at"] = []
+        doc["diagnostics"] = [d.to_json() for d in unit.session.diagnostics]
+    return doc
+
+
 def graph_summary(graph: Graph) -> dict[str, Any]:
     env = graph.example_env
     nodes = []
