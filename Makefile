@@ -25,12 +25,12 @@ $(BIN)/python:
 # dependencies are installed once per environment (stamped); archc itself is (re)installed
 # editable on every run, so a cached environment always points at this checkout
 $(VENV)/.deps-run: constraints.txt pyproject.toml | $(BIN)/python
-	$(PIP) install $(PIN) "torch==2.14.1" "numpy" "pydantic>=2.6,<3" "PyYAML>=6,<7" "typer>=0.12,<1" "rich>=13,<16" \
+	$(PIP) install $(PIN) "torch==2.14.1" "numpy" "pydantic>=2.6,<3" "PyYAML>=6,<7" "typer>=0.12,<1" "rich>=13,<16" "ruamel.yaml>=0.18,<1" \
 		"onnx" "onnxscript" "onnxruntime" "safetensors"
 	touch $@
 
 $(VENV)/.deps-test: $(VENV)/.deps-run
-	$(PIP) install $(PIN) "torchvision" "timm" "transformers" "onnx" "onnxscript" "onnxruntime" "safetensors" \
+	$(PIP) install $(PIN) "torchvision" "timm" "transformers" "diffusers" "onnx" "onnxscript" "onnxruntime" "safetensors" \
 		"pytest" "hypothesis" "jsonschema" "pytest-timeout" "pytest-xdist" "matplotlib" "yamllint" "pre-commit"
 	touch $@
 
