@@ -105,7 +105,48 @@ def _transformers(name: str, config: dict, ref: str) -> Any:
 
 
 def _diffusers(name: str, config: dict, ref: str) -> Any:
-    return _class("diffusers", name, ref)(**config)
+    module = _class("diffusers", name, ref)(**config)
+    if "sample_posterior" in getattr(_forward_signature(module), "parameters", {}):
+        _feed_noise(module, ref)
+    return module
+
+
+def _feed_noise(module: Any, ref: str) -> None:
+    """Give a diffusers autoencoder's forward a `noise` keyword: with it, the posterior is sampled
+    (`sample_posterior=True`) and diffusers' own `DiagonalGaussianDistribution.sample` runs with its
+    random draw (`randn_tensor`) replaced by that tensor, so a spec that takes the noise as an input
+    (z = mean + std * noise) is compared with diffusers' sampling itself. Without it, forward is
+    unchanged (the deterministic path, the posterior's mode). A bound method, so a deep copy of the
+    module (compare's train-mode run) calls its own forward."""
+    import importlib
+    import types
+
+    vae = importlib.import_module("diffusers.models.autoencoders.vae")
+    if hasattr(vae, "randn_tensor"):   # another diffusers layout: forward stays as it is (no `noise`)
+        module.forward = types.MethodType(_forward_with_noise, module)
+
+
+def _forward_with_noise(self: Any, sample: Any, sample_posterior: bool = False, return_dict: bool = True,
+                        generator: Any = None, noise: Any = None) -> Any:
+    import importlib
+
+    forward = type(self).forward
+    if noise is None:
+        return forward(self, sample, sample_posterior=sample_posterior, return_dict=return_dict, generator=generator)
+    vae = importlib.import_module("diffusers.models.autoencoders.vae")
+
+    def randn_tensor(shape, generator=None, device=None, dtype=None, layout=None):
+        if tuple(shape) != tuple(noise.shape):
+            raise BadReference(f"diffusers:{type(self).__name__} samples its posterior with shape {list(shape)}; "
+                               f"the spec's noise input has shape {list(noise.shape)}", ("reference", "inputs"))
+        return noise.to(device=device, dtype=dtype)
+
+    saved = vae.randn_tensor
+    vae.randn_tensor = randn_tensor
+    try:
+        return forward(self, sample, sample_posterior=True, return_dict=return_dict)
+    finally:
+        vae.randn_tensor = saved
 
 
 BUILDERS: dict[str, Callable[[str, dict, str], Any]] = {

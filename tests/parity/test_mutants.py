@@ -22,7 +22,9 @@ SMALL = [
     ("vit_b_16", {}, "small"),
     ("gpt2", {"T": 16}, "small"),
     ("bert_base", {"T": 16}, "small"),
+    ("vae_kl", {"H": 8, "W": 8, "B": 1}, None),
 ]
+REFERENCE_PACKAGE = {"resnet18": "torchvision", "vit_b_16": "torchvision", "vae_kl": "diffusers"}
 FULL = [("resnet18", {}, None), ("vit_b_16", {}, None), ("gpt2", {}, None), ("bert_base", {}, None)]
 
 
@@ -39,7 +41,7 @@ def _one_per_class(spec: Path, overrides=None, variant=None) -> list[mutate.Muta
 
 
 def _check(name, overrides, variant, **kw):
-    pytest.importorskip("torchvision" if name in ("resnet18", "vit_b_16") else "transformers")
+    pytest.importorskip(REFERENCE_PACKAGE.get(name, "transformers"))
     from archc.parity.compare import compare
 
     spec = ROOT / "specs" / f"{name}.yaml"
