@@ -108,10 +108,10 @@ _BINARY = [
      "broadcast like `add`; tensors share a dtype" + _PROMOTE + "; an integer tensor to a negative integer "
      "power is refused.", [(2, 3, 4), (2, 3, 4)], "{op: pow}"),
     ("minimum", None, _lower_extremum("minimum", "clamp_max", "minimum_scalar_first"),
-     "torch.minimum (torch.clamp_max with a number)", "Elementwise minimum of two operands.",
+     "torch.minimum (torch.clamp_max with a number, archc.ops._mathfns.minimum_scalar_first before the tensor)", "Elementwise minimum of two operands.",
      "broadcast like `add`; tensors share a dtype" + _PROMOTE + ".", [(2, 3, 4), (3, 1)], "{op: minimum}"),
     ("maximum", None, _lower_extremum("maximum", "clamp_min", "maximum_scalar_first"),
-     "torch.maximum (torch.clamp_min with a number)", "Elementwise maximum of two operands (`from: [x, 0]` is relu).",
+     "torch.maximum (torch.clamp_min with a number, archc.ops._mathfns.maximum_scalar_first before the tensor)", "Elementwise maximum of two operands (`from: [x, 0]` is relu).",
      "broadcast like `add`; tensors share a dtype" + _PROMOTE + ".", [(2, 3, 4), (3, 1)], "{op: maximum}"),
 ]
 
@@ -150,10 +150,10 @@ def _compare_infer(name: str):
 
 def _compare_lower(name: str):
     def lower(a, ins, out):
-        import operator
+        from archc.ops import _mathfns
 
-        # torch.lt(number, tensor) does not exist; `number < tensor` is the tensor's reflected `>`
-        return Call(getattr(operator, name) if is_scalar(ins[0]) else _torch(name))
+        # torch.lt(number, tensor) does not exist; `number < tensor` is `tensor > number`
+        return Call(getattr(_mathfns, f"{name}_scalar_first") if is_scalar(ins[0]) else _torch(name))
 
     return lower
 
@@ -168,7 +168,7 @@ for _name, _sym, _words in _COMPARE:
         arity=(2, 2),
         doc=f"Elementwise `a {_sym} b` ({_words}): a bool tensor.",
         shape_doc="broadcast like `add`; tensors share a dtype (a number operand may be of any kind); the result is bool.",
-        lowers_to=f"torch.{_name} (operator.{_name} when the first operand is a number)",
+        lowers_to=f"torch.{_name} (archc.ops._mathfns.{_name}_scalar_first when the first operand is a number)",
         traits=Traits(role="merge"),
         scalars=True,
         example=f"{{op: {_name}}}",

@@ -196,3 +196,178 @@ def test_costs_count_number_operands():
     assert OPS["add"].cost(plain, [out, out, out], {}) == Cost(0, 48)
     clamp = SimpleNamespace(out=out, attrs=OPS["clamp"].attrs.model_validate({"min": 0}))
     assert OPS["clamp"].cost(clamp, [out], {}) == Cost(0, 24)
+
+
+# ---------------------------------------------------------------------------------------------
+# Number operands in specs: `from: [x, 0.5]` through validation, elaboration, lowering and export
+# ---------------------------------------------------------------------------------------------
+
+SPEC = """\
+archc: 1
+name: scalars
+params: {eps: 1.0e-5, half: 0.5}
+inputs: {x: {shape: [B, 4]}, i: {shape: [B, 4], dtype: int64}}
+symbols: {B: {example: 2}}
+layers:
+  - a: {op: mul, from: [x, "${half}"]}
+  - b: {op: sub, from: [1, a]}
+  - c: {op: pow, from: [b, 2]}
+  - d: {op: add, from: [c, "${eps}"]}
+  - e: {op: div, from: [1, d]}
+  - f: {op: lt, from: [0.5, e]}
+  - g: {op: where, from: [f, e, 0]}
+  - h: {op: maximum, from: [0, g]}
+  - k: {op: mul, from: [i, 0.5]}
+  - m: {op: add, from: [3, h, k]}
+outputs: {y: m, z: k}
+"""
+
+
+def reference(x, i):
+    a = x * 0.5
+    e = 1 / ((1 - a) ** 2 + 1e-5)
+    h = torch.clamp_min(torch.where(0.5 < e, e, 0), 0)
+    k = i * 0.5
+    return 3 + h + k, k
+
+
+def write(tmp_path, text, name="s.yaml"):
+    p = tmp_path / name
+    p.write_text(text)
+    return p
+
+
+def test_spec_numbers_compile_and_match_torch(tmp_path):
+    import archc
+
+    gm = archc.compile(write(tmp_path, SPEC))
+    g = gm.archc_graph
+    b = g.node("b")
+    assert b.scalars == {0: 1} and [str(r) for r in b.inputs] == ["a"] and b.operands()[0] == 1
+    assert g.node("a").scalars == {1: 0.5} and g.node("d").scalars == {1: 1e-5}
+    assert g.node("k").out.dtype == "float32"                  # int64 tensor * 0.5, as torch promotes
+    assert "b = sub(1, a)" in g.pretty() and "m = add(3, h, k)" in g.pretty()
+    assert [n.op for n in gm.graph.nodes if n.op == "placeholder"] == ["placeholder"] * 2   # numbers are no inputs
+    x, i = torch.randn(3, 4), torch.randint(0, 5, (3, 4))
+    y, z = gm(x, i)
+    ry, rz = reference(x, i)
+    torch.testing.assert_close(y, ry)
+    assert z.dtype == torch.float32 and torch.equal(z, rz)
+
+
+def test_spec_numbers_are_constants_in_the_fx_graph(tmp_path):
+    import archc
+
+    gm = archc.compile(write(tmp_path, SPEC))
+    code = gm.code
+    assert "torch.mul(x, 0.5)" in code and "torch.sub(1, a)" in code and "torch.add(c, 1e-05)" in code
+    assert "lt_scalar_first(0.5, e)" in code and "maximum_scalar_first(0, g)" in code
+
+
+def test_spec_numbers_export_cleanly(tmp_path):
+    import archc
+
+    gm = archc.compile(write(tmp_path, SPEC.replace("[3, h, k]", "[3, h]")))   # add_n of 3 does not script
+    ep = torch.export.export(gm, (torch.randn(2, 4), torch.randint(0, 5, (2, 4))))
+    assert not [n for n in ep.graph.nodes if n.op == "placeholder" and "const" in n.name]
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        scripted = torch.jit.script(gm)
+    x, i = torch.randn(2, 4), torch.randint(0, 5, (2, 4))
+    for a, b in zip(scripted(x, i), gm(x, i)):
+        assert torch.equal(a, b)
+
+
+def test_lint_accepts_numbers_without_torch(tmp_path):
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    p = write(tmp_path, SPEC)
+    code = ("import sys; from archc.lint_driver import lint_text; "
+            f"r = lint_text(open({str(p)!r}).read()); "
+            "assert not [d for d in r.diagnostics if d.severity == 'error'], r.diagnostics; "
+            "assert 'torch' not in sys.modules")
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).resolve().parents[2])
+
+
+def test_schema_accepts_numbers_and_expressions_in_from():
+    import jsonschema
+    import yaml
+
+    from archc.spec.schema import json_schema
+
+    schema = json_schema()
+    jsonschema.validate(yaml.safe_load(SPEC), schema)
+    bad = yaml.safe_load(SPEC.replace('[x, "${half}"]', "[x, true]"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(bad, schema)
+
+
+BAD = """\
+archc: 1
+name: bad
+params: {word: hi}
+inputs: {x: {shape: [2, 4]}}
+blocks:
+  blk: {layers: [{r: {op: relu}}]}
+layers:
+  - a: {op: relu, from: [0.5]}
+  - b: {op: add, from: [1, 2]}
+  - c: {op: mul, from: [x, "${word}"]}
+  - d: {op: mul, from: [x, true]}
+  - e: {block: blk, from: [2]}
+  - f: {op: add, from: [x, 99999999999999999999999]}
+  - g: {op: where, from: [1, x, x]}
+  - h: {op: conv2d, from: [x, 1], out: 4, kernel: 1}
+"""
+
+
+def test_numbers_where_tensors_are_needed_are_located_diagnostics(tmp_path):
+    from archc.errors import DiagnosticError
+    from archc.pipeline import run
+
+    with pytest.raises(DiagnosticError) as e:
+        run(write(tmp_path, BAD), until="elaborate")
+    got = {(d.code, d.span.line, d.span.col) for d in e.value.diagnostics}
+    assert got == {
+        ("ARC102", 8, 26),    # relu takes tensors: at the number
+        ("ARC102", 9, 5),     # every operand a number: at the node
+        ("ARC102", 10, 28),   # an expression that gives a word
+        ("ARC102", 11, 28),   # true is no number (schema)
+        ("ARC102", 12, 28),   # a block's input
+        ("ARC209", 13, 28),   # past int64
+        ("ARC102", 14, 5),    # where's condition
+        ("ARC102", 15, 31),   # conv2d's second input
+    }, got
+    by_line = {d.span.line: d for d in e.value.diagnostics}
+    assert "takes tensors" in by_line[8].message and by_line[8].hint
+    assert "every operand" in by_line[9].message and by_line[9].hint
+    assert [r.message for r in by_line[14].related] == ["input 0 is the number 1"]
+
+
+def test_absent_node_stands_for_its_first_tensor(tmp_path):
+    import archc
+
+    text = SPEC.replace("- b: {op: sub, from: [1, a]}", "- b: {op: sub, from: [1, a], when: false}")
+    g = archc.infer(write(tmp_path, text))
+    assert "b" not in {n.path for n in g.nodes} and [str(r) for r in g.node("c").inputs] == ["a"]
+
+
+def test_broadcast_constraint_points_at_tensor_inputs_among_numbers(tmp_path):
+    import archc
+
+    text = """\
+archc: 1
+name: t
+inputs: {x: {shape: [B, H]}, y: {shape: [B, W]}}
+symbols: {B: {example: 2}, H: {example: 4}, W: {example: 4}}
+layers:
+  - s: {op: add, from: [1, x, y]}
+outputs: {o: s}
+"""
+    g = archc.infer(write(tmp_path, text))
+    assert g.node("s").scalars == {0: 1} and len(g.node("s").inputs) == 2
+    assert any("H" in c.text and "W" in c.text for c in g.constraints)
