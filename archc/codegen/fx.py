@@ -87,9 +87,10 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
             torch.manual_seed(init.seed if init is not None else 0)
         for n in graph.nodes:
             op = OPS[n.op]
-            in_types = [graph.type_of(r) for r in n.inputs]
+            in_types = graph.operand_types(n)
             lowered = op.lower(n.attrs, in_types, n.outputs if len(n.outputs) > 1 else n.outputs[0])
-            args = [values[r] for r in n.inputs]
+            # a number operand (`from: [1, x]`) is a constant argument at its position, not a graph input
+            args = [values[r] if isinstance(r, ValueRef) else r for r in n.operands()]
             if isinstance(lowered, Call):
                 lowered = sizes.materialize(lowered)
                 own = []

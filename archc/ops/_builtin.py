@@ -1,6 +1,7 @@
 """Imports every built-in op module (each registers its ops on import)."""
 from archc.ops import conv  # noqa: F401
 from archc.ops import tensor  # noqa: F401
+from archc.ops import math  # noqa: F401
 from archc.ops import linear  # noqa: F401
 from archc.ops import pool  # noqa: F401
 from archc.ops import resize  # noqa: F401

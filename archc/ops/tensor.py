@@ -13,7 +13,7 @@ from pydantic import Field, PlainSerializer, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from archc.ir.dims import Dim, Sym, SymExpr, dim_str, equal, floordiv, sym
-from archc.ir.types import FLOAT_DTYPES, ShapeError, TensorType
+from archc.ir.types import FLOAT_DTYPES, ScalarType, ShapeError, TensorType
 from archc.ops._cost import Cost, no_arithmetic, numel, size
 from archc.ops._registry import Attrs, Call, InferContext, NoAttrs, Traits, rank_error, register
 
@@ -112,12 +112,55 @@ def _ints(v: Union[int, list[int]]) -> list[int]:
 # ---------------------------------------------------------------------------------------------
 
 
+# torch's type promotion kinds: a python number of a higher kind than the tensors' dtype gives
+# torch's default dtype of its kind (int tensor * 0.5 -> float32; bool tensor + 1 -> int64)
+_KIND = {"bool": 0, "int32": 1, "int64": 1, "float16": 2, "bfloat16": 2, "float32": 2, "float64": 2}
+
+
+def is_scalar(t: TensorType) -> bool:
+    """`t` is a number written as an operand (`from: [x, 0.5]`), not a tensor."""
+    return isinstance(t, ScalarType)
+
+
+def operand_dtype(op: str, ins: Sequence[TensorType], first: int = 0, need_tensor: bool = True) -> str:
+    """The dtype of an elementwise op over `ins[first:]`, tensors and numbers, as torch promotes
+    python scalars: the tensor operands share a dtype (ARC202 otherwise), and a number of a higher
+    kind than theirs gives torch's default dtype of its kind (float32 for a float, int64 for an
+    int). With `need_tensor`, at least one operand must be a tensor (ARC102)."""
+    tensors = [(i, t) for i, t in enumerate(ins) if i >= first and not is_scalar(t)]
+    if not tensors and need_tensor:
+        raise ShapeError(
+            "ARC102", f"`{op}` needs at least one tensor operand, but every operand in `from:` is a number",
+            hint="a number may stand for an operand of an elementwise op only next to a tensor",
+        )
+    dtype = tensors[0][1].dtype if tensors else "bool"
+    for i, t in tensors[1:]:
+        if t.dtype != dtype:
+            raise ShapeError(
+                "ARC202",
+                f"`{op}` inputs must share a dtype: input {tensors[0][0]} is {dtype}, input {i} is {t.dtype}",
+                hint="cast one of them (`{op: cast, to: " + dtype + "}`)",
+                input_index=i,
+            )
+    for t in ins[first:]:
+        if is_scalar(t):
+            kind = 2 if isinstance(t.value, float) else 1
+            if kind > _KIND[dtype]:
+                dtype = "float32" if kind == 2 else "int64"
+    return dtype
+
+
 def _elementwise(name: str):
     def infer(ctx: InferContext, a: NoAttrs, ins: Sequence[TensorType]) -> TensorType:
-        dtype = same_dtype(name, ins)
+        dtype = operand_dtype(name, ins)
         return TensorType(broadcast(ctx, name, [t.shape for t in ins]), dtype)
 
     return infer
+
+
+def _scalars(node) -> int:
+    """How many of the node's operands are numbers (they are not among its tensor inputs)."""
+    return len(getattr(node, "scalars", None) or ())
 
 
 def _lower_add(a, ins, out):
@@ -139,12 +182,13 @@ def _lower_mul(a, ins, out):
 
 
 def _elementwise_cost(node, ins, env) -> Cost:
-    """(inputs - 1) FLOPs per output element."""
-    return Cost(0, (len(ins) - 1) * numel(node.out, env))
+    """(operands - 1) FLOPs per output element (a number operand counts: `x * 0.5` is 1 per element)."""
+    return Cost(0, (len(ins) + _scalars(node) - 1) * numel(node.out, env))
 
 
 _BCAST_DOC = "numpy broadcasting: shapes right-aligned, each dim equal across inputs or 1; " \
-    "non-1 dims (symbols too) are required equal. Inputs must share a dtype."
+    "non-1 dims (symbols too) are required equal. Tensor inputs must share a dtype; a number operand " \
+    "(`from: [x, 0.5]`) promotes as torch promotes python scalars (int tensor * 0.5 -> float32)."
 register(
     "add",
     infer=_elementwise("add"),
@@ -152,10 +196,11 @@ register(
     cost=_elementwise_cost,
     family="tensor",
     arity=(2, None),
-    doc="Elementwise sum of two or more tensors (residual connections).",
+    doc="Elementwise sum of two or more operands (residual connections); an operand may be a number (`from: [x, 1]`).",
     shape_doc=_BCAST_DOC,
     lowers_to="torch.add (archc.ops._modules.add_n for more than two inputs)",
     traits=Traits(role="merge", inplace=True, overwritable=True),
+    scalars=True,
     example="{op: add}",
     example_inputs=[(2, 3, 4), (4,)],
 )
@@ -166,10 +211,12 @@ register(
     cost=_elementwise_cost,
     family="tensor",
     arity=(2, None),
-    doc="Elementwise product of two or more tensors (gating, attention scaling).",
+    doc="Elementwise product of two or more operands (gating, attention scaling); an operand may be a number "
+    "(`from: [x, 0.5]`).",
     shape_doc=_BCAST_DOC,
     lowers_to="torch.mul (archc.ops._modules.mul_n for more than two inputs)",
     traits=Traits(role="merge"),
+    scalars=True,
     example="{op: mul}",
     example_inputs=[(2, 3, 1), (2, 1, 4)],
 )
@@ -715,4 +762,4 @@ register(
     example_inputs=[(2, 3)],
 )
 
-__all__ = ["norm_dim", "require_float", "same_dtype", "prod", "static_dim", "broadcast"]
+__all__ = ["norm_dim", "require_float", "same_dtype", "prod", "static_dim", "broadcast", "is_scalar", "operand_dtype"]
