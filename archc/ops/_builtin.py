@@ -11,3 +11,5 @@ from archc.ops import embedding  # noqa: F401
 from archc.ops import attention  # noqa: F401
 from archc.ops import recurrent  # noqa: F401
 from archc.ops import index  # noqa: F401
+from archc.ops import reduce  # noqa: F401
+from archc.ops import layout  # noqa: F401
