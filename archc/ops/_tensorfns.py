@@ -8,8 +8,9 @@ import torch
 
 
 def prod_dims(x: torch.Tensor, dims: List[int], keepdim: bool) -> torch.Tensor:
-    """The product over several dims (torch.prod takes one); `dims` non-negative."""
-    for d in sorted(dims, reverse=True):
+    """The product over several dims (torch.prod takes one); `dims` non-negative and descending,
+    so that removing one does not move the next."""
+    for d in dims:
         x = torch.prod(x, d, keepdim=keepdim)
     return x
 
@@ -43,3 +44,8 @@ def gather(x: torch.Tensor, index: torch.Tensor, dim: int) -> torch.Tensor:
 def index_select(x: torch.Tensor, index: torch.Tensor, dim: int) -> torch.Tensor:
     """torch.index_select with the tensors first (the graph passes inputs before attributes)."""
     return torch.index_select(x, dim, index)
+
+
+def einsum(operands: List[torch.Tensor], equation: str) -> torch.Tensor:
+    """torch.einsum with the operands first (the graph passes inputs before attributes)."""
+    return torch.einsum(equation, operands)

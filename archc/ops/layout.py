@@ -2,7 +2,7 @@
 pixel_unshuffle, normalize: layout ops that move, copy or pad elements (and L2 normalisation)."""
 from __future__ import annotations
 
-from typing import ClassVar, Literal, Optional, Sequence, Union
+from typing import ClassVar, Literal, Sequence, Union
 
 from pydantic import Field
 
@@ -455,4 +455,86 @@ register(
     lowers_to="torch.nn.functional.normalize",
     example="{op: normalize, dim: -1}",
     example_inputs=[(2, 3, 8)],
+)
+
+# ---------------------------------------------------------------------------------------------
+# pixel_shuffle, pixel_unshuffle
+# ---------------------------------------------------------------------------------------------
+
+
+class PixelShuffleAttrs(Attrs):
+    factor: int = Field(gt=0, description="the upscale (pixel_shuffle) or downscale (pixel_unshuffle) factor r")
+
+
+def _divided(ctx: InferContext, op: str, d: Dim, by: int, what: str, hint: str) -> Dim:
+    """`d / by` exactly: ARC204 when a fixed `d` is not a multiple; for a symbolic one the
+    divisibility is a recorded constraint on its symbols (checked at the example sizes)."""
+    if isinstance(d, int):
+        if d % by:
+            raise ShapeError("ARC204", f"`{op}` {what} {d} is not a multiple of {by}", hint=hint, input_index=0)
+        return d // by
+    q = floordiv(d, by)
+    if not equal(q * by, d):
+        ctx.require_equal(q * by, d, f"`{op}` {what} `{dim_str(d)}` divisible by {by}")
+    return q
+
+
+def _pixel_infer(unshuffle: bool):
+    op = "pixel_unshuffle" if unshuffle else "pixel_shuffle"
+
+    def infer(ctx: InferContext, a: PixelShuffleAttrs, ins: Sequence[TensorType]) -> TensorType:
+        x = ins[0]
+        if x.rank < 3:
+            raise rank_error(op, "[..., C, H, W] (rank >= 3)", x)
+        *lead, C, H, W = x.shape
+        r = a.factor
+        if unshuffle:
+            hint = f"the spatial size must be a multiple of factor={r}: pad or resize first"
+            h = _divided(ctx, op, H, r, "height (dim -2)", hint)
+            w = _divided(ctx, op, W, r, "width (dim -1)", hint)
+            return x.with_shape([*lead, C * (r * r), h, w])
+        c = _divided(ctx, op, C, r * r, "channels (dim -3)", f"the channels must be a multiple of factor^2 = {r * r}")
+        return x.with_shape([*lead, c, H * r, W * r])
+
+    return infer
+
+
+def _pixel_lower(unshuffle: bool):
+    def lower(a: PixelShuffleAttrs, ins, out):
+        import torch.nn.functional as F
+
+        if unshuffle:
+            return Call(F.pixel_unshuffle, kwargs={"downscale_factor": a.factor})
+        return Call(F.pixel_shuffle, kwargs={"upscale_factor": a.factor})
+
+    return lower
+
+
+register(
+    "pixel_shuffle",
+    attrs=PixelShuffleAttrs,
+    infer=_pixel_infer(False),
+    lower=_pixel_lower(False),
+    cost=no_arithmetic,
+    family="resize",
+    doc="Rearrange channels into space (sub-pixel upsampling, ESPCN): [B, C*r*r, H, W] -> [B, C, H*r, W*r].",
+    shape_doc="[..., C, H, W] -> [..., C/r^2, H*r, W*r]; C must be a multiple of r^2 (ARC204; a symbolic C "
+    "records the divisibility as a constraint).",
+    lowers_to="torch.nn.functional.pixel_shuffle",
+    example="{op: pixel_shuffle, factor: 2}",
+    example_inputs=[(2, 12, 3, 4)],
+)
+register(
+    "pixel_unshuffle",
+    attrs=PixelShuffleAttrs,
+    infer=_pixel_infer(True),
+    lower=_pixel_lower(True),
+    cost=no_arithmetic,
+    family="resize",
+    doc="Rearrange space into channels (the inverse of pixel_shuffle): [B, C, H*r, W*r] -> [B, C*r*r, H, W].",
+    shape_doc="[..., C, H, W] -> [..., C*r^2, H/r, W/r]; H and W must be multiples of r (ARC204; symbolic "
+    "ones record `H % r == 0` as a constraint).",
+    lowers_to="torch.nn.functional.pixel_unshuffle",
+    example="{op: pixel_unshuffle, factor: 2}",
+    example_inputs=[(2, 3, 4, 6)],
 )

@@ -54,7 +54,8 @@ def _lower_sum(a: ReduceAttrs, ins, out):
 def _lower_prod(a: ReduceAttrs, ins, out):
     from archc.ops._tensorfns import prod_dims
 
-    return Call(prod_dims, kwargs={"dims": reduce_dims("prod", a.dims, ins[0].rank), "keepdim": a.keepdim})
+    dims = sorted(reduce_dims("prod", a.dims, ins[0].rank), reverse=True)
+    return Call(prod_dims, kwargs={"dims": dims, "keepdim": a.keepdim})
 
 
 def _lower_amax(a: ReduceAttrs, ins, out):

@@ -278,3 +278,151 @@ def test_shape_mistakes_are_located_diagnostics(tmp_path):
     assert d.code == "ARC204" and "`sq` (squeeze): `squeeze` dim 1 has size T, not 1" in d.message
     line = next(i for i, ln in enumerate(text.strip().splitlines(), 1) if "- sq:" in ln)
     assert d.hint and (d.span.line, d.span.col) == (line, 5)
+
+
+# ---------------------------------------------------------------------------------------------
+# pixel_shuffle, pixel_unshuffle
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("shape, r", [((2, 12, 3, 4), 2), ((1, 18, 2, 2), 3), ((4, 3, 8, 5, 2), 1), ((3, 8, 1, 1), 2)])
+def test_pixel_shuffles_match_torch(shape, r):
+    x = torch.randn(shape)
+    y = run("pixel_shuffle", {"factor": r}, x)
+    assert torch.equal(y, F.pixel_shuffle(x, r))
+    assert torch.equal(run("pixel_unshuffle", {"factor": r}, y), x)
+
+
+def test_pixel_shuffle_divisibility_is_symbolic():
+    ctx = Ctx()
+    out = infer("pixel_unshuffle", {"factor": 4}, TensorType((B, 3, H, W)), ctx=ctx)
+    assert out.shape[:2] == (B, 48)
+    from archc.ir.dims import evaluate
+
+    assert [evaluate(d, {"H": 32, "W": 8}) for d in out.shape[2:]] == [8, 2]
+    assert {c[2] for c in ctx.constraints} == {"`pixel_unshuffle` height (dim -2) `H` divisible by 4",
+                                              "`pixel_unshuffle` width (dim -1) `W` divisible by 4"}
+    # at the example sizes an indivisible symbol fails
+    raises("ARC201", "pixel_unshuffle", {"factor": 4}, TensorType((B, 3, H, W)), ctx=Ctx({"B": 1, "H": 30, "W": 8}))
+    e = raises("ARC204", "pixel_unshuffle", {"factor": 2}, TensorType((2, 3, 5, 4)))
+    assert "height (dim -2) 5 is not a multiple of 2" in e.message and e.hint
+    e = raises("ARC204", "pixel_shuffle", {"factor": 2}, TensorType((2, 6, 5, 4)))
+    assert "channels (dim -3) 6 is not a multiple of 4" in e.message and e.hint
+    raises("ARC205", "pixel_shuffle", {"factor": 2}, TensorType((8, 4)))
+    assert infer("pixel_shuffle", {"factor": 2}, TensorType((B, 4 * sym("C"), H, W))).shape == \
+        (B, sym("C"), 2 * H, 2 * W)
+
+
+# ---------------------------------------------------------------------------------------------
+# einsum
+# ---------------------------------------------------------------------------------------------
+
+EINSUMS = [
+    ("ij,jk->ik", [(2, 3), (3, 4)]),
+    ("bhqd,bhkd->bhqk", [(2, 3, 4, 5), (2, 3, 6, 5)]),
+    ("bchw->bhwc", [(2, 3, 4, 5)]),
+    ("bij,bjk", [(2, 3, 4), (2, 4, 5)]),
+    ("ba", [(3, 2)]),
+    ("ii->i", [(3, 3)]),
+    ("ii", [(3, 3)]),
+    ("i,j->ij", [(3,), (4,)]),
+    ("...ij,...jk", [(2, 1, 2, 3), (5, 3, 4)]),
+    ("b...d,d e -> b...e", [(2, 3, 4, 5), (5, 6)]),
+    ("ij,jk->ik", [(2, 1), (3, 4)]),
+    ("bn,anm,bm->ba", [(2, 3), (4, 3, 5), (2, 5)]),
+]
+
+
+@pytest.mark.parametrize("eq, shapes", EINSUMS)
+def test_einsum_matches_torch(eq, shapes):
+    xs = [torch.randn(s) for s in shapes]
+    torch.testing.assert_close(run("einsum", {"equation": eq}, *xs), torch.einsum(eq, xs))
+
+
+def test_einsum_symbolic_dims_come_from_the_inputs():
+    S = sym("S")
+    ctx = Ctx()
+    out = infer("einsum", {"equation": "bhqd,bhkd->bhqk"}, TensorType((B, 4, T, 8)), TensorType((B, 4, S, 8)), ctx=ctx)
+    assert out.shape == (B, 4, T, S) and not ctx.constraints
+    ctx = Ctx()
+    infer("einsum", {"equation": "bi,bj->bij"}, TensorType((B, 3)), TensorType((sym("N"), 4)), ctx=ctx)
+    assert ctx.constraints and "`einsum` `b` of inputs 0 and 1" == ctx.constraints[0][2]
+    assert infer("einsum", {"equation": "...d,de->...e"}, TensorType((B, T, 8)), TensorType((8, 2))).shape == (B, T, 2)
+
+
+@pytest.mark.parametrize("eq, shapes, code", [
+    ("ij,jk->ik", [(2, 3), (4, 5)], "ARC201"),
+    ("ij,jk->ik", [(2, 3, 1), (3, 5)], "ARC205"),
+    ("...ij,jk", [(3,), (3, 5)], "ARC205"),
+    ("ij,jk", [(2, 3)], "ARC204"),
+    ("ij->ik", [(2, 3)], "ARC204"),
+    ("ij->ii", [(2, 3)], "ARC204"),
+    ("i1->i", [(2, 3)], "ARC204"),
+    ("i->i->i", [(2,)], "ARC204"),
+    ("......i", [(2, 3)], "ARC204"),
+])
+def test_einsum_errors(eq, shapes, code):
+    e = raises(code, "einsum", {"equation": eq}, *[TensorType(s) for s in shapes])
+    assert eq in e.message or code == "ARC201"
+
+
+def test_einsum_cost():
+    from types import SimpleNamespace
+
+    op = OPS["einsum"]
+    a = op.attrs.model_validate({"equation": "bhqd,bhkd->bhqk"})
+    ins = [TensorType((B, 4, T, 8)), TensorType((B, 4, T, 8))]
+    cost = op.cost(SimpleNamespace(attrs=a, out=op.infer(Ctx(), a, ins)), ins, {"B": 2, "T": 10})
+    assert (cost.macs, cost.flops) == (2 * 4 * 10 * 10 * 8, 2 * 2 * 4 * 10 * 10 * 8)
+
+
+def test_lowering_helpers_script():
+    """The helpers the lowerings call compile with torch.jit.script (so TorchScript export scripts,
+    not traces, a graph that uses them)."""
+    import inspect
+
+    from archc.ops import _tensorfns
+
+    fns = [f for n, f in inspect.getmembers(_tensorfns, inspect.isfunction)
+           if f.__module__ == _tensorfns.__name__ and not n.startswith("_")]
+    assert len(fns) >= 7
+    for f in fns:
+        torch.jit.script(f)
+
+
+SHUFFLE_EINSUM = """
+archc: 1
+name: shuffles
+symbols: {B: {example: 2}, H: {example: 8, multiple_of: 2}, W: {example: 6, multiple_of: 2}}
+inputs:
+  x: {shape: [B, 4, H, W]}
+  idx: {shape: [3], dtype: int64, range: [0, 8]}
+layers:
+  - down: {op: pixel_unshuffle, factor: 2, from: x}
+  - up: {op: pixel_shuffle, factor: 2, from: down}
+  - rolled: {op: roll, shifts: [1, -2], dims: [2, 3], from: up}
+  - flipped: {op: flip, dims: -1, from: rolled}
+  - padded: {op: pad, pads: [1, 1, 2, 0], mode: reflect, from: flipped}
+  - twice: {op: repeat_interleave, repeats: 2, dim: 1, from: x}
+  - picked: {op: index_select, dim: 1, from: [twice, idx]}
+  - gram: {op: einsum, equation: 'bchw,bdhw->bcd', from: [picked, x]}
+  - lowest: {op: min, dims: [2, 3], from: padded}
+  - where: {op: argmin, dim: 1, from: padded}
+  - product: {op: prod, dims: [1, 3], from: padded}
+outputs: {padded: padded, gram: gram, lowest: lowest, where: where, product: product}
+"""
+
+
+def test_second_spec_compiles_and_matches_torch(tmp_path):
+    from archc import api
+
+    m = api.compile(str(_write(tmp_path, SHUFFLE_EINSUM)))
+    for b, h, w in ((2, 8, 6), (1, 4, 10)):
+        x, idx = torch.randn(b, 4, h, w), torch.randint(0, 8, (3,))
+        padded, gram, lowest, where, product = m(x, idx)
+        want = F.pad(torch.roll(x, (1, -2), (2, 3)).flip(-1), [1, 1, 2, 0], mode="reflect")
+        assert torch.equal(padded, want)
+        picked = x.repeat_interleave(2, 1)[:, idx]
+        torch.testing.assert_close(gram, torch.einsum("bchw,bdhw->bcd", picked, x))
+        assert torch.equal(lowest, want.amin((2, 3))) and torch.equal(where, want.argmin(1))
+        torch.testing.assert_close(product, want.prod(3).prod(1))
