@@ -207,7 +207,7 @@ def _index_select_infer(ctx: InferContext, a: IndexSelectAttrs, ins: Sequence[Te
             raise ShapeError("ARC204", "`index_select` needs the indices: a constant list `index:` or a second "
                              "input", hint="add `index: [0, 2]`, or `from: [x, indices]`")
         if not a.index:
-            raise ShapeError("ARC206", "`index_select` index list is empty")
+            raise ShapeError("ARC206", "`index_select` index list is empty", hint="name at least one index")
         L = x.shape[dim]
         size = L if isinstance(L, int) else ctx.example(L) if ctx is not None else None
         bad = [i for i in a.index if size is not None and not -size <= i < size]

@@ -10,7 +10,7 @@ from archc.ir.dims import Dim, dim_str, equal, floordiv
 from archc.ir.types import ShapeError, TensorType
 from archc.ops._cost import Cost, no_arithmetic, numel
 from archc.ops._registry import Attrs, Call, InferContext, Traits, rank_error, register
-from archc.ops.tensor import SizeEntry, _ints, norm_dim, require_float, same_dtype
+from archc.ops.tensor import SizeEntry, _ints, norm_dim, reduce_dims, require_float, same_dtype
 
 
 def _value(ctx: InferContext | None, d: Dim) -> int | None:
@@ -184,12 +184,7 @@ class SqueezeAttrs(Attrs):
 
 
 def _squeeze_dims(a: SqueezeAttrs, rank: int) -> list[int]:
-    dims = [norm_dim("squeeze", d, rank, "dims") for d in _ints(a.dims)]
-    if len(set(dims)) != len(dims):
-        raise ShapeError("ARC204", f"`squeeze` dims {a.dims} name a dim twice")
-    if not dims:
-        raise ShapeError("ARC204", "`squeeze` dims must not be empty")
-    return sorted(dims)
+    return sorted(reduce_dims("squeeze", a.dims, rank))
 
 
 def _squeeze_infer(ctx: InferContext, a: SqueezeAttrs, ins: Sequence[TensorType]) -> TensorType:
@@ -274,11 +269,13 @@ def _pad_infer(ctx: InferContext, a: PadAttrs, ins: Sequence[TensorType]) -> Ten
     x = ins[0]
     pads = list(a.pads)
     if not pads or len(pads) % 2:
-        raise ShapeError("ARC204", f"`pad` pads {pads} must list pairs (left, right) per dim, an even number > 0")
+        raise ShapeError("ARC204", f"`pad` pads {pads} must list pairs (left, right) per dim, an even number > 0",
+                         hint="as torch.nn.functional.pad: [left, right] pads the last dim, [left, right, top, "
+                         "bottom] the last two")
     n = len(pads) // 2
     if n > x.rank:
         raise ShapeError("ARC205", f"`pad` pads {pads} pad {n} dims, but the input {x.shape_str()} has rank {x.rank}",
-                         input_index=0)
+                         hint="give one (left, right) pair per padded dim, the last dim first", input_index=0)
     if a.mode != "constant":
         if a.value != 0.0:
             raise ShapeError("ARC204", f"`pad` value={a.value} applies to mode constant only, not {a.mode}",
@@ -347,7 +344,8 @@ class RollAttrs(Attrs):
 def _roll_dims(a: RollAttrs, rank: int) -> list[int]:
     shifts, dims = _ints(a.shifts), _ints(a.dims)
     if len(shifts) != len(dims) or not dims:
-        raise ShapeError("ARC204", f"`roll` needs one shift per dim: shifts {a.shifts}, dims {a.dims}")
+        raise ShapeError("ARC204", f"`roll` needs one shift per dim: shifts {a.shifts}, dims {a.dims}",
+                         hint="list as many shifts as dims, at least one")
     return [norm_dim("roll", d, rank, "dims") for d in dims]
 
 
@@ -382,10 +380,7 @@ class FlipAttrs(Attrs):
 
 
 def _flip_dims(a: FlipAttrs, rank: int) -> list[int]:
-    dims = [norm_dim("flip", d, rank, "dims") for d in _ints(a.dims)]
-    if len(set(dims)) != len(dims) or not dims:
-        raise ShapeError("ARC204", f"`flip` dims {a.dims} must name distinct dims, at least one")
-    return dims
+    return reduce_dims("flip", a.dims, rank)
 
 
 def _flip_infer(ctx: InferContext, a: FlipAttrs, ins: Sequence[TensorType]) -> TensorType:

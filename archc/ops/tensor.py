@@ -650,9 +650,10 @@ def reduce_dims(op: str, dims: Union[int, list[int]], rank: int) -> list[int]:
     named twice or empty. Shared by `mean` and the reductions of archc.ops.reduce."""
     out = [norm_dim(op, d, rank, "dims") for d in _ints(dims)]
     if len(set(out)) != len(out):
-        raise ShapeError("ARC204", f"`{op}` dims {dims} name a dim twice")
+        raise ShapeError("ARC204", f"`{op}` dims {dims} name a dim twice",
+                         hint="a negative dim and a positive one can name the same dim: list each once")
     if not out:
-        raise ShapeError("ARC204", f"`{op}` dims must not be empty")
+        raise ShapeError("ARC204", f"`{op}` dims must not be empty", hint="name at least one dim")
     return out
 
 
