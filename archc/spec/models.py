@@ -22,6 +22,9 @@ ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 Expr = Annotated[str, Field(pattern=r"\$\{", description="a ${...} expression")]
 Dtype = Literal[DTYPES]  # type: ignore[valid-type]
 Ref = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*(\[[0-9]+\])?$", description="a node or input id")]
+# an operand of an elementwise op in `from:` that is a number (`from: [x, 0.5]`), or an expression
+# that gives one (`from: [x, "${eps}"]`); the ops that take numbers say so (`OpDef.scalars`)
+Operand = Union[Ref, Annotated[Union[int, float], Field(description="a number operand (elementwise ops)")], Expr]
 
 
 class Strict(BaseModel):
@@ -33,8 +36,9 @@ class Strict(BaseModel):
 class NodeCommon(Strict):
     """Keys every node may carry, whatever it is."""
 
-    from_: Optional[Union[Ref, list[Ref]]] = Field(
-        None, alias="from", description="input node(s); default: the previous node"
+    from_: Optional[Union[Ref, list[Operand]]] = Field(
+        None, alias="from", description="input node(s); default: the previous node. Elementwise ops (add, sub, mul, "
+        "div, pow, ...) also take numbers and ${...} expressions that give numbers: `from: [x, 0.5]`"
     )
     when: Optional[Union[bool, Expr]] = Field(
         None, description="condition; an absent node stands for its input"

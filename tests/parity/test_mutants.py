@@ -22,10 +22,13 @@ SMALL = [
     ("vit_b_16", {}, "small"),
     ("gpt2", {"T": 16}, "small"),
     ("bert_base", {"T": 16}, "small"),
+    ("efficientnet", {"H": 32, "W": 32, "B": 1}, None),   # 8 mutants, ~75 s of CPU (train mode refused at 1x1)
     ("vae_kl", {"H": 8, "W": 8, "B": 1}, None),
 ]
-REFERENCE_PACKAGE = {"resnet18": "torchvision", "vit_b_16": "torchvision", "vae_kl": "diffusers"}
-FULL = [("resnet18", {}, None), ("vit_b_16", {}, None), ("gpt2", {}, None), ("bert_base", {}, None)]
+REFERENCE_PACKAGE = {"resnet18": "torchvision", "vit_b_16": "torchvision", "efficientnet": "torchvision",
+                     "vae_kl": "diffusers"}
+FULL = [("resnet18", {}, None), ("vit_b_16", {}, None), ("gpt2", {}, None), ("bert_base", {}, None),
+        ("efficientnet", {}, None)]
 
 
 def _one_per_class(spec: Path, overrides=None, variant=None) -> list[mutate.Mutant]:
