@@ -112,3 +112,56 @@ def test_reference_forward_takes_the_noise():
         assert twin.forward.__self__ is twin and torch.equal(twin(x, noise=n).sample, sampled)
         with pytest.raises(ValueError, match="noise input has shape"):
             ref(x, noise=torch.randn(1, 4, 4, 4))
+
+
+SAMPLE = "specs/vae_kl_sample.yaml"
+
+
+def test_sampling_path_compares_with_diffusers_sampling():
+    """z = mean + exp(0.5 * clamp(logvar)) * noise against diffusers' own posterior sampling, fed the
+    same noise (the reference's `noise` keyword)."""
+    from archc.parity.compare import compare
+
+    doc = compare(SAMPLE, None, SMALL, seeds=2)
+    assert doc["passed"] and not doc["refused"], doc["reasons"]
+    assert doc["params"] == doc["reference_params"] == 563_175
+
+
+@pytest.mark.parametrize("old,new", [
+    ("- half_logvar:     {op: mul, from: [logvar, 0.5]}", "- half_logvar:     {op: mul, from: [logvar, 1.0]}"),
+    ("- spread:          {op: mul, from: [std, noise]}", "- spread:          {op: mul, from: [std, 0.0]}"),
+])
+def test_sampling_path_fails_when_wrong(tmp_path, old, new):
+    """The sampling comparison can fail: the variance's exponent doubled, or the noise dropped (z = mean)."""
+    import shutil
+
+    from archc.parity.compare import compare
+
+    shutil.copytree("specs", tmp_path / "specs")
+    p = tmp_path / "specs" / "vae_kl_sample.yaml"
+    text = p.read_text()
+    assert old in text
+    p.write_text(text.replace(old, new))
+    doc = compare(str(p), None, SMALL, seeds=1, train=False)
+    assert not doc["passed"]
+
+
+def test_two_blocks_compare_passes():
+    """With a second block: the encoder's Downsample2D (pad right and bottom, stride-2 conv), the
+    decoder's Upsample2D and the 1x1 conv_shortcut where the channels change."""
+    from archc.parity.compare import compare
+
+    doc = compare(SPEC, None, SMALL, "two_blocks", seeds=1)
+    assert doc["passed"] and not doc["refused"], doc["reasons"]
+    assert doc["params"] == 658_375
+
+
+def test_stable_diffusion_vae_count_and_keys():
+    cfg = dict(block_out_channels=(128, 256, 512, 512), layers_per_block=2,
+               down_block_types=("DownEncoderBlock2D",) * 4, up_block_types=("UpDecoderBlock2D",) * 4)
+    with torch.device("meta"):
+        ref = diffusers.AutoencoderKL(**cfg)
+    gm = archc.compile(SPEC, variant="sd", device="meta")
+    ours = {k: tuple(v.shape) for k, v in gm.state_dict().items()}
+    theirs = {k.replace("mid_block.resnets.1.", "mid_block.resnets_1."): tuple(v.shape) for k, v in ref.state_dict().items()}
+    assert ours == theirs and sum(p.numel() for p in gm.parameters()) == 83_653_863
