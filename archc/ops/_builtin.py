@@ -11,3 +11,4 @@ from archc.ops import embedding  # noqa: F401
 from archc.ops import attention  # noqa: F401
 from archc.ops import recurrent  # noqa: F401
 from archc.ops import index  # noqa: F401
+from archc.ops import param  # noqa: F401

@@ -67,7 +67,7 @@ def test_codegen_and_memory_traits():
     assert ops_where(lambda t: t.init) == CONV | CONV_T | {"linear", "embedding", "positional_embedding",
                                                            "patch_embedding", "attention"}
     assert ops_where(lambda t: t.aliases) == {"reshape", "permute", "transpose", "flatten", "unflatten", "split",
-                                              "select", "slice", "identity", "dropout", "drop_path"}
+                                              "select", "slice", "identity", "dropout", "drop_path", "param", "constant"}
 
 
 def test_onnx_limits():
