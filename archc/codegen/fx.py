@@ -38,6 +38,13 @@ def _set_param(root: Any, path: str, param: Any) -> None:
     parent.register_parameter(name, param if isinstance(param, nn.Parameter) else nn.Parameter(param))
 
 
+def _set_buffer(root: Any, path: str, buf: Any, persistent: bool) -> None:
+    from archc.ops._seqmodules import parent_module
+
+    parent, name = parent_module(root, path)
+    parent.register_buffer(name, buf, persistent=persistent)
+
+
 def input_dtype_name(graph: Graph) -> str:
     """The dtype parameters take when none is asked for: the one floating dtype of the spec's
     inputs (a float16, bfloat16 or float64 model), else float32. Inputs of several floating
@@ -98,6 +105,10 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
                     ppath = n.path if pname == "" else f"{n.path}.{pname}"
                     _set_param(root, ppath, param)
                     own.append(g.create_node("get_attr", ppath, (), {}, name=_fx_name(ppath) + "_param"))
+                for bname, buf in lowered.buffers.items():
+                    bpath = n.path if bname == "" else f"{n.path}.{bname}"
+                    _set_buffer(root, bpath, buf, lowered.persistent)
+                    own.append(g.create_node("get_attr", bpath, (), {}, name=_fx_name(bpath) + "_buffer"))
                 call_args = ((list(args),) if lowered.pack_inputs else tuple(args)) + tuple(own) + tuple(lowered.extra_args)
                 node = g.create_node("call_function", lowered.fn, call_args, dict(lowered.kwargs), name=_fx_name(n.path))
                 if lowered.inplace is not None and not own and not lowered.extra_args and not lowered.pack_inputs:

@@ -15,3 +15,4 @@ from archc.ops import index  # noqa: F401
 from archc.ops import reduce  # noqa: F401
 from archc.ops import layout  # noqa: F401
 from archc.ops import einsum  # noqa: F401
+from archc.ops import param  # noqa: F401

@@ -71,7 +71,7 @@ def test_codegen_and_memory_traits():
                                                            "patch_embedding", "attention"}
     assert ops_where(lambda t: t.aliases) == {"reshape", "permute", "transpose", "flatten", "unflatten", "split",
                                               "select", "slice", "identity", "dropout", "drop_path", "squeeze", "unsqueeze",
-                                              "expand"}
+                                              "expand", "param", "constant"}
 
 
 def test_onnx_limits():
