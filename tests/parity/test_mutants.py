@@ -24,6 +24,7 @@ SMALL = [
     ("bert_base", {"T": 16}, "small"),
     ("efficientnet", {"H": 32, "W": 32, "B": 1}, None),   # 8 mutants, ~75 s of CPU (train mode refused at 1x1)
     ("vae_kl", {"H": 8, "W": 8, "B": 1}, None),
+    ("clip", {"T": 8}, "small"),
 ]
 REFERENCE_PACKAGE = {"resnet18": "torchvision", "vit_b_16": "torchvision", "efficientnet": "torchvision",
                      "vae_kl": "diffusers"}
