@@ -20,6 +20,20 @@ PKG = ROOT / "archc"
 
 # (file, string) -> why that string is not a reference to the op of the same name
 ALLOWED: dict[tuple[str, str], str] = {
+    ("archc/draw/dot.py", "param"): "a colour family key of FAMILY_COLORS (`Traits.picture`), not the op",
+    ("archc/elaborate/finish.py", "param"): "the `param` key of a `ties:` entry (`{param: ..., to: ...}`), not the op",
+    ("archc/export/dynamic.py", "abs"): "Python's builtin `abs` offered to a guard-expression eval, not the op",
+    ("archc/ir/dims/__init__.py", "neg"): "the Dim algebra's function `neg` in `__all__`, not the op",
+    ("archc/ir/dims/__init__.py", "sub"): "the Dim algebra's function `sub` in `__all__`, not the op",
+    ("archc/ir/expr/functions.py", "abs"): "the `${...}` expression function `abs`, not the op",
+    ("archc/ir/expr/functions.py", "sqrt"): "the `${...}` expression function `sqrt`, not the op",
+    ("archc/parity/weights.py", "reshape"): "a weight-conversion step that reshapes a tensor, not the op",
+    ("archc/report/ops.py", "ge"): "a symbol bound key (`ge: 1`), not the comparison op",
+    ("archc/report/ops.py", "gt"): "a symbol bound key (`gt: 0`), not the comparison op",
+    ("archc/report/ops.py", "le"): "a symbol bound key (`le: 8`), not the comparison op",
+    ("archc/report/ops.py", "lt"): "a symbol bound key (`lt: 9`), not the comparison op",
+    ("archc/report/profile.py", "where"): "the profile table's `where` column (the spec location), not the op",
+    ("archc/report/summary.py", "where"): "the check table's `where` column (the spec location), not the op",
     ("archc/ir/dims/__init__.py", "add"): "the Dim algebra's function `add` in `__all__`, not the op",
     ("archc/ir/dims/__init__.py", "mul"): "the Dim algebra's function `mul` in `__all__`, not the op",
     ("archc/lint_driver/config.py", "select"): "the lint configuration key `select` ([tool.archc.lint])",
