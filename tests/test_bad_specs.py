@@ -206,7 +206,7 @@ EXPECT: dict[str, Expect] = {
         ("ARC112",), (3, 11), "escapes"),
     "037_import_absolute_path": Expect(
         ("ARC112",), (3, 11), "escapes"),
-    "040_set_unknown_name": Expect(("ARC114",), (1, 13), "`hiden` is not a param or symbol"),
+    "040_set_unknown_name": Expect(("ARC114",), (1, 7), "`hiden` is not a param or symbol"),
     "041_set_symbol_not_int": Expect(
         ("ARC114", "ARC114"), (1, 9), "symbol `B` must be set to a positive integer"),
     "042_variant_sets_unknown_param": Expect(("ARC114",), (6, 9), "sets `hiddne`"),
