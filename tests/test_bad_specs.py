@@ -267,6 +267,7 @@ EXPECT: dict[str, Expect] = {
     "094_import_library_yaml_error": Expect(("ARC001",), (8, 7), "expected ',' or '}', but got '-'"),
     "095_select_past_symbolic_size": Expect(("ARC204",), (9, 5), "index=10 is out of range for dim 1 of size T = 4"),
     "097_select_fails_at_second_size": Expect(("ARC204",), (9, 5), "at B=3, T=7 (a size the spec's symbols allow"),
+    "098_index_from_ultralytics": Expect(("ARC102", "ARC102", "ARC102"), (11, 27), "`from` in `act` (relu) names nodes, not layer indexes; got -1"),
     "087_conv_stride_zero": Expect(
         ("ARC102",), (8, 53), "stride"),
 }
