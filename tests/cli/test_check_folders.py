@@ -32,7 +32,7 @@ def _folder(tmp_path, bad=True):
 
 def test_check_walks_a_folder(tmp_path):
     d = _folder(tmp_path)
-    r = runner.invoke(app, ["check", str(d)])
+    r = runner.invoke(app, ["check", str(d)], env={"COLUMNS": "500"})  # long tmp paths: no wrapping
     assert r.exit_code == 1, r.output
     lines = r.stdout.splitlines()
     assert lines == [f"{d}/bad.yaml: failed, 1 error",
@@ -44,7 +44,7 @@ def test_check_walks_a_folder(tmp_path):
 
 def test_check_folder_json_and_exit_zero(tmp_path):
     d = _folder(tmp_path, bad=False)
-    r = runner.invoke(app, ["check", str(d), "--json"])
+    r = runner.invoke(app, ["check", str(d), "--json"], env={"COLUMNS": "500"})  # long tmp paths: no wrapping
     assert r.exit_code == 0, r.output
     doc = json.loads(r.stdout)
     assert [s["name"] for s in doc["specs"]] == ["mlp", "flow"]
@@ -53,7 +53,7 @@ def test_check_folder_json_and_exit_zero(tmp_path):
 
 def test_check_files_and_a_folder_together(tmp_path):
     d = _folder(tmp_path, bad=False)
-    r = runner.invoke(app, ["check", "specs/mlp.yaml", str(d / "sub")])
+    r = runner.invoke(app, ["check", "specs/mlp.yaml", str(d / "sub")], env={"COLUMNS": "500"})  # long tmp paths: no wrapping
     assert r.exit_code == 0, r.output
     assert "hidden.0.fc" in r.stdout                       # the file given: its table, as before
     assert r.stdout.rstrip().endswith("2 specs checked: 2 ok, 0 failed")   # with a folder: a summary of all
