@@ -82,6 +82,10 @@ def compile(spec_or_path: str | os.PathLike | LoadedSpec | Mapping, overrides: d
     loads a safetensors or torch state_dict file: the spec's keys, a reference's keys mapped by
     `reference.weights`, or either saved from a `DistributedDataParallel` or `torch.compile`
     wrapper (the `module.` / `_orig_mod.` prefix). Raises `DiagnosticError`.
+
+    The module takes the spec's inputs by position or by name (`m(input_ids=ids, ...)`); with one
+    output it returns the tensor, with several a NamedTuple named after the model
+    (`BertBaseOutputs(last_hidden_state, pooler_output)`, archc.codegen.outputs).
     """
     if mode not in ("eval", "train"):
         raise UsageError(f"mode must be 'eval' or 'train', got {mode!r}")

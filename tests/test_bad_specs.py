@@ -206,7 +206,7 @@ EXPECT: dict[str, Expect] = {
         ("ARC112",), (3, 11), "escapes"),
     "037_import_absolute_path": Expect(
         ("ARC112",), (3, 11), "escapes"),
-    "040_set_unknown_name": Expect(("ARC114",), (1, 13), "`hiden` is not a param or symbol"),
+    "040_set_unknown_name": Expect(("ARC114",), (1, 7), "`hiden` is not a param or symbol"),
     "041_set_symbol_not_int": Expect(
         ("ARC114", "ARC114"), (1, 9), "symbol `B` must be set to a positive integer"),
     "042_variant_sets_unknown_param": Expect(("ARC114",), (6, 9), "sets `hiddne`"),
@@ -267,6 +267,7 @@ EXPECT: dict[str, Expect] = {
     "094_import_library_yaml_error": Expect(("ARC001",), (8, 7), "expected ',' or '}', but got '-'"),
     "095_select_past_symbolic_size": Expect(("ARC204",), (9, 5), "index=10 is out of range for dim 1 of size T = 4"),
     "097_select_fails_at_second_size": Expect(("ARC204",), (9, 5), "at B=3, T=7 (a size the spec's symbols allow"),
+    "098_index_from_ultralytics": Expect(("ARC102", "ARC102", "ARC102"), (11, 27), "`from` in `act` (relu) names nodes, not layer indexes; got -1"),
     "087_conv_stride_zero": Expect(
         ("ARC102",), (8, 53), "stride"),
 }

@@ -39,6 +39,12 @@ class Overrides:
     source: str = ""
 
 
+def key_span_key(name: str) -> str:
+    """The key of `Overrides.spans` (and `Options.override_spans`) that holds where the NAME of
+    `--set NAME=V` is (NAME's own key holds where its value is)."""
+    return f"{name}="
+
+
 def parse_sets(sets: list[str] | None, variant: str | None = None) -> Overrides:
     """`--set K=V` values are read as a spec file reads a value: YAML 1.2 core schema (`020` is 20,
     `yes` is a string), scalars or flow lists, data never code (archc's own YAML loader). A key
@@ -59,6 +65,8 @@ def parse_sets(sets: list[str] | None, variant: str | None = None) -> Overrides:
             raise UsageError(f"--set: {_short(k)!r} is not a param or symbol name")
         text = f"--set {s}"
         items.append((k, v, Span(CMDLINE, 1, col + len("--set ") + len(k) + 1, 1, col + len(text))))
+        key_col = col + len("--set ") + len(s) - len(s.lstrip())
+        ov.spans[key_span_key(k)] = Span(CMDLINE, 1, key_col, 1, key_col + len(k))   # an unknown name points here
         parts.append(text)
         col += len(text) + 1
     if variant is not None:

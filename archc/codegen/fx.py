@@ -129,9 +129,9 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
         if not meta and init is not None:
             finish(skipped, _initialise(root, init, module_ops))
     outs = [values[o.ref] for o in graph.outputs.values()]
-    g.output(outs[0] if len(outs) == 1 else tuple(outs))
     if inplace:
-        _in_place(g, inplace_fns)
+        _in_place(g, inplace_fns, outs)
+    g.output(_named_outputs(g, graph, outs))
     gm = fx.GraphModule(root, g, class_name=class_name(graph.name, "Model"))
     name_containers(gm, graph.scopes)       # block instances print as their block (`Bottleneck`)
     for t in graph.ties:
@@ -142,6 +142,46 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
     attach(gm, NodeMap(fx_to_path))
     gm.eval()
     return gm
+
+
+def _named_outputs(g: Any, graph: Graph, outs: list) -> Any:
+    """What forward returns: the one output's tensor, else the outputs as the model's NamedTuple
+    (`BertBaseOutputs(last_hidden_state=..., pooler_output=...)`: indexable like the tuple it
+    is, and named), or a plain tuple where an output's name cannot be a field (`class`, `_x`)."""
+    from archc.codegen.outputs import namable, outputs_class
+
+    if len(outs) == 1:
+        return outs[0]
+    names = tuple(graph.outputs)
+    if not namable(names):
+        return tuple(outs)
+    cls = outputs_class(class_name(graph.name, "Model") + "Outputs", names)
+    return g.create_node("call_function", cls, (), dict(zip(names, outs)), name="outputs")
+
+
+def tuple_outputs(gm: Any) -> Any:
+    """GM returning its outputs as a plain tuple (GM itself when it returns no NamedTuple): a
+    GraphModule sharing GM's submodules and parameters, with its graph map and node map. What
+    torch.export traces, so that a saved program loads where archc's NamedTuple class is unknown
+    (torch.export.save cannot serialise an unregistered NamedTuple; ONNX outputs are flat anyway)."""
+    import torch.fx as fx
+
+    from archc.codegen.nodemap import ATTR
+    from archc.codegen.outputs import is_outputs_class
+
+    ret = next(n for n in gm.graph.nodes if n.op == "output").args[0]
+    if not (isinstance(ret, fx.Node) and ret.op == "call_function" and is_outputs_class(ret.target)):
+        return gm
+    g = fx.Graph()
+    remap: dict = {}
+    named = g.graph_copy(gm.graph, remap, return_output_node=False)
+    g.output(tuple(named.kwargs[f] for f in named.target._fields))
+    g.erase_node(named)
+    flat = fx.GraphModule(gm, g, class_name=type(gm).__name__)
+    for attr in ("archc_graph", ATTR):
+        if hasattr(gm, attr):
+            setattr(flat, attr, getattr(gm, attr))
+    return flat.train(gm.training)
 
 
 class _RuntimeSizes:
@@ -212,7 +252,7 @@ class _RuntimeSizes:
         return total
 
 
-def _in_place(g: Any, inplace_fns: dict) -> None:
+def _in_place(g: Any, inplace_fns: dict, outs: list) -> None:
     """Compute an op with `Traits.inplace` (relu, add) in place where its first input `t` is a
     temporary nothing else reads, by calling its lowering's `Call.inplace` (`torch.relu_`, `+=`).
 
@@ -223,14 +263,11 @@ def _in_place(g: Any, inplace_fns: dict) -> None:
     backward pass), (2) this node is its only user and it is not a graph output, and (3) the result
     has `t`'s inferred shape and dtype (nothing is broadcast into it). Inputs and parameters are
     never overwritten. `inplace_fns` maps each call node whose lowering offers a `Call.inplace`
-    to it; every node carries its op's name in `meta["archc_op"]`.
+    to it; `outs` are the graph's outputs; every node carries its op's name in `meta["archc_op"]`.
     """
     import torch
 
-    outputs: set = set()
-    for n in g.nodes:
-        if n.op == "output":
-            torch.fx.node.map_arg(n.args, outputs.add)
+    outputs: set = set(outs)
 
     def traits(node: Any) -> Any:
         op = OPS.get(node.meta.get("archc_op", ""))

@@ -207,6 +207,7 @@ class _Ctx:
         self.copier = _Copier()
         self.uses_block = False
         self.uses_restore = False
+        self.outputs_class: type | None = None   # the model's NamedTuple of outputs (archc.codegen.outputs)
         self.graph = graph
         self.module_nodes = module_nodes  # module path -> the IR node whose lowering built it
 
@@ -291,6 +292,12 @@ def _fn_expr(fn: Any, ctx: _Ctx) -> str:
 
     import torch.nn.functional as F
 
+    from archc.codegen.outputs import is_outputs_class
+
+    if is_outputs_class(fn):        # written out as a class of the file (see the assembly)
+        ctx.outputs_class = fn
+        ctx.copier.imports.add("from typing import NamedTuple")
+        return fn.__name__
     if _is_archc(fn):
         ctx.copier.add(fn)
         return fn.__name__
@@ -431,6 +438,10 @@ def generate(gm: Any, graph: Graph, *, spec_path: str | None = None, spec_sha256
         lines += ["", BLOCK_CLASS]
     if ctx.uses_restore:
         lines += ["", RESTORE_FN]
+    if ctx.outputs_class is not None:
+        oc = ctx.outputs_class
+        lines += ["", "", f"class {oc.__name__}(NamedTuple):", f'    """{oc.__doc__}"""', ""]
+        lines += [f"    {f}: torch.Tensor" for f in oc._fields]
     doc = graph.name + (f" ({graph.variant})" if graph.variant else "")
     lines += ["", f"class {cls_name}(nn.Module):", f'    """{doc}, as compiled by archc."""', "",
               "    def __init__(self) -> None:", "        super().__init__()"] + init_lines

@@ -35,6 +35,20 @@ def override_span(el: Any, key: str) -> Span | None:
     return Span(API_OVERRIDES, 1, start + len(key) + 2, 1, (end if end >= 0 else len(text)) + 1)
 
 
+def override_key_span(el: Any, key: str) -> Span | None:
+    """Where the NAME of an override was given (`hiden` of `--set hiden=3`, or of the API's
+    overrides dict): what a name that is no param or symbol points at. `--set` records it under
+    `key=` in the override spans (`archc.cli._common.key_span_key`)."""
+    if f"{key}=" in el.st.override_spans:
+        return el.st.override_spans[f"{key}="]
+    if key in el.st.override_spans:     # given elsewhere (an `extends:` spec's params): its value
+        return el.st.override_spans[key]
+    value = override_span(el, key)
+    if value is None or value.file != API_OVERRIDES or value.col <= len(key) + 1:
+        return value
+    return Span(API_OVERRIDES, 1, value.col - len(key) - 1, 1, value.col - 1)
+
+
 # ---------------------------------------------------------------- params, symbols, inputs
 def resolve_params(el: Any) -> None:
     m, f = el.model, el.main
@@ -87,7 +101,7 @@ def resolve_params(el: Any) -> None:
             continue
         if k not in params:
             close = difflib.get_close_matches(k, list(params) + list(m.symbols), n=1)
-            el.error("ARC114", f"`{k}` is not a param or symbol of `{m.name}`", span,
+            el.error("ARC114", f"`{k}` is not a param or symbol of `{m.name}`", override_key_span(el, k),
                        hint=f"did you mean `{close[0]}`?" if close else
                        f"params: {', '.join(params) or '(none)'}; symbols: {', '.join(m.symbols) or '(none)'}")
             continue

@@ -26,7 +26,34 @@ from archc.lint_driver.suppress import is_suppressed
 LINT_PREFIXES = ("ARC3", "ARC4", "ARC5")
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", ".venv", "venv", "node_modules", "__pycache__", ".tox", ".nox",
                        ".mypy_cache", ".pytest_cache", "build", "dist"})
-_SPEC_MARK = re.compile(r"^archc\s*:", re.M)
+_SPEC_MARK = re.compile(r"""^["']?archc["']?\s*:""", re.M)
+_FLOW_START = re.compile(r"\A(?:\s*(?:#[^\n]*|%[^\n]*|---))*\s*\{")    # after comments, directives, `---`
+_FLOW_KEY = re.compile(r"""\s*["']?archc["']?\s*:""")
+
+
+def _flow_spec(head: str) -> bool:
+    """Whether HEAD is a spec written in flow style (`{archc: 1, name: ...}`, or JSON): `archc` is a
+    key of the mapping that opens the document (not of one nested in it)."""
+    m = _FLOW_START.match(head)
+    if m is None:
+        return False
+    depth, quote, i = 1, "", m.end()
+    if _FLOW_KEY.match(head, i):
+        return True
+    while i < len(head) and depth:
+        c = head[i]
+        if quote:
+            quote = "" if c == quote and head[i - 1] != "\\" else quote
+        elif c in "\"'":
+            quote = c
+        elif c in "{[":
+            depth += 1
+        elif c in "}]":
+            depth -= 1
+        elif c == "," and depth == 1 and _FLOW_KEY.match(head, i + 1):
+            return True
+        i += 1
+    return False
 
 
 @dataclass
@@ -85,13 +112,13 @@ def file_kind(path: str | os.PathLike) -> str:
 
 
 def looks_like_spec(path: Path) -> bool:
-    """An archc spec has a top-level `archc:` key (or the archc schema modeline)."""
+    """An archc spec has a top-level `archc:` key, in block or flow style (or the archc schema modeline)."""
     try:
         with open(path, "rb") as f:
             head = f.read(65536).decode("utf-8", errors="replace")
     except OSError:
         return True  # let the loader report it
-    return bool(_SPEC_MARK.search(head)) or "archc.schema.json" in head
+    return bool(_SPEC_MARK.search(head) or _flow_spec(head)) or "archc.schema.json" in head
 
 
 def is_library(path: Path) -> bool:

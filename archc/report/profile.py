@@ -17,7 +17,11 @@ meaning bumps it)::
         # gradients = weights_bytes; optimizer_bytes = states x weights_bytes (Adam/AdamW 2, SGD with
         # momentum 1, SGD 0); saved_activation_bytes = inputs + every node output that is not a view
     batch: {symbol, size} | null               # the batch symbol and its example size
-    per_sample: {macs, flops, flops_causal} | null       # divided by the batch symbol (the headline)
+    per_sample: {macs, flops, flops_causal,              # divided by the batch symbol (the headline)
+                 activation_bytes, saved_activation_bytes, inference_bytes, training_bytes} | null
+        # memory per sample: the peak activations and the activations kept for backward divided by
+        # the batch, plus what does not grow with it (weights and buffers; in training also the
+        # gradients and optimizer state): inference_bytes, training_bytes
     per_token: {macs, flops, flops_causal, tokens} | null  # token-id inputs [B, T]
     uncounted: [{op, nodes, share, reason}]    # ops without a cost rule, never silently zero
     nodes: [{id, op, block, scope, file, line, params, macs, flops, macs_causal, flops_causal,
@@ -90,6 +94,7 @@ def build_doc(spec: str, static: Any, results: dict, checks: list, device: str, 
             "flops_causal": b.flops_causal, "output_bytes": b.output_bytes, "latency_ms": lat,
         })
     mem_method = (measured or {}).get("methods", {}).get("memory") if measured else None
+    training = training_memory(static, optimizer)
     doc = {
         "schema": SCHEMA,
         "schema_version": SCHEMA_VERSION,
@@ -118,11 +123,11 @@ def build_doc(spec: str, static: Any, results: dict, checks: list, device: str, 
             "measured_peak_bytes": (measured or {}).get("peak_memory_bytes"),
             "measured_activation_peak_bytes": (measured or {}).get("activation_peak_bytes"),
             "method": mem_method,
-            "training": training_memory(static, optimizer),
+            "training": training,
         },
         "batch": ({"symbol": static.batch_symbol, "size": static.symbols.get(static.batch_symbol)}
                   if static.batch_symbol else None),
-        "per_sample": static.per_sample,
+        "per_sample": per_sample_memory(static, training),
         "per_token": static.per_token,
         "uncounted": static.uncounted,
         "nodes": nodes,
@@ -134,6 +139,22 @@ def build_doc(spec: str, static: Any, results: dict, checks: list, device: str, 
         "passed": all(c.ok is not False for c in checks),
     }
     return doc
+
+
+def per_sample_memory(static: Any, training: dict) -> dict | None:
+    """The per-sample figures (`static.per_sample`: MACs and FLOPs divided by the batch) with the
+    memory per sample beside them, as the MACs are: the activations divided by the batch (the
+    inference peak, and what a training step keeps for backward), plus the bytes that do not grow
+    with the batch: inference = weights + buffers + activations, training = weights + buffers +
+    gradients + optimizer state + the activations kept."""
+    if not static.per_sample:
+        return static.per_sample
+    b = static.symbols[static.batch_symbol]
+    act = static.peak_activation_bytes / b
+    saved = training["saved_activation_bytes"] / b
+    fixed = training["total_bytes"] - training["saved_activation_bytes"]
+    return {**static.per_sample, "activation_bytes": act, "saved_activation_bytes": saved,
+            "inference_bytes": static.weights_bytes + static.buffers_bytes + act, "training_bytes": fixed + saved}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -229,6 +250,16 @@ def render(con: Any, doc: dict, top: int = 20, depth: int = 1, wide: bool = Fals
         pc = f" (causal {fmt_count(ps['flops_causal'])})" if ps["flops_causal"] != ps["flops"] else ""
         say(con, f"per sample{' at ' + others if others else ''}, {doc['dtype']}: {params}, "
                  f"{fmt_count(ps['macs'])} MACs, {fmt_count(ps['flops'])} FLOPs{pc}", "bold")
+        if ps.get("inference_bytes") is not None:
+            tr = mem.get("training") or {}
+            opt = {"adam": "Adam", "adamw": "AdamW", "sgd": "SGD", "sgd-momentum": "SGD with momentum"}.get(
+                tr.get("optimizer"), tr.get("optimizer"))
+            fixed = ps["training_bytes"] - ps["saved_activation_bytes"]
+            state = f"gradients and {opt} state" if tr.get("optimizer_bytes") else "gradients"
+            say(con, f"per sample, memory: inference {fmt_bytes(ps['inference_bytes'])} (weights "
+                     f"{fmt_bytes(mem['weights_bytes'] + mem['buffers_bytes'])} + activations {fmt_bytes(ps['activation_bytes'])}), "
+                     f"training step {fmt_bytes(ps['training_bytes'])} (weights, {state} {fmt_bytes(fixed)} + "
+                     f"activations kept for backward {fmt_bytes(ps['saved_activation_bytes'])})", "bold")
         say(con, f"batch {batch}: {fmt_count(doc['macs'])} MACs, {fmt_count(doc['flops'])} FLOPs{causal}")
     else:
         sizes = ", ".join(f"{k}={v}" for k, v in doc["symbols"].items())

@@ -149,6 +149,22 @@ def render_check(con: Any, doc: dict[str, Any], depth: int | None = None, wide: 
     say(con, f"{len(doc['nodes'])} nodes{folded}, {doc['params']:,} parameters ({_fmt_count(doc['params'])}); {verified}")
 
 
+def render_check_line(con: Any, doc: dict[str, Any]) -> None:
+    """One spec of `archc check FOLDER`: its name, nodes and parameters, or why it failed."""
+    from archc.report.fit import say
+
+    if doc.get("checked"):
+        name = doc["name"] + (f" ({doc['variant']})" if doc.get("variant") else "")
+        verified = "shapes verified" if doc.get("verified", True) else "shapes not verified by execution (ARC607)"
+        say(con, f"{doc['spec']}: {name}, {len(doc['nodes'])} node{'s' if len(doc['nodes']) != 1 else ''}, {doc['params']:,} parameters "
+                 f"({_fmt_count(doc['params'])}); {verified}")
+    elif doc.get("diagnostics") is not None:
+        n = sum(1 for d in doc["diagnostics"] if d.get("severity", "error") == "error")
+        say(con, f"{doc['spec']}: failed, {n} error{'s' if n != 1 else ''}")
+    else:
+        say(con, f"{doc['spec']}: failed, {doc.get('internal_error') or doc.get('error')}")
+
+
 def _verified_at(graph) -> list[dict[str, int]]:
     """The sizes the verify stage runs the module at (the example, then each dynamic symbol's
     second size: the export plan's, `archc.ir.sizes`)."""

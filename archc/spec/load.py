@@ -204,6 +204,7 @@ def _allowed_keys(data: Any, parent_path: tuple) -> list[str]:
 def validation_diagnostics(err: ValidationError | list[dict], file: SpecFile) -> list[Diagnostic]:
     """Pydantic errors (with locations from the document root) as located diagnostics."""
     from archc.ops import OPS
+    from archc.spec.index_from import index_from_diagnostic, index_from_path
 
     data = file.loaded.data
     by_path: dict[tuple, list[dict]] = {}
@@ -220,8 +221,15 @@ def validation_diagnostics(err: ValidationError | list[dict], file: SpecFile) ->
             continue
         keep.append(p)
     diags: list[Diagnostic] = []
+    index_froms: set[tuple] = set()
     for p in sorted(keep, key=lambda q: (file.value_span(q).line if file.value_span(q) else 0, str(q))):
         errs = by_path[p]
+        fp = index_from_path(data, p)
+        if fp is not None:              # `from: -1` (Ultralytics): one error a `from:`, naming the nodes meant
+            if fp not in index_froms:
+                index_froms.add(fp)
+                diags.append(index_from_diagnostic(data, fp, file))
+            continue
         types = {e["type"] for e in errs}
         where = _describe_context(data, p[:-1]) if p else "the spec"
         if "extra_forbidden" in types:

@@ -37,7 +37,7 @@ def run(*args):
 
 def test_resnet50_headline_is_per_sample():
     out = run("specs/resnet50.yaml", "--top", "1").stdout
-    lines = [ln for ln in out.splitlines() if ln.startswith(("per sample", "batch B=2", "total"))]
+    lines = [ln for ln in out.splitlines() if ln.startswith(("per sample at", "batch B=2", "total"))]
     # the field's figure for ResNet-50 at 224x224 is 4.09 GMACs per image; the example batch is 2
     assert lines[0].startswith("per sample at H=224, W=224, float32: 25,557,032 params (25.56M), 4.09G MACs")
     assert lines[1] == "batch B=2: 8.18G MACs, 16.43G FLOPs"

@@ -78,6 +78,9 @@ def export_program(gm: Any, graph: Graph, plans: dict[str, SymbolPlan], args: tu
     for a symbol named in --dynamic). Returns (program, diagnostics); raises DiagnosticError."""
     import torch
 
+    from archc.codegen.fx import tuple_outputs
+
+    gm = tuple_outputs(gm)      # a NamedTuple of outputs would not load without archc
     tag_nodes(gm)
     diags: list[Diagnostic] = []
     env = {n: p.export_size for n, p in plans.items()}
