@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
 
 from archc.diagnostics import Related, Span, register_code_source
 
@@ -24,6 +24,23 @@ _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
+class Fix:
+    """A safe, meaning-preserving edit that a rule offers with a finding, stated as data, never as
+    text: in the body of graph node `node` (its `id: {...}` mapping, or its `seq:` item, wherever
+    that is written), set `key` to `value`, or remove `key` (`remove=True`). `archc lint --fix`
+    (archc.lint_driver.fix) finds that mapping in the spec's YAML and re-emits only it.
+
+    A rule offers a fix only when applying it leaves the model's function unchanged; the driver
+    also refuses one that would overwrite a `${...}` expression, that lands outside the linted file
+    (a library it imports), or that another variant of the spec would not offer too."""
+
+    node: str
+    key: str
+    value: Any = None
+    remove: bool = False
+
+
+@dataclass(frozen=True)
 class Finding:
     """What a rule's check yields; the engine turns it into a `Diagnostic` with the rule's code."""
 
@@ -31,6 +48,7 @@ class Finding:
     span: Span | None
     hint: str | None = None
     related: tuple[Related, ...] = ()
+    fix: Fix | None = None            # a safe fix, when the rule knows one (`archc lint --fix`)
 
 
 @dataclass(frozen=True)
