@@ -41,6 +41,9 @@ def lint(
                               help="Skip named YAML files that are not archc specs (no top-level `archc:`); for pre-commit.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N",
                     help="Worker processes (0: one per CPU, used from 24 files on; 1: none).")] = 0,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply the safe fixes (e.g. `bias: false` before a batch norm) in the linted files, "
+                                      "keeping comments and layout; then report what remains.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print the safe fixes as a unified diff and write nothing.")] = False,
     explain: Annotated[Optional[str], typer.Option("--explain", metavar="RULE", help="Print a rule's documentation (by code, ARC304, or name, bias-before-batch-norm) and exit.")] = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List every rule (code, name, severity) and exit.")] = False,
     debug: DebugOpt = False,
@@ -85,8 +88,17 @@ def lint(
                 select=_codes(select, "--select"), ignore=_codes(ignore, "--ignore") or (),
                 fail_on=check_fail_on(fail_on, "--fail-on") if fail_on is not None else None,
                 opset=check_opset(opset, "--opset") if opset is not None else None,
-                config=cfg, skip_non_specs=skip_non_specs, jobs=max(0, jobs))
+                config=cfg, skip_non_specs=skip_non_specs, jobs=max(0, jobs), fix=fix or diff)
             run = Linter(opts).lint_paths(paths or ["."])
+            outcome = None
+            if fix or diff:
+                from dataclasses import replace
+
+                from archc.lint_driver.fix import apply_fixes
+
+                outcome = apply_fixes(run.results, run.sources, write=not diff)
+                if outcome.files:  # what remains: the fixed texts linted again
+                    run = Linter(replace(opts, fix=False, texts=outcome.texts)).lint_paths(paths or ["."])
         except FileNotFoundError as e:
             raise UsageError(f"no such file or folder: {e.args[0] if e.args else e}") from None
         except LintInternalError as e:
@@ -101,8 +113,20 @@ def lint(
             sys.stderr.write(f"archc: internal error while linting {file}: {message}\n")
         if run.internal_errors:
             sys.stderr.write(f"This is a bug in archc; please report it at {REPORT_URL} (the other files were linted)\n")
+        if outcome is not None:
+            for where, why in outcome.refused:
+                sys.stderr.write(f"archc: fix not made at {where}: {why}\n")
+            if diff:
+                sys.stdout.write(outcome.diff)
+                sys.stderr.write(outcome.summary(dry_run=True) + "\n")
+                return EXIT_INTERNAL if run.internal_errors else EXIT_FAIL if run.failed else EXIT_OK
         color = format_ == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         text = render(format_, run, RULES, color=color)
+        if outcome is not None:
+            if format_ == "text" and output is None:
+                text += outcome.summary(dry_run=False) + "\n"
+            else:
+                sys.stderr.write(outcome.summary(dry_run=False) + "\n")
         if output is not None:
             try:
                 with open(output, "w", encoding="utf-8") as f:

@@ -64,14 +64,16 @@ class Rule:
     scope: Reads = "model"            # "model": needs the elaborated graph; "source": raw spec data only
     library: bool = False             # also runs on block libraries (files under lib/)
     also_reported_as: tuple[str, ...] = field(default=())  # codes an earlier stage may report instead
+    fix: str | None = None            # what `archc lint --fix` does about a finding (the rule offers `Fix`es)
 
     @property
     def category(self) -> str:
         return {"3": "design", "4": "performance", "5": "export"}[self.code[3]]
 
     def doc(self) -> str:
+        fix = f"\nFix: `archc lint --fix` {self.fix}.\n" if self.fix else ""
         return (f"{self.code} {self.name} ({self.severity}): {self.summary}\n\n"
-                f"Why it matters: {self.why}\n\nExample:\n{_indent(self.bad)}\n\nUse instead:\n{_indent(self.good)}\n")
+                f"Why it matters: {self.why}\n\nExample:\n{_indent(self.bad)}\n\nUse instead:\n{_indent(self.good)}\n{fix}")
 
 
 RULES: dict[str, Rule] = {}
@@ -79,8 +81,9 @@ RULES: dict[str, Rule] = {}
 
 def rule(code: str, name: str, severity: Severity, *, summary: str, why: str, bad: str, good: str,
          scope: Reads = "model", library: bool = False,
-         also_reported_as: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
-    """Register a lint rule. The decorated function takes a `LintContext` and yields `Finding`s."""
+         also_reported_as: tuple[str, ...] = (), fix: str | None = None) -> Callable[[Callable], Callable]:
+    """Register a lint rule. The decorated function takes a `LintContext` and yields `Finding`s.
+    `fix` says what its safe fix does, when its findings carry one (`Finding(fix=Fix(...))`)."""
     if not _CODE.match(code):
         raise ValueError(f"lint codes are ARC3xx (design), ARC4xx (performance) or ARC5xx (export): {code!r}")
     if not _NAME.match(name):
@@ -92,7 +95,7 @@ def rule(code: str, name: str, severity: Severity, *, summary: str, why: str, ba
         if any(r.name == name for r in RULES.values()):
             raise ValueError(f"lint rule name {name!r} registered twice")
         RULES[code] = Rule(code, name, severity, summary, why, bad.strip("\n"), good.strip("\n"), fn,
-                           scope, library, also_reported_as)
+                           scope, library, also_reported_as, fix)
         return fn
 
     return deco

@@ -2,9 +2,10 @@
 
 A whole-file round trip through a YAML library rewrites layout it was never asked to touch (it drops
 the aligned padding of `- conv1:   {op: conv2d, ...}`, which 47 of the zoo's 50 files use). So an
-edit is made on the smallest node that holds it: ruamel.yaml composes the file (every node with its
-start and end), the edit's mapping is found by where its node's id is written, and only that node
-is re-emitted by ruamel (a scalar when a value is replaced, the mapping when a key is added or
+edit is made on the smallest node that holds it: the file is composed (every node with its start
+and end, by libyaml, the parser whose spans the diagnostics carry), the edit's mapping is found by
+where its node's id is written, and only that node is read, edited and re-emitted by ruamel.yaml's
+round trip (a scalar when a value is replaced, the mapping when a key is added or
 removed, keeping its flow or block style and its comments) and spliced into the text at its source
 span. Every byte outside that span stays as it was. Each result is re-read and compared with the
 data the edit was meant to produce; an edit that does not compare is refused, never written.
@@ -36,15 +37,14 @@ class Target:
 def apply(text: str, target: Target, key: str, value: Any = None, remove: bool = False) -> tuple[str, bool]:
     """`text` with the edit made: (new text, changed). `changed` is False when the mapping already
     says so (the key has that value, or a removed key is absent). Raises SpliceError."""
-    from ruamel.yaml.nodes import MappingNode, ScalarNode
+    from yaml.nodes import MappingNode, ScalarNode
 
     root = _compose(text)
     found = locate(root, target)
     if found is None:
         raise SpliceError(f"no node body at line {target.line}, column {target.col}")
     path, node = found
-    if getattr(node, "anchor", None) is not None:
-        raise SpliceError("the mapping is anchored (other places share it)")
+    offset = _Offsets(text)
     current = next((v for k, v in node.value if isinstance(k, ScalarNode) and k.value == key), None)
     if current is not None and isinstance(current, ScalarNode) and "${" in current.value:
         raise SpliceError(f"`{key}` is an expression, `{current.value}`")
@@ -58,12 +58,12 @@ def apply(text: str, target: Target, key: str, value: Any = None, remove: bool =
     elif key in body and type(body[key]) is type(value) and body[key] == value:
         return text, False
     if not remove and isinstance(current, ScalarNode) and not isinstance(value, (dict, list)):
-        start, end = current.start_mark.index, current.end_mark.index
+        start, end = offset(current.start_mark), offset(current.end_mark)
         new = text[:start] + _emit_scalar(value) + text[end:]
     else:
         if any(isinstance(k, MappingNode) for k, _ in node.value):
             raise SpliceError("the mapping has complex keys")
-        new = _splice_mapping(text, node, key, value, remove)
+        new = _splice_mapping(text, offset, node, key, value, remove)
     expected = copy.deepcopy(data)
     holder = _at(expected, path)
     if remove:
@@ -78,7 +78,7 @@ def apply(text: str, target: Target, key: str, value: Any = None, remove: bool =
 def locate(root: Any, target: Target) -> tuple[tuple, Any] | None:
     """(data path, mapping node) of the node body at `target`: the mapping value of the key written
     there (`- conv: {...}`), or the mapping that starts there (a `seq:` item `- {op: ...}`)."""
-    from ruamel.yaml.nodes import MappingNode, SequenceNode
+    from yaml.nodes import MappingNode, SequenceNode
 
     line, col = target.line - 1, target.col - 1
     stack = [((), root)]
@@ -111,15 +111,32 @@ def _yaml(typ: str = "rt") -> Any:
 
 
 def _compose(text: str) -> Any:
-    from ruamel.yaml.error import YAMLError
+    """The file's node tree, with start and end marks (libyaml's composer: fast, and the spans of
+    the diagnostics come from the same parser)."""
+    import yaml
 
     try:
-        root = _yaml().compose(text)
-    except YAMLError as e:
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError as e:
         raise SpliceError(f"cannot read the YAML: {e}") from None
     if root is None:
         raise SpliceError("the file is empty")
     return root
+
+
+class _Offsets:
+    """A mark's (line, column) as an index into the text (what libyaml counts as line breaks)."""
+
+    def __init__(self, text: str):
+        import re
+
+        self.starts = [0] + [m.end() for m in re.finditer(r"\r\n|[\r\n\x85\u2028\u2029]", text)]
+        self.size = len(text)
+
+    def __call__(self, mark: Any) -> int:
+        if mark.line >= len(self.starts):
+            return self.size
+        return min(self.starts[mark.line] + mark.column, self.size)
 
 
 def _safe_load(text: str) -> Any:
@@ -157,21 +174,21 @@ def _emit_scalar(value: Any) -> str:
     return out
 
 
-def _content_end(node: Any) -> int:
+def _content_end(node: Any, offset: _Offsets) -> int:
     """Where the text of `node` ends: a scalar's or a flow collection's end; a block collection's
     last item's end (so the comments and blank lines after it stay where they are)."""
-    from ruamel.yaml.nodes import MappingNode, ScalarNode
+    from yaml.nodes import MappingNode, ScalarNode
 
     if isinstance(node, ScalarNode) or node.flow_style or not node.value:
-        return node.end_mark.index
+        return offset(node.end_mark)
     last = node.value[-1]
-    return _content_end(last[1] if isinstance(node, MappingNode) else last)
+    return _content_end(last[1] if isinstance(node, MappingNode) else last, offset)
 
 
-def _splice_mapping(text: str, node: Any, key: str, value: Any, remove: bool) -> str:
+def _splice_mapping(text: str, offset: _Offsets, node: Any, key: str, value: Any, remove: bool) -> str:
     """Re-emit the mapping `node` with the edit made (ruamel's round trip of that node only: its
     style, order and comments) and put it where the mapping was."""
-    start, end = node.start_mark.index, _content_end(node)
+    start, end = offset(node.start_mark), _content_end(node, offset)
     piece = text[start:end]
     col = node.start_mark.column
     block = not node.flow_style
@@ -195,7 +212,7 @@ def _splice_mapping(text: str, node: Any, key: str, value: Any, remove: bool) ->
             raise SpliceError("removing the key would leave the mapping empty")
     else:
         m[key] = value
-    out = _emit(m, _guess_indent(text) if block else None)
+    out = _emit(m, _guess_indent(piece) if block and "- " in piece else None)
     if block:
         out = "\n".join(line if i == 0 or not line else " " * col + line for i, line in enumerate(out.split("\n")))
     elif "\n" in out and "\n" not in piece:
@@ -204,13 +221,12 @@ def _splice_mapping(text: str, node: Any, key: str, value: Any, remove: bool) ->
 
 
 def _guess_indent(text: str) -> tuple[int, int, int]:
-    """(mapping, sequence, offset) indentation of the file, as ruamel's indent() takes it."""
-    from ruamel.yaml.util import load_yaml_guess_indent
+    """(mapping, sequence, offset) indentation of the file's block sequences, as ruamel's indent()
+    takes it: from the first `key:` line followed by a `- ` item."""
+    import re
 
-    try:
-        _, ind, bsi = load_yaml_guess_indent(text)
-    except Exception:  # noqa: BLE001
-        return 2, 4, 2
-    ind = ind or 2
-    bsi = bsi if bsi is not None else 0
-    return ind, max(ind, bsi + 2), bsi
+    m = re.search(r"^( *)[^\s#-][^\n]*:[ \t]*(?:#[^\n]*)?\n( *)- ", text, re.M)
+    if m is None:
+        return 2, 2, 0
+    off = max(0, len(m.group(2)) - len(m.group(1)))
+    return 2, off + 2, off

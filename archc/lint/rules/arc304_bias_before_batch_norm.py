@@ -26,6 +26,8 @@ layers:
   - conv: {op: conv2d, out: 64, kernel: 3, bias: false}
   - bn:   {op: batch_norm}
 """,
+    fix="sets `bias: false` on the conv or linear, when every use of its definition (each repetition, "
+    "each use of its block, each variant) feeds batch norm and `bias` is not an expression",
 )
 def bias_before_batch_norm(ctx: LintContext) -> Iterator[Finding]:
     found = []
