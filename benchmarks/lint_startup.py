@@ -41,7 +41,7 @@ def yamllint() -> str:
 
 def archc_cmd(tree: Path) -> tuple[list[str], dict]:
     env = dict(os.environ, PYTHONPATH=str(tree))
-    return [sys.executable, "-m", "archc", "lint", "specs/", "--isolated"], env
+    return [sys.executable, "-P", "-m", "archc", "lint", "specs/", "--isolated"], env   # -P: not the cwd first
 
 
 def run_once(cmd: list[str], env: dict | None) -> tuple[float, float, int]:
@@ -60,7 +60,7 @@ def importtime(tree: Path, top: int = 14) -> list[tuple[float, str]]:
     for line in p.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)", line)
         if m and len(m.group(3)) <= 1:   # top-level imports (and their own first level)
-            rows.append((int(m.group(2)) / 1000, ("  " if m.group(3) else "") + m.group(4)))
+            rows.append((int(m.group(2)) / 1000, m.group(4)))
     return sorted(rows, reverse=True)[:top]
 
 

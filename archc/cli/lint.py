@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from typing_extensions import Annotated
@@ -138,3 +138,110 @@ def lint(
         return EXIT_INTERNAL if run.internal_errors else EXIT_FAIL if run.failed else EXIT_OK
 
     run_command(body, debug)
+
+
+# ------------------------------------------------------------------ start-up fast path
+_INT = None
+
+
+def fast_args(argv: list[str]) -> dict | None:
+    """`archc lint`'s arguments read from `argv` (after `lint`) the way the typer app reads them,
+    from the declarations above (no second copy of them), for plain command lines only: paths,
+    `--option value`, `--option=value`, `-x value` and flags. Anything else (`--help`, an unknown
+    option, a missing or malformed value, `-xVALUE`) gives None, and the typer app runs instead, with
+    its own messages. It saves typer's per-option set-up, most of lint's start-up on a small tree."""
+    import inspect
+    import re
+    import typing
+
+    global _INT
+    if _INT is None:
+        _INT = re.compile(r"-?[0-9]+")
+    hints = typing.get_type_hints(lint, include_extras=True)
+    params = inspect.signature(lint).parameters
+    names: dict[str, tuple[str, Any, bool]] = {}   # option name -> (parameter, base type, repeated)
+    positional = None
+    for pname, hint in hints.items():
+        if pname == "return":
+            continue
+        info = hint.__metadata__[0]
+        base, many = _base(hint.__origin__)
+        if isinstance(info, typer.models.ArgumentInfo):
+            positional = pname
+            continue
+        # in `Annotated`, typer reads an Option's first positional argument as its first name
+        decls = ((info.default,) if isinstance(info.default, str) else ()) + tuple(info.param_decls or ())
+        if not decls:
+            return None   # typer's default name (`--x/--no-x` for a flag): let typer read the line
+        for decl in decls:
+            if "/" in decl or not decl.startswith("-"):
+                return None   # a declaration this reader does not know: let typer read the line
+            names[decl] = (pname, base, many)
+    out: dict[str, Any] = {p: v.default for p, v in params.items()}
+    given: list[str] = []
+    i = 0
+    rest = False
+    while i < len(argv):
+        a = argv[i]
+        i += 1
+        if rest or a == "-" or not a.startswith("-"):
+            given.append(a)
+            continue
+        if a == "--":
+            rest = True
+            continue
+        value = None
+        if a.startswith("--") and "=" in a:
+            a, value = a.split("=", 1)
+        if a not in names:
+            return None
+        pname, base, many = names[a]
+        if base is bool:
+            if value is not None:
+                return None
+            out[pname] = True
+            continue
+        if value is None:
+            if i >= len(argv):
+                return None
+            value = argv[i]
+            i += 1
+        if base is int:
+            if not _INT.fullmatch(value):
+                return None
+            value = int(value)
+        elif base is not str:
+            return None
+        if many:
+            out[pname] = [*(out[pname] or []), value]
+        else:
+            out[pname] = value
+    if positional is None:
+        return None if given else out
+    out[positional] = given or None
+    return out
+
+
+def _base(tp: Any) -> tuple[Any, bool]:
+    """(the scalar type, whether it repeats) of an annotation: Optional[list[str]] -> (str, True)."""
+    import typing
+
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) is typing.Union and len(args) == 1:
+        tp = args[0]
+    if typing.get_origin(tp) is list:
+        return typing.get_args(tp)[0], True
+    return tp, False
+
+
+def fast_main(argv: list[str]) -> bool:
+    """Run `archc lint` from `argv` without the typer app when `fast_args` reads it; False when it
+    does not (the caller then runs the app). Exits with the command's code."""
+    kwargs = fast_args(argv)
+    if kwargs is None:
+        return False
+    try:
+        lint(**kwargs)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    sys.exit(0)

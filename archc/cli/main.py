@@ -113,6 +113,10 @@ def _for(argv: list[str]) -> typer.Typer:
 
 def main() -> None:
     try:
+        if sys.argv[1:2] == ["lint"]:
+            from archc.cli.lint import fast_main
+
+            fast_main(sys.argv[2:])   # exits, unless the typer app is to read this command line
         _for(sys.argv[1:])()
     except SystemExit:
         raise
