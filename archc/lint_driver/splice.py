@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import copy
 import io
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -189,9 +190,12 @@ def _splice_mapping(text: str, offset: _Offsets, node: Any, key: str, value: Any
     """Re-emit the mapping `node` with the edit made (ruamel's round trip of that node only: its
     style, order and comments) and put it where the mapping was."""
     start, end = offset(node.start_mark), _content_end(node, offset)
-    piece = text[start:end]
     col = node.start_mark.column
     block = not node.flow_style
+    if block:  # a comment after the last value stays on that value's line: take it along
+        m = re.compile(r"[ \t]*(#[^\r\n]*)?").match(text, end)
+        end = m.end()
+    piece = text[start:end]
     if block:  # the mapping's lines, shifted left to column 0 for ruamel (and back afterwards)
         lines = piece.split("\n")
         for i in range(1, len(lines)):

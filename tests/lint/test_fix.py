@@ -254,3 +254,13 @@ def test_lint_without_fix_never_imports_ruamel():
             "try:\n    main()\nexcept SystemExit:\n    pass\nprint('ruamel' in ' '.join(sys.modules), file=sys.stderr)\n")
     p = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert p.stderr.strip().splitlines()[-1] == "False", p.stderr
+
+
+def test_a_comment_stays_on_its_line_in_a_block_body():
+    text = ("archc: 1\nlayers:\n  - deep:\n      op: conv2d   # c1\n      out: 16      # last\n"
+            "  # between\n  - bn: {op: batch_norm}\n")
+    new, changed = apply(text, Target(3, 5), "bias", False)
+    assert changed and new == text.replace("      out: 16      # last\n", "      out: 16      # last\n      bias: false\n")
+    assert apply(new, Target(3, 5), "bias", False) == (new, False)     # already so: no change
+    with pytest.raises(SpliceError, match="no node body"):
+        apply(text, Target(4, 1), "bias", False)
