@@ -149,7 +149,8 @@ def fast_args(argv: list[str]) -> dict | None:
     from the declarations above (no second copy of them), for plain command lines only: paths,
     `--option value`, `--option=value`, `-x value` and flags. Anything else (`--help`, an unknown
     option, a missing or malformed value, `-xVALUE`) gives None, and the typer app runs instead, with
-    its own messages. It saves typer's per-option set-up, most of lint's start-up on a small tree."""
+    its own messages. It saves typer's per-option set-up (a pydantic TypeAdapter per option in typer
+    0.29), a large part of lint's start-up on a small tree."""
     import inspect
     import re
     import typing
