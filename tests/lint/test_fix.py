@@ -264,3 +264,20 @@ def test_a_comment_stays_on_its_line_in_a_block_body():
     assert apply(new, Target(3, 5), "bias", False) == (new, False)     # already so: no change
     with pytest.raises(SpliceError, match="no node body"):
         apply(text, Target(4, 1), "bias", False)
+
+
+def test_fix_never_edits_the_base_of_an_extends_spec(tmp_path):
+    base = write(tmp_path, "base.yaml", HEAD.replace("name: fixme", "name: base") + """\
+params: {width: 16}
+layers:
+  - conv: {op: conv2d, out: "${width}", kernel: 3, padding: 1}
+  - bn:   {op: batch_norm}
+""")
+    base_text = base.read_text()
+    thin = write(tmp_path, "thin.yaml", "archc: 1\nname: thin\nextends: base\nparams: {width: 32}\n")
+    thin_text = thin.read_text()
+    assert codes(thin) == ["ARC304"]
+    r = lint(str(thin), "--fix")
+    assert "fixed 0 findings in 0 files" in r.stdout, r.output
+    assert base.read_text() == base_text and thin.read_text() == thin_text
+    assert "fixed 1 finding in 1 file" in lint(str(base), "--fix").stdout   # linted itself, it is fixed
