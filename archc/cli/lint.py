@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Optional
+from typing import Any, Optional
 
 import typer
 from typing_extensions import Annotated
@@ -41,6 +41,9 @@ def lint(
                               help="Skip named YAML files that are not archc specs (no top-level `archc:`); for pre-commit.")] = False,
     jobs: Annotated[int, typer.Option("--jobs", "-j", metavar="N",
                     help="Worker processes (0: one per CPU, used from 24 files on; 1: none).")] = 0,
+    fix: Annotated[bool, typer.Option("--fix", help="Apply the safe fixes (e.g. `bias: false` before a batch norm) in the linted files, "
+                                      "keeping comments and layout; then report what remains.")] = False,
+    diff: Annotated[bool, typer.Option("--diff", help="Print the safe fixes as a unified diff and write nothing.")] = False,
     explain: Annotated[Optional[str], typer.Option("--explain", metavar="RULE", help="Print a rule's documentation (by code, ARC304, or name, bias-before-batch-norm) and exit.")] = None,
     list_rules: Annotated[bool, typer.Option("--list-rules", help="List every rule (code, name, severity) and exit.")] = False,
     debug: DebugOpt = False,
@@ -85,8 +88,17 @@ def lint(
                 select=_codes(select, "--select"), ignore=_codes(ignore, "--ignore") or (),
                 fail_on=check_fail_on(fail_on, "--fail-on") if fail_on is not None else None,
                 opset=check_opset(opset, "--opset") if opset is not None else None,
-                config=cfg, skip_non_specs=skip_non_specs, jobs=max(0, jobs))
+                config=cfg, skip_non_specs=skip_non_specs, jobs=max(0, jobs), fix=fix or diff)
             run = Linter(opts).lint_paths(paths or ["."])
+            outcome = None
+            if fix or diff:
+                from dataclasses import replace
+
+                from archc.lint_driver.fix import apply_fixes
+
+                outcome = apply_fixes(run.results, run.sources, write=not diff)
+                if outcome.files:  # what remains: the fixed texts linted again
+                    run = Linter(replace(opts, fix=False, texts=outcome.texts)).lint_paths(paths or ["."])
         except FileNotFoundError as e:
             raise UsageError(f"no such file or folder: {e.args[0] if e.args else e}") from None
         except LintInternalError as e:
@@ -101,8 +113,20 @@ def lint(
             sys.stderr.write(f"archc: internal error while linting {file}: {message}\n")
         if run.internal_errors:
             sys.stderr.write(f"This is a bug in archc; please report it at {REPORT_URL} (the other files were linted)\n")
+        if outcome is not None:
+            for where, why in outcome.refused:
+                sys.stderr.write(f"archc: fix not made at {where}: {why}\n")
+            if diff:
+                sys.stdout.write(outcome.diff)
+                sys.stderr.write(outcome.summary(dry_run=True) + "\n")
+                return EXIT_INTERNAL if run.internal_errors else EXIT_FAIL if run.failed else EXIT_OK
         color = format_ == "text" and output is None and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         text = render(format_, run, RULES, color=color)
+        if outcome is not None:
+            if format_ == "text" and output is None:
+                text += outcome.summary(dry_run=False) + "\n"
+            else:
+                sys.stderr.write(outcome.summary(dry_run=False) + "\n")
         if output is not None:
             try:
                 with open(output, "w", encoding="utf-8") as f:
@@ -114,3 +138,111 @@ def lint(
         return EXIT_INTERNAL if run.internal_errors else EXIT_FAIL if run.failed else EXIT_OK
 
     run_command(body, debug)
+
+
+# ------------------------------------------------------------------ start-up fast path
+_INT = None
+
+
+def fast_args(argv: list[str]) -> dict | None:
+    """`archc lint`'s arguments read from `argv` (after `lint`) the way the typer app reads them,
+    from the declarations above (no second copy of them), for plain command lines only: paths,
+    `--option value`, `--option=value`, `-x value` and flags. Anything else (`--help`, an unknown
+    option, a missing or malformed value, `-xVALUE`) gives None, and the typer app runs instead, with
+    its own messages. It saves typer's per-option set-up (a pydantic TypeAdapter per option in typer
+    0.29), a large part of lint's start-up on a small tree."""
+    import inspect
+    import re
+    import typing
+
+    global _INT
+    if _INT is None:
+        _INT = re.compile(r"-?[0-9]+")
+    hints = typing.get_type_hints(lint, include_extras=True)
+    params = inspect.signature(lint).parameters
+    names: dict[str, tuple[str, Any, bool]] = {}   # option name -> (parameter, base type, repeated)
+    positional = None
+    for pname, hint in hints.items():
+        if pname == "return":
+            continue
+        info = hint.__metadata__[0]
+        base, many = _base(hint.__origin__)
+        if isinstance(info, typer.models.ArgumentInfo):
+            positional = pname
+            continue
+        # in `Annotated`, typer reads an Option's first positional argument as its first name
+        decls = ((info.default,) if isinstance(info.default, str) else ()) + tuple(info.param_decls or ())
+        if not decls:
+            return None   # typer's default name (`--x/--no-x` for a flag): let typer read the line
+        for decl in decls:
+            if "/" in decl or not decl.startswith("-"):
+                return None   # a declaration this reader does not know: let typer read the line
+            names[decl] = (pname, base, many)
+    out: dict[str, Any] = {p: v.default for p, v in params.items()}
+    given: list[str] = []
+    i = 0
+    rest = False
+    while i < len(argv):
+        a = argv[i]
+        i += 1
+        if rest or a == "-" or not a.startswith("-"):
+            given.append(a)
+            continue
+        if a == "--":
+            rest = True
+            continue
+        value = None
+        if a.startswith("--") and "=" in a:
+            a, value = a.split("=", 1)
+        if a not in names:
+            return None
+        pname, base, many = names[a]
+        if base is bool:
+            if value is not None:
+                return None
+            out[pname] = True
+            continue
+        if value is None:
+            if i >= len(argv):
+                return None
+            value = argv[i]
+            i += 1
+        if base is int:
+            if not _INT.fullmatch(value):
+                return None
+            value = int(value)
+        elif base is not str:
+            return None
+        if many:
+            out[pname] = [*(out[pname] or []), value]
+        else:
+            out[pname] = value
+    if positional is None:
+        return None if given else out
+    out[positional] = given or None
+    return out
+
+
+def _base(tp: Any) -> tuple[Any, bool]:
+    """(the scalar type, whether it repeats) of an annotation: Optional[list[str]] -> (str, True)."""
+    import typing
+
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    if typing.get_origin(tp) is typing.Union and len(args) == 1:
+        tp = args[0]
+    if typing.get_origin(tp) is list:
+        return typing.get_args(tp)[0], True
+    return tp, False
+
+
+def fast_main(argv: list[str]) -> bool:
+    """Run `archc lint` from `argv` without the typer app when `fast_args` reads it; False when it
+    does not (the caller then runs the app). Exits with the command's code."""
+    kwargs = fast_args(argv)
+    if kwargs is None:
+        return False
+    try:
+        lint(**kwargs)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    sys.exit(0)

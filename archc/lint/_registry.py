@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable, Literal
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Literal
 
 from archc.diagnostics import Related, Span, register_code_source
 
@@ -24,6 +24,23 @@ _NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
 
 
 @dataclass(frozen=True)
+class Fix:
+    """A safe, meaning-preserving edit that a rule offers with a finding, stated as data, never as
+    text: in the body of graph node `node` (its `id: {...}` mapping, or its `seq:` item, wherever
+    that is written), set `key` to `value`, or remove `key` (`remove=True`). `archc lint --fix`
+    (archc.lint_driver.fix) finds that mapping in the spec's YAML and re-emits only it.
+
+    A rule offers a fix only when applying it leaves the model's function unchanged; the driver
+    also refuses one that would overwrite a `${...}` expression, that lands outside the linted file
+    (a library it imports), or that another variant of the spec would not offer too."""
+
+    node: str
+    key: str
+    value: Any = None
+    remove: bool = False
+
+
+@dataclass(frozen=True)
 class Finding:
     """What a rule's check yields; the engine turns it into a `Diagnostic` with the rule's code."""
 
@@ -31,6 +48,7 @@ class Finding:
     span: Span | None
     hint: str | None = None
     related: tuple[Related, ...] = ()
+    fix: Fix | None = None            # a safe fix, when the rule knows one (`archc lint --fix`)
 
 
 @dataclass(frozen=True)
@@ -46,14 +64,16 @@ class Rule:
     scope: Reads = "model"            # "model": needs the elaborated graph; "source": raw spec data only
     library: bool = False             # also runs on block libraries (files under lib/)
     also_reported_as: tuple[str, ...] = field(default=())  # codes an earlier stage may report instead
+    fix: str | None = None            # what `archc lint --fix` does about a finding (the rule offers `Fix`es)
 
     @property
     def category(self) -> str:
         return {"3": "design", "4": "performance", "5": "export"}[self.code[3]]
 
     def doc(self) -> str:
+        fix = f"\nFix: `archc lint --fix` {self.fix}.\n" if self.fix else ""
         return (f"{self.code} {self.name} ({self.severity}): {self.summary}\n\n"
-                f"Why it matters: {self.why}\n\nExample:\n{_indent(self.bad)}\n\nUse instead:\n{_indent(self.good)}\n")
+                f"Why it matters: {self.why}\n\nExample:\n{_indent(self.bad)}\n\nUse instead:\n{_indent(self.good)}\n{fix}")
 
 
 RULES: dict[str, Rule] = {}
@@ -61,8 +81,9 @@ RULES: dict[str, Rule] = {}
 
 def rule(code: str, name: str, severity: Severity, *, summary: str, why: str, bad: str, good: str,
          scope: Reads = "model", library: bool = False,
-         also_reported_as: tuple[str, ...] = ()) -> Callable[[Callable], Callable]:
-    """Register a lint rule. The decorated function takes a `LintContext` and yields `Finding`s."""
+         also_reported_as: tuple[str, ...] = (), fix: str | None = None) -> Callable[[Callable], Callable]:
+    """Register a lint rule. The decorated function takes a `LintContext` and yields `Finding`s.
+    `fix` says what its safe fix does, when its findings carry one (`Finding(fix=Fix(...))`)."""
     if not _CODE.match(code):
         raise ValueError(f"lint codes are ARC3xx (design), ARC4xx (performance) or ARC5xx (export): {code!r}")
     if not _NAME.match(name):
@@ -74,7 +95,7 @@ def rule(code: str, name: str, severity: Severity, *, summary: str, why: str, ba
         if any(r.name == name for r in RULES.values()):
             raise ValueError(f"lint rule name {name!r} registered twice")
         RULES[code] = Rule(code, name, severity, summary, why, bad.strip("\n"), good.strip("\n"), fn,
-                           scope, library, also_reported_as)
+                           scope, library, also_reported_as, fix)
         return fn
 
     return deco

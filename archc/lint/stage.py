@@ -22,13 +22,14 @@ class LintInternalError(Exception):
 
 
 
-def run_rules(ctx: LintContext, enabled: "Callable[[Rule], bool]") -> list[Diagnostic]:
-    """The lint stage's work: every enabled rule's findings on one file, as diagnostics."""
+def run_rules(ctx: LintContext, enabled: "Callable[[Rule], bool]", fixes: dict | None = None) -> list[Diagnostic]:
+    """The lint stage's work: every enabled rule's findings on one file, as diagnostics. With
+    `fixes`, the fix each finding offers is recorded there under (code, span), as dedupe keeps them."""
     with paused():
-        return _run_rules(ctx, enabled)
+        return _run_rules(ctx, enabled, fixes)
 
 
-def _run_rules(ctx: LintContext, enabled: "Callable[[Rule], bool]") -> list[Diagnostic]:
+def _run_rules(ctx: LintContext, enabled: "Callable[[Rule], bool]", fixes: dict | None) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for rule in RULES.values():
         if not enabled(rule):
@@ -36,6 +37,8 @@ def _run_rules(ctx: LintContext, enabled: "Callable[[Rule], bool]") -> list[Diag
         try:
             for f in rule.check(ctx):
                 out.append(Diagnostic(rule.code, f.message, f.span, rule.severity, f.hint, tuple(f.related)))
+                if fixes is not None and f.fix is not None:
+                    fixes[(rule.code, f.span)] = f.fix
         except Exception as e:
             raise LintInternalError(ctx.file, RuntimeError(f"rule {rule.code} {rule.name}: {type(e).__name__}: {e}")) from e
     return out

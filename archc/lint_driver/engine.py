@@ -65,6 +65,8 @@ class LintOptions:
     config: LintConfig | None = None        # None: discover from pyproject.toml
     skip_non_specs: bool = False            # skip explicitly named YAML files that are not archc specs
     jobs: int = 0                           # worker processes; 0: one per CPU (up to 8) for many files
+    fix: bool = False                       # plan the safe fixes of the findings (`archc lint --fix`)
+    texts: dict[str, str] = field(default_factory=dict)  # display path -> text to lint instead of the file's
 
 
 @dataclass
@@ -73,6 +75,7 @@ class FileResult:
     kind: str                               # "model", "library"
     diagnostics: list[Diagnostic] = field(default_factory=list)
     suppressed: int = 0
+    fixes: list = field(default_factory=list)   # with `fix`: (diagnostic, archc.lint_driver.fix.Edit)
 
 
 @dataclass
@@ -199,6 +202,8 @@ class Linter:
         p = Path(path)
         cfg = self.effective(self.config_for(p))
         shown = display_path(p)
+        if text is None:
+            text = self.options.texts.get(shown)
         try:
             with paused():  # one file's stages build one large structure: no collection midway
                 return self._lint(p, shown, cfg, text)
@@ -237,8 +242,9 @@ class Linter:
         ctx = LintContext(shown, spec, graph, opset=cfg.opset, library=library)
         sources = session.sources
         diags = list(session.diagnostics)
+        fixes: dict | None = {} if self.options.fix else None
         try:
-            diags.extend(run_rules(ctx, lambda rule: self._runs(rule, ctx, cfg)))
+            diags.extend(run_rules(ctx, lambda rule: self._runs(rule, ctx, cfg), fixes))
         except LintInternalError as e:
             raise LintInternalError(shown, e.exc) from e
         kept: list[Diagnostic] = []
@@ -252,7 +258,48 @@ class Linter:
                     continue
             kept.append(d)
         result.diagnostics = sorted(kept, key=_order)
+        if fixes:
+            result.fixes = self._plan_fixes(p, shown, text, ctx, cfg, result.diagnostics, fixes)
         return result, sources
+
+    def _plan_fixes(self, p: Path, shown: str, text: str | None, ctx: LintContext, cfg: LintConfig,
+                    kept: list[Diagnostic], fixes: dict) -> list:
+        """The kept findings' fixes in this file that every declared variant agrees with."""
+        from archc.lint_driver.fix import offered, plan
+
+        edits = offered(ctx, fixes, shown)
+        if not edits:
+            return []
+        model = ctx.spec.main.model if ctx.spec is not None else None
+        variants = None
+        names = list(getattr(model, "variants", None) or {})
+        if names:
+            codes = {code for code, _ in edits}
+            variants = []
+            for name in names:
+                seen = self._variant_offers(p, shown, text, name, codes, cfg)
+                if seen is None:          # a variant that does not build: make no fix
+                    return []
+                variants.append(seen)
+        return plan(kept, edits, variants)
+
+    def _variant_offers(self, p: Path, shown: str, text: str | None, variant: str, codes: set, cfg: LintConfig):
+        """(spans of the nodes variant `variant` builds, the edits its rules in `codes` offer), or
+        None when it does not build."""
+        from archc.lint_driver.fix import offered
+        from archc.pipeline import Options, Session, run
+
+        try:
+            unit = run(shown if text is not None else p, text=text, until="check",
+                       session=Session(Options(param_limit=None, variant=variant)))
+        except DiagnosticError:
+            return None
+        graph = unit.graph
+        ctx = LintContext(shown, unit.spec, graph, opset=cfg.opset)
+        found: dict = {}
+        run_rules(ctx, lambda rule: rule.code in codes, found)
+        built = {(n.span.file, n.span.line, n.span.col) for n in graph.nodes if n.span is not None}
+        return built, set(offered(ctx, found, shown).values())
 
     @staticmethod
     def _runs(rule: Rule, ctx: LintContext, cfg: LintConfig) -> bool:
