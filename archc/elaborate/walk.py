@@ -9,6 +9,7 @@ the ops imply on the symbols. Every problem is collected as a located Diagnostic
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from collections.abc import Iterator, Mapping
 from itertools import islice
@@ -312,6 +313,65 @@ class Elaborator:
             ref = ValueRef(ref.node, index)
         return ref
 
+    def resolve_from(self, names: list[str], scope: _Names, span: Span | None, later: dict[str, int], here: str,
+                     env: Mapping[str, Any]) -> tuple[list[ValueRef], list[str]]:
+        """A node's `from:` entries as values, and the name each came from. An entry may be a
+        `${...}` expression giving a name or a list of names, and a name may hold `*` segments
+        (`stages.*`, `stages.*.proj`): every repetition of the repeat `stages`, in order."""
+        refs: list[ValueRef] = []
+        labels: list[str] = []
+        for n in names:
+            items = [n]
+            if "${" in n:
+                v = self.eval_value(n, env, span, scope.file, f"`{here}.from`")
+                items = [v] if isinstance(v, str) else v
+                if not isinstance(items, list) or not items or not all(isinstance(x, str) for x in items):
+                    self.error("ARC102", f"`{here}.from` expression {n!r} gives {v!r}; it must give a node name or a "
+                               "non-empty list of them", span, hint="e.g. \"${taps}\" with `params: {taps: [layer2, layer4]}`")
+                    raise _Abort
+                for x in items:
+                    if not _FROM_NAME.match(x) or "${" in x:
+                        self.error("ARC102", f"`{here}.from` expression {n!r} gives {x!r}, which is not a node or input "
+                                   "name", span)
+                        raise _Abort
+            for x in items:
+                got = self._glob(x, scope, span, later, here) if "*" in x else [
+                    (self.resolve_ref(x, scope, span, later, here, absent_ok=True), x)]
+                refs.extend(r for r, _ in got)
+                labels.extend(lab for _, lab in got)
+        return refs, labels
+
+    def _glob(self, pattern: str, scope: _Names, span: Span | None, later: dict[str, int],
+              here: str) -> list[tuple[ValueRef, str]]:
+        """`head.*.rest`: the value `head.<child>.rest` for every repetition `child` of the repeat
+        (or item of the seq) `head`, in order; ARC104 where it matches nothing."""
+        parts = pattern.split(".")
+        k = parts.index("*") if "*" in parts else -1
+        if k <= 0 or any("*" in p and p != "*" for p in parts):
+            self.error("ARC104", f"`{here}` takes input from `{pattern}`: `*` stands for a whole name after a repeat's "
+                       "name (`stages.*`, `stages.*.proj`)", span, hint="write `NAME.*`, NAME being a node with `repeat:`")
+            raise _Abort
+        head, rest = ".".join(parts[:k]), parts[k + 1:]
+        self.resolve_ref(head, scope, span, later, here, absent_ok=True)  # an unknown or later `head`: reported there
+        kids = self.st.children.get(scope.prefix + head)
+        if kids is None:
+            self.error("ARC104", f"`{here}` takes input from `{pattern}`, but `{head}` is not a repeat, so `*` matches "
+                       "nothing", span, hint=f"`*` collects every repetition of a node with `repeat:` (or every item of a "
+                       f"`seq`); to take `{head}` itself, write `{head}`")
+            raise _Abort
+        if not kids:
+            self.error("ARC104", f"`{here}` takes input from `{pattern}`, but `{head}` repeats 0 times, so `*` matches "
+                       "nothing", span, hint="make the repeat count at least 1, or leave this input out")
+            raise _Abort
+        out: list[tuple[ValueRef, str]] = []
+        for child in kids:
+            name = ".".join([head, child] + rest)
+            if "*" in rest:
+                out.extend(self._glob(name, scope, span, later, here))
+            else:
+                out.append((self.resolve_ref(name, scope, span, later, here, absent_ok=True), name))
+        return out
+
     def _absent_error(self, here: str, base: str, span: Span | None, ref: ValueRef) -> None:
         self.error("ARC104", f"`{here}` takes input from `{base}`, which is left out (its `when` is false, or it "
                    "repeats 0 times) and has no input to stand for", span,
@@ -475,7 +535,7 @@ class Elaborator:
                 raise _Abort
             fspan = f.value_span(path + ("from",))
             self.st.from_spans[scope.prefix + nid] = fspan
-            in_refs = [self.resolve_ref(n, scope, fspan, later, nid, absent_ok=True) for n in names]
+            in_refs, names = self.resolve_from(names, scope, fspan, later, nid, env)
         # condition
         if node.has("when"):
             cond = self.eval_value(node.when, env, f.value_span(path + ("when",)), f, f"`{nid}.when`")
@@ -495,6 +555,7 @@ class Elaborator:
         if node.has("repeat"):
             n = self._repeat_count(nid, node, scope, env)
             if n == 0:
+                self.st.children[full] = []  # `nid.*` collects nothing
                 return in_refs[0] if in_refs else _ABSENT
             self.st.repeat_product *= n
             try:
@@ -571,7 +632,9 @@ class Elaborator:
         out = in_refs[0] if in_refs else None
         smallest = None
         rspan = scope.file.value_span(node.path + ("repeat",))
-        for k, child in enumerate(self._repetition_names(nid, node, scope, env, n)):
+        names = self._repetition_names(nid, node, scope, env, n)
+        self.st.children[full] = names
+        for k, child in enumerate(names):
             env_k = _with_i(env, k)
             before = len(self.st.nodes)
             out = self.expand_instance(f"{full}.{child}", f"{nid}.{child}", node, scope, env_k, cur, span)
@@ -594,6 +657,7 @@ class Elaborator:
             return self.expand_block(full, label, node, scope, env, in_refs, span)
         if isinstance(node, SeqUse):
             self.st.scopes[full] = Scope(full, "seq", None, span)
+            kids = self.st.children[full] = []  # `full.*`: every item (each repetition of a repeated one), in order
             cur = in_refs
             out = in_refs[0]
             shift = 0  # a repeated item expands in place: the items after it move up by its extra copies
@@ -638,6 +702,7 @@ class Elaborator:
                                 smallest = made if smallest is None else min(smallest, made)
                                 self._node_budget(rlabel, n, j + 1, smallest, f.value_span(ipath + ("repeat",)))
                                 self.st.scope_outputs[f"{full}.{child}"] = out
+                                kids.append(child)
                                 cur = [out]
                         finally:
                             self.st.repeat_product //= max(n, 1)
@@ -645,6 +710,7 @@ class Elaborator:
                     if str(pos) in named:  # an earlier item's repeat_names took this item's positional name
                         self._later_clash(label, named[str(pos)], str(pos), ispan, f)
                     out = self.expand_instance(f"{full}.{pos}", f"{label}.{pos}", item, scope, env, cur, ispan)
+                    kids.append(str(pos))
                 except _Abort:
                     self.st.poisoned.add(ValueRef(f"{full}.{pos}"))
                     raise
@@ -874,6 +940,7 @@ class Elaborator:
         return last
 
 _ABSENT = ValueRef("<absent>")  # what expanding a left-out node with no input returns
+_FROM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.*]*(\[[0-9]+\])?$")  # a `from:` name (FromRef, no expression)
 
 
 def _sourceless(node: Any) -> bool:

@@ -22,6 +22,10 @@ ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 Expr = Annotated[str, Field(pattern=r"\$\{", description="a ${...} expression")]
 Dtype = Literal[DTYPES]  # type: ignore[valid-type]
 Ref = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*(\[[0-9]+\])?$", description="a node or input id")]
+# a node's `from:` entry: a Ref, a Ref with `*` segments (`stages.*`: every repetition of a repeat, in
+# order), or a ${...} expression that gives one or a list of them
+FromRef = Annotated[str, Field(pattern=r"^([A-Za-z_][A-Za-z0-9_.*]*(\[[0-9]+\])?|.*\$\{.*)$",
+                               description="a node or input id; `stages.*`: every repetition of `stages`; or a ${...} expression")]
 
 
 class Strict(BaseModel):
@@ -33,8 +37,9 @@ class Strict(BaseModel):
 class NodeCommon(Strict):
     """Keys every node may carry, whatever it is."""
 
-    from_: Optional[Union[Ref, list[Ref]]] = Field(
-        None, alias="from", description="input node(s); default: the previous node"
+    from_: Optional[Union[FromRef, list[FromRef]]] = Field(
+        None, alias="from", description="input node(s); default: the previous node; `stages.*` collects every "
+        "repetition of the repeat `stages` in order"
     )
     when: Optional[Union[bool, Expr]] = Field(
         None, description="condition; an absent node stands for its input"
