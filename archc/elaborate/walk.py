@@ -113,6 +113,12 @@ class _Ctx(InferContext):
     def example(self, d: D.Dim) -> int:
         return D.evaluate(d, self.ex.st.example_env)
 
+    def float_dtype(self) -> str:
+        from archc.ir.types import FLOAT_DTYPES
+
+        floats = {i.type.dtype for i in self.ex.st.inputs.values() if i.type.dtype in FLOAT_DTYPES}
+        return floats.pop() if len(floats) == 1 else "float32"
+
     def require_equal(self, a: D.Dim, b: D.Dim, what: str, inputs: tuple[int, int] | None = None) -> None:
         if D.equal(a, b):
             return
