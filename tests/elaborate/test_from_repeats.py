@@ -177,3 +177,21 @@ def test_a_glob_over_a_later_repeat_is_a_forward_reference(tmp_path):
 def test_a_bad_from_name_says_what_a_from_takes(tmp_path):
     (d,) = _errors(tmp_path, "layers:\n  - cat: {op: concat, from: \"a b\"}\n")
     assert d.code == "ARC102" and "`stages.*`: every repetition of `stages`" in d.message
+
+
+def test_repeated_params_are_collected(tmp_path):
+    body = """\
+        layers:
+          - queries: {op: param, shape: [8], init: normal, repeat: 3}
+          - sum: {op: add, from: "queries.*"}
+          - out: {op: add, from: [x, sum]}
+        outputs: {y: out}
+        """
+    assert _inputs(tmp_path, body, "sum") == ["queries.0", "queries.1", "queries.2"]
+    gm = archc.compile(tmp_path / "spec.yaml")
+    assert sorted(k for k in gm.state_dict()) == ["queries.0", "queries.1", "queries.2"]
+    import torch
+
+    x = torch.randn(2, 8)
+    sd = gm.state_dict()
+    assert torch.allclose(gm(x), x + sd["queries.0"] + sd["queries.1"] + sd["queries.2"])
