@@ -11,6 +11,7 @@ from contextlib import nullcontext
 from typing import Any
 
 from archc.codegen.containers import class_name, name_containers
+from archc.codegen.deferred_init import deferred_weight_init, finish
 from archc.codegen.nodemap import NodeMap, attach
 from archc.ir.graph import Graph, ValueRef
 from archc.ops import OPS, Call, Traits, load_ops
@@ -87,14 +88,16 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
     sizes = _RuntimeSizes(g, graph, values)
     init = graph.init
     rng = torch.random.fork_rng(devices=[]) if not meta else nullcontext()
-    with rng, torch.device(dev):
+    defer = not meta and init is not None and init.scheme != "torch"
+    with rng, torch.device(dev), deferred_weight_init(defer) as skipped:
         if not meta:
             torch.manual_seed(init.seed if init is not None else 0)
         for n in graph.nodes:
             op = OPS[n.op]
-            in_types = [graph.type_of(r) for r in n.inputs]
+            in_types = graph.operand_types(n)
             lowered = op.lower(n.attrs, in_types, n.outputs if len(n.outputs) > 1 else n.outputs[0])
-            args = [values[r] for r in n.inputs]
+            # a number operand (`from: [1, x]`) is a constant argument at its position, not a graph input
+            args = [values[r] if isinstance(r, ValueRef) else r for r in n.operands()]
             if isinstance(lowered, Call):
                 lowered = sizes.materialize(lowered)
                 own = []
@@ -124,7 +127,7 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
             else:
                 values[ValueRef(n.path, 0)] = node
         if not meta and init is not None:
-            _initialise(root, init, module_ops)
+            finish(skipped, _initialise(root, init, module_ops))
     outs = [values[o.ref] for o in graph.outputs.values()]
     g.output(outs[0] if len(outs) == 1 else tuple(outs))
     if inplace:
@@ -275,16 +278,18 @@ def trunc_normal_(w: Any, std: float, a: float, b: float, mean: float = 0.0) -> 
     return w
 
 
-def _initialise(root: Any, init: Any, module_ops: dict[str, str]) -> None:
+def _initialise(root: Any, init: Any, module_ops: dict[str, str]) -> set[int]:
     """Apply the spec's init scheme to the weights of ops with `Traits.init` (conv, linear,
     embedding, attention, ...): their params named `weight` or ending in `.weight`, and under
     `bias: zeros` the matching `bias`; norms keep weight 1, bias 0. `module_ops` maps each
     submodule path to its op. Weights are drawn in module order (`root.named_modules()`), each
-    op's in `named_parameters()` order, so the same seed gives the same weights."""
+    op's in `named_parameters()` order, so the same seed gives the same weights. Returns the ids
+    of the weights it drew (see `deferred_init`)."""
     import torch.nn as nn
 
+    written: set[int] = set()
     if init.scheme == "torch" and init.bias == "torch":
-        return
+        return written
     for path, m in root.named_modules():
         op = OPS.get(module_ops.get(path, ""))
         if op is None or not op.traits.init:
@@ -305,6 +310,9 @@ def _initialise(root: Any, init: Any, module_ops: dict[str, str]) -> None:
                 nn.init.normal_(w, std=init.std)
             elif init.scheme == "trunc_normal":
                 trunc_normal_(w, std=init.std, a=-2 * init.std, b=2 * init.std)
+            if init.scheme != "torch":
+                written.add(id(w))
             b = params.get(name[: -len("weight")] + "bias")
             if b is not None and init.bias == "zeros":
                 nn.init.zeros_(b)
+    return written

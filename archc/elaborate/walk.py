@@ -29,12 +29,12 @@ from archc.ir import dims as D
 from archc.ir import gc_pause
 from archc.ir.expr import ExprError, contains_expr, parse
 from archc.ir.graph import ConstraintOrigin, Graph, Node, Scope, ValueRef
-from archc.ir.types import ShapeError, TensorType
+from archc.ir.types import ShapeError, TensorType, scalar_type
 from archc.ops import OPS, InferContext, load_ops
 from archc.session import DEFAULT_PARAM_LIMIT, Session  # noqa: F401  (DEFAULT_PARAM_LIMIT re-exported)
 from archc.spec.load import LoadedSpec, SpecFile
 from archc.spec.models import ParamSpec
-from archc.spec.nodes import BlockUse, Entry, InvalidNode, OpUse, SeqUse
+from archc.spec.nodes import BlockUse, Entry, InvalidNode, OpUse, SeqUse, ref_names
 
 MAX_REPEAT = 10_000
 SUGGEST_AMONG = 256   # "did you mean" searches at most this many names (difflib is ~ms per 100)
@@ -52,6 +52,22 @@ class NodeRefValue:
 
     def __repr__(self) -> str:
         return f"<node {self.name}>"
+
+
+@dataclass(frozen=True, eq=False)
+class Number:
+    """A number operand in `from:` (`from: [x, 0.5]`, or `"${eps}"` evaluated), with where it is written.
+    It travels with the node's input refs until `expand_op`, which makes it a constant operand."""
+
+    value: int | float
+    span: Span | None
+
+    def __str__(self) -> str:
+        return repr(self.value)
+
+
+def _tensor_refs(in_refs: list) -> list[ValueRef]:
+    return [r for r in in_refs if not isinstance(r, Number)]
 
 
 class _Env(Mapping):
@@ -107,8 +123,11 @@ class _Names:
 
 
 class _Ctx(InferContext):
-    def __init__(self, ex: "Elaborator", node_path: str, span: Span | None, in_refs: list[ValueRef]):
+    def __init__(self, ex: "Elaborator", node_path: str, span: Span | None, in_refs: list[ValueRef],
+                 positions: list[int] | None = None):
         self.ex, self.node_path, self.span, self.in_refs = ex, node_path, span, in_refs
+        # operand position -> index in `in_refs` (the tensor inputs), when numbers are among the operands
+        self.positions = {p: k for k, p in enumerate(positions)} if positions is not None else None
 
     def example(self, d: D.Dim) -> int:
         return D.evaluate(d, self.ex.st.example_env)
@@ -125,6 +144,8 @@ class _Ctx(InferContext):
         if D.is_const(a) and D.is_const(b):
             raise ShapeError("ARC201", f"{what}: {D.dim_str(a)} vs {D.dim_str(b)}",
                              input_index=inputs[1] if inputs else None)
+        if inputs is not None and self.positions is not None:  # the rule counts operands; the origin, tensor inputs
+            inputs = (self.positions[inputs[0]], self.positions[inputs[1]]) if all(i in self.positions for i in inputs) else None
         self.ex.st.constraints.append(D.Constraint(a, b, origin=ConstraintOrigin(
             self.node_path, what, inputs, self.span, tuple(self.in_refs))))
 
@@ -319,33 +340,59 @@ class Elaborator:
             ref = ValueRef(ref.node, index)
         return ref
 
-    def resolve_from(self, names: list[str], scope: _Names, span: Span | None, later: dict[str, int], here: str,
-                     env: Mapping[str, Any]) -> tuple[list[ValueRef], list[str]]:
-        """A node's `from:` entries as values, and the name each came from. An entry may be a
-        `${...}` expression giving a name or a list of names, and a name may hold `*` segments
-        (`stages.*`, `stages.*.proj`): every repetition of the repeat `stages`, in order."""
-        refs: list[ValueRef] = []
+    def resolve_from(self, items: list[Any], listed: bool, scope: _Names, env: Mapping, path: tuple,
+                     later: dict[str, int], nid: str) -> tuple[list[Any], list[str]]:
+        """A node's `from:` items as operands (`ValueRef`s, and `Number`s for elementwise ops), and the
+        name each came from. A name may hold `*` segments (`stages.*`, `stages.*.proj`: every
+        repetition of the repeat `stages`, in order); an item may be a number, or a `${...}`
+        expression that gives a number, names a node, or gives a node name or a list of them."""
+        out: list[Any] = []
         labels: list[str] = []
-        for n in names:
-            items = [n]
-            if "${" in n:
-                v = self.eval_value(n, env, span, scope.file, f"`{here}.from`")
-                items = [v] if isinstance(v, str) else v
-                if not isinstance(items, list) or not items or not all(isinstance(x, str) for x in items):
-                    self.error("ARC102", f"`{here}.from` expression {n!r} gives {v!r}; it must give a node name or a "
-                               "non-empty list of them", span, hint="e.g. \"${taps}\" with `params: {taps: [layer2, layer4]}`")
+        for k, item in enumerate(items):
+            got = self._from_item(item, k, listed, scope, env, path, later, nid)
+            for v, label in got:
+                out.append(v)
+                labels.append(label)
+        return out, labels
+
+    def _from_item(self, item: Any, k: int, listed: bool, scope: _Names, env: Mapping, path: tuple,
+                   later: dict[str, int], nid: str) -> list[tuple[Any, str]]:
+        f = scope.file
+        fspan = f.value_span(path + ("from",))
+        ispan = f.value_span(path + ("from", k) if listed else path + ("from",)) or fspan
+        names = [item] if isinstance(item, str) else []
+        if isinstance(item, str) and contains_expr(item):
+            value = self.eval_value(item, env, ispan, f, f"`{nid}.from[{k}]`")
+            if isinstance(value, NodeRefValue):
+                return [(value.ref, value.name)]
+            if isinstance(value, list) and value and all(isinstance(x, str) for x in value):
+                names = value
+            elif isinstance(value, str):
+                names = [value]
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.error("ARC102", f"`{nid}` input {k}: the expression in `from:` gives {value!r}, not a number or a node",
+                           ispan, hint="an operand in `from:` is a node or input name (or a list of them), or a number "
+                           "for an elementwise op")
+                raise _Abort
+            else:
+                item, names = value, []
+            for x in names:
+                if not _FROM_NAME.match(x):
+                    self.error("ARC102", f"`{nid}` input {k}: the expression in `from:` gives {x!r}, which is not a "
+                               "node or input name", ispan)
                     raise _Abort
-                for x in items:
-                    if not _FROM_NAME.match(x) or "${" in x:
-                        self.error("ARC102", f"`{here}.from` expression {n!r} gives {x!r}, which is not a node or input "
-                                   "name", span)
-                        raise _Abort
-            for x in items:
-                got = self._glob(x, scope, span, later, here) if "*" in x else [
-                    (self.resolve_ref(x, scope, span, later, here, absent_ok=True), x)]
-                refs.extend(r for r, _ in got)
-                labels.extend(lab for _, lab in got)
-        return refs, labels
+        if isinstance(item, (int, float)):
+            for _, big in big_ints(item):
+                self.error("ARC209", f"`{nid}` input {k} is {shown(big)}, past the largest integer torch takes (2^63 - 1)", ispan)
+                raise _Abort
+            return [(Number(item, ispan), str(item))]
+        out: list[tuple[Any, str]] = []
+        for x in names:
+            if "*" in x:
+                out.extend(self._glob(x, scope, fspan, later, nid))
+            else:
+                out.append((self.resolve_ref(x, scope, fspan, later, nid, absent_ok=True), x))
+        return out
 
     def _glob(self, pattern: str, scope: _Names, span: Span | None, later: dict[str, int],
               here: str) -> list[tuple[ValueRef, str]]:
@@ -483,8 +530,7 @@ class Elaborator:
             if src is None:
                 deps[nid] = [ids[j - 1]] if j > 0 and not _sourceless(entry) else []
             else:
-                names = [src] if isinstance(src, str) else list(src)
-                deps[nid] = [n.split("[")[0].split(".")[0] for n in names]
+                deps[nid] = [n.split("[")[0].split(".")[0] for n in ref_names(src)]
         order = {nid: j for j, nid in enumerate(ids)}
         state: dict[str, int] = {}
         reported: set[frozenset] = set()
@@ -541,7 +587,7 @@ class Elaborator:
                 raise _Abort
             fspan = f.value_span(path + ("from",))
             self.st.from_spans[scope.prefix + nid] = fspan
-            in_refs, names = self.resolve_from(names, scope, fspan, later, nid, env)
+            in_refs, names = self.resolve_from(names, isinstance(src, list), scope, env, path, later, nid)
         # condition
         if node.has("when"):
             cond = self.eval_value(node.when, env, f.value_span(path + ("when",)), f, f"`{nid}.when`")
@@ -549,9 +595,9 @@ class Elaborator:
                 self.error("ARC102", f"`{nid}.when` must be true or false, got {cond!r}", f.value_span(path + ("when",)))
                 raise _Abort
             if not cond:
-                return in_refs[0] if in_refs else _ABSENT
+                return self.stand_in(nid, in_refs, span) if in_refs else _ABSENT
         for k, r in enumerate(in_refs):
-            if r in self.st.absent:  # the node is there, and one of its inputs is not
+            if isinstance(r, ValueRef) and r in self.st.absent:  # the node is there, and one of its inputs is not
                 named = src is not None
                 self._absent_error(nid, names[k] if named else "the previous node",
                                    f.value_span(path + ("from",)) if named else span, r)
@@ -562,13 +608,22 @@ class Elaborator:
             n = self._repeat_count(nid, node, scope, env)
             if n == 0:
                 self.st.children[full] = []  # `nid.*` collects nothing
-                return in_refs[0] if in_refs else _ABSENT
+                return self.stand_in(nid, in_refs, span) if in_refs else _ABSENT
             self.st.repeat_product *= n
             try:
                 return self._expand_repeat(full, nid, n, node, scope, env, in_refs, span)
             finally:
                 self.st.repeat_product //= n
         return self.expand_instance(full, nid, node, scope, env, in_refs, span)
+
+    def stand_in(self, nid: str, in_refs: list, span: Span | None) -> ValueRef:
+        """What an absent node (`when:` false, `repeat: 0`) stands for: its first tensor input."""
+        refs = _tensor_refs(in_refs)
+        if not refs:
+            self.error("ARC102", f"`{nid}` is absent and stands for its input, but every input in its `from:` is a number",
+                       span, hint="an absent node stands for its first input, which must be a tensor")
+            raise _Abort
+        return refs[0]
 
     def _repeat_count(self, nid: str, node: OpUse | BlockUse | SeqUse, scope: _Names, env: dict) -> int:
         """The value of a node's `repeat`, checked against the limits."""
@@ -635,7 +690,7 @@ class Elaborator:
                        in_refs: list[ValueRef], span: Span | None) -> ValueRef:
         self.st.scopes[full] = Scope(full, "repeat", None, span)
         cur = in_refs
-        out = in_refs[0] if in_refs else None
+        out = in_refs[0] if in_refs else None  # replaced by the first repetition (n >= 1 here)
         smallest = None
         rspan = scope.file.value_span(node.path + ("repeat",))
         names = self._repetition_names(nid, node, scope, env, n)
@@ -665,7 +720,7 @@ class Elaborator:
             self.st.scopes[full] = Scope(full, "seq", None, span)
             kids = self.st.children[full] = []  # `full.*`: every item (each repetition of a repeated one), in order
             cur = in_refs
-            out = in_refs[0]
+            out = None  # every item absent: the seq stands for its input
             shift = 0  # a repeated item expands in place: the items after it move up by its extra copies
             named: dict[str, tuple[str, Span | None]] = {}  # a name given by repeat_names -> (its item, where)
             for k, item in enumerate(node.items):
@@ -721,6 +776,8 @@ class Elaborator:
                     self.st.poisoned.add(ValueRef(f"{full}.{pos}"))
                     raise
                 cur = [out]
+            if out is None:
+                out = self.stand_in(label, in_refs, span)
             self.st.scope_outputs[full] = out
             return out
         raise _Abort  # unreachable: validation guarantees one of the three
@@ -777,18 +834,27 @@ class Elaborator:
                 self.error("ARC209", f"`{key}` in `{label}` ({op.name}) is {shown(big)}, past the largest integer torch takes "
                            "(2^63 - 1)", f.value_span(path + (key,)) or span)
                 raise _Abort
+        numbers = {k: r for k, r in enumerate(in_refs) if isinstance(r, Number)}
+        if numbers and not op.scalars:
+            k, num = next(iter(numbers.items()))
+            self.error("ARC102", f"`{label}` ({op.name}) takes tensors, but input {k} in its `from:` is the number {num}",
+                       num.span or span, hint="numbers may be operands of elementwise ops only (add, sub, mul, div, pow, "
+                       "minimum, maximum, where, comparisons); for a constant tensor use a `constant` or `param` node")
+            raise _Abort
         lo, hi = op.arity
         if len(in_refs) < lo or (hi is not None and len(in_refs) > hi):
             want = f"{lo}" if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
             self.error("ARC102", f"`{label}` ({op.name}) takes {want} input(s), got {len(in_refs)}",
                        f.value_span(path + ("from",)) if node.has("from") else span)
             raise _Abort
-        in_types = [self.type_of(r) for r in in_refs]
-        ctx = _Ctx(self, full, span, in_refs)
+        operands = in_refs
+        in_refs = _tensor_refs(operands)
+        in_types = [scalar_type(r.value) if isinstance(r, Number) else self.type_of(r) for r in operands]
+        ctx = _Ctx(self, full, span, in_refs, [k for k, r in enumerate(operands) if not isinstance(r, Number)] if numbers else None)
         try:
             out = op.infer(ctx, model, in_types)
         except ShapeError as e:
-            self.shape_error(e, label, op.name, span, in_refs, in_types, path, f)
+            self.shape_error(e, label, op.name, span, operands, in_types, path, f)
             raise _Abort
         except Exception as e:  # a shape rule bug must not become a traceback
             self.error("ARC204", f"`{label}` ({op.name}): cannot infer the output shape: {e}", span)
@@ -826,7 +892,7 @@ class Elaborator:
             raise _Abort
         ir_node = Node(full, op.name, model, list(in_refs), outs, span,
                        {k: f.value_span(path + (k,)) for k in raw_attrs if f.value_span(path + (k,))},
-                       block=scope.block)
+                       block=scope.block, scalars={k: r.value for k, r in numbers.items()})
         if op.params:
             ir_node.params = {k: tuple(_static(s)) for k, s in op.params(model, in_types).items()}
         if op.buffers:
@@ -851,11 +917,15 @@ class Elaborator:
         self.st.node_index[full] = ir_node
         return ValueRef(full, 0)
 
-    def shape_error(self, e: ShapeError, label: str, op: str, span: Span | None, in_refs: list[ValueRef],
+    def shape_error(self, e: ShapeError, label: str, op: str, span: Span | None, in_refs: list[ValueRef | Number],
                     in_types: list[TensorType], path: tuple, f: SpecFile) -> None:
         related = []
         for k, (r, t) in enumerate(zip(in_refs, in_types)):
             if e.input_index is not None and k not in (e.input_index, 0):
+                continue
+            if isinstance(r, Number):
+                if r.span is not None:
+                    related.append(Related(f"input {k} is the number {r}", r.span))
                 continue
             src_span = self.st.inputs[r.node].span if r.is_input else self.st.node_index[r.node].span
             related.append(Related(f"`{r}` produces {t.shape_str()}", src_span))
@@ -913,6 +983,11 @@ class Elaborator:
                 self.error("ARC116", f"block `{name}` has no param `{a}`", f.key_span(path + ("args", a)),
                            hint=f"did you mean `{close[0]}`?" if close else f"its params: {', '.join(bdef.params) or '(none)'}")
                 ok = False
+        num = next((r for r in in_refs if isinstance(r, Number)), None)
+        if num is not None:
+            self.error("ARC102", f"block `{name}` takes tensors as inputs, but `{label}` gives it the number {num}",
+                       num.span or span, hint="numbers may be operands of elementwise ops only; give the block a node")
+            raise _Abort
         if len(in_refs) != len(bdef.inputs):
             self.error("ARC102", f"block `{name}` takes {len(bdef.inputs)} input(s) ({', '.join(bdef.inputs)}), got {len(in_refs)}",
                        f.value_span(path + ("from",)) if node.has("from") else span)

@@ -177,6 +177,10 @@ class OpDef:
     example_ranges: tuple = ()                           # per input (low, high) for integer example inputs
     traits: Traits = Traits()                            # what lint, codegen, init, profile, graph read
     cost: CostRule | Uncounted | None = None             # MACs and FLOPs (archc.ops._cost); None: no rule
+    # a number may stand for an operand in `from:` (`{op: mul, from: [x, 0.5]}`): the shape rule and
+    # the lowering then see an `archc.ir.types.ScalarType` at its position, and codegen writes the
+    # number as a constant argument at that position; ops without it refuse numbers (ARC102)
+    scalars: bool = False
 
 
 @dataclass(frozen=True)
@@ -229,6 +233,7 @@ def register(
     example_ranges: Sequence = (),
     traits: Traits = Traits(),
     cost: CostRule | Uncounted | None = None,
+    scalars: bool = False,
 ) -> OpDef:
     """Register an op. `lower(attrs, input_types, output_type)` returns an `nn.Module` or a `Call`;
     `infer(ctx, attrs, input_types)` returns the output TensorType (a list for multi-output ops);
@@ -241,7 +246,7 @@ def register(
         traits = replace(traits, picture=family)
     op = OpDef(
         name, attrs, infer, lower, doc, example, family, arity, params, buffers, shape_doc, lowers_to,
-        tuple(tuple(s) for s in example_inputs), tuple(example_dtypes), tuple(example_ranges), traits, cost,
+        tuple(tuple(s) for s in example_inputs), tuple(example_dtypes), tuple(example_ranges), traits, cost, scalars,
     )
     OPS[name] = op
     return op

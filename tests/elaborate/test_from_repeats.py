@@ -151,7 +151,7 @@ def test_an_expression_gives_the_names(tmp_path):
     ("""\
         layers:
           - cat: {op: concat, from: "${[1, 2]}"}
-        """, "cat:", "it must give a node name or a non-empty list of them"),
+        """, "cat:", "the expression in `from:` gives [1, 2], not a number or a node"),
     ("""\
         layers:
           - cat: {op: concat, from: "${'a b'}"}
