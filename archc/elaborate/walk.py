@@ -381,6 +381,12 @@ class Elaborator:
                     self.error("ARC102", f"`{nid}` input {k}: the expression in `from:` gives {x!r}, which is not a "
                                "node or input name", ispan)
                     raise _Abort
+                head = x.split("[")[0].split(".")[0]
+                if head not in scope.refs and head not in later:  # a word, not a name: not a number or a node
+                    self.error("ARC102", f"`{nid}` input {k}: the expression in `from:` gives {value!r}, not a number or a node",
+                               ispan, hint="an operand in `from:` is a node or input name (or a list of them), or a "
+                               "number for an elementwise op")
+                    raise _Abort
         if isinstance(item, (int, float)):
             for _, big in big_ints(item):
                 self.error("ARC209", f"`{nid}` input {k} is {shown(big)}, past the largest integer torch takes (2^63 - 1)", ispan)
