@@ -239,7 +239,8 @@ def _mark_skips(view: View) -> None:
     the inputs) are the main path and the ones from shallower sources are skip connections. So a
     residual `add` is reached by its branch in line and by a dashed shortcut, U-Net's concatenations
     by dashed skips from the contracting path, while GPT-2's token + position embedding sum has two
-    solid edges. Edges into outputs and masks are never skips."""
+    solid edges. Edges into outputs and masks are never skips, nor edges from a box that reads
+    nothing (a `param` or `constant`: an operand, not a shortcut)."""
     incoming: dict[str, list[Edge]] = {}
     for e in view.edges:
         if e.kind == "data":
@@ -253,7 +254,9 @@ def _mark_skips(view: View) -> None:
             continue
         main = max(deep(e.src) for e in ins)
         for e in ins:
-            e.skip = deep(e.src) < main
+            src = view.items.get(e.src)
+            reads_nothing = src is not None and src.kind != "input" and not incoming.get(e.src)
+            e.skip = deep(e.src) < main and not reads_nothing
 
 
 class _Notes:

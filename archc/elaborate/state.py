@@ -33,6 +33,7 @@ class State:
     node_index: dict[str, Node] = field(default_factory=dict)   # module path -> node
     scopes: dict[str, Scope] = field(default_factory=dict)      # block / repeat / seq instances
     scope_outputs: dict[str, ValueRef] = field(default_factory=dict)
+    children: dict[str, list[str]] = field(default_factory=dict)  # repeat / seq path -> its repetitions' names, in order
     from_spans: dict[str, Span | None] = field(default_factory=dict)  # module path -> its `from:` value
     constraints: list[D.Constraint] = field(default_factory=list)
     poisoned: set[ValueRef] = field(default_factory=set)        # values whose node failed (reported)

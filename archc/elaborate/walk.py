@@ -9,6 +9,7 @@ the ops imply on the symbols. Every problem is collected as a located Diagnostic
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from collections.abc import Iterator, Mapping
 from itertools import islice
@@ -130,6 +131,12 @@ class _Ctx(InferContext):
 
     def example(self, d: D.Dim) -> int:
         return D.evaluate(d, self.ex.st.example_env)
+
+    def float_dtype(self) -> str:
+        from archc.ir.types import FLOAT_DTYPES
+
+        floats = {i.type.dtype for i in self.ex.st.inputs.values() if i.type.dtype in FLOAT_DTYPES}
+        return floats.pop() if len(floats) == 1 else "float32"
 
     def require_equal(self, a: D.Dim, b: D.Dim, what: str, inputs: tuple[int, int] | None = None) -> None:
         if D.equal(a, b):
@@ -333,6 +340,97 @@ class Elaborator:
             ref = ValueRef(ref.node, index)
         return ref
 
+    def resolve_from(self, items: list[Any], listed: bool, scope: _Names, env: Mapping, path: tuple,
+                     later: dict[str, int], nid: str) -> tuple[list[Any], list[str]]:
+        """A node's `from:` items as operands (`ValueRef`s, and `Number`s for elementwise ops), and the
+        name each came from. A name may hold `*` segments (`stages.*`, `stages.*.proj`: every
+        repetition of the repeat `stages`, in order); an item may be a number, or a `${...}`
+        expression that gives a number, names a node, or gives a node name or a list of them."""
+        out: list[Any] = []
+        labels: list[str] = []
+        for k, item in enumerate(items):
+            got = self._from_item(item, k, listed, scope, env, path, later, nid)
+            for v, label in got:
+                out.append(v)
+                labels.append(label)
+        return out, labels
+
+    def _from_item(self, item: Any, k: int, listed: bool, scope: _Names, env: Mapping, path: tuple,
+                   later: dict[str, int], nid: str) -> list[tuple[Any, str]]:
+        f = scope.file
+        fspan = f.value_span(path + ("from",))
+        ispan = f.value_span(path + ("from", k) if listed else path + ("from",)) or fspan
+        names = [item] if isinstance(item, str) else []
+        if isinstance(item, str) and contains_expr(item):
+            value = self.eval_value(item, env, ispan, f, f"`{nid}.from[{k}]`")
+            if isinstance(value, NodeRefValue):
+                return [(value.ref, value.name)]
+            if isinstance(value, list) and value and all(isinstance(x, str) for x in value):
+                names = value
+            elif isinstance(value, str):
+                names = [value]
+            elif isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.error("ARC102", f"`{nid}` input {k}: the expression in `from:` gives {value!r}, not a number or a node",
+                           ispan, hint="an operand in `from:` is a node or input name (or a list of them), or a number "
+                           "for an elementwise op")
+                raise _Abort
+            else:
+                item, names = value, []
+            for x in names:
+                if not _FROM_NAME.match(x):
+                    self.error("ARC102", f"`{nid}` input {k}: the expression in `from:` gives {x!r}, which is not a "
+                               "node or input name", ispan)
+                    raise _Abort
+                head = x.split("[")[0].split(".")[0]
+                if head not in scope.refs and head not in later:  # a word, not a name: not a number or a node
+                    self.error("ARC102", f"`{nid}` input {k}: the expression in `from:` gives {value!r}, not a number or a node",
+                               ispan, hint="an operand in `from:` is a node or input name (or a list of them), or a "
+                               "number for an elementwise op")
+                    raise _Abort
+        if isinstance(item, (int, float)):
+            for _, big in big_ints(item):
+                self.error("ARC209", f"`{nid}` input {k} is {shown(big)}, past the largest integer torch takes (2^63 - 1)", ispan)
+                raise _Abort
+            return [(Number(item, ispan), str(item))]
+        out: list[tuple[Any, str]] = []
+        for x in names:
+            if "*" in x:
+                out.extend(self._glob(x, scope, fspan, later, nid))
+            else:
+                out.append((self.resolve_ref(x, scope, fspan, later, nid, absent_ok=True), x))
+        return out
+
+    def _glob(self, pattern: str, scope: _Names, span: Span | None, later: dict[str, int],
+              here: str) -> list[tuple[ValueRef, str]]:
+        """`head.*.rest`: the value `head.<child>.rest` for every repetition `child` of the repeat
+        (or item of the seq) `head`, in order; ARC104 where it matches nothing."""
+        parts = pattern.split(".")
+        k = parts.index("*") if "*" in parts else -1
+        if k <= 0 or any("*" in p and p != "*" for p in parts):
+            self.error("ARC104", f"`{here}` takes input from `{pattern}`: `*` stands for a whole name after a repeat's "
+                       "name (`stages.*`, `stages.*.proj`)", span, hint="write `NAME.*`, NAME being a node with `repeat:`")
+            raise _Abort
+        head, rest = ".".join(parts[:k]), parts[k + 1:]
+        self.resolve_ref(head, scope, span, later, here, absent_ok=True)  # an unknown or later `head`: reported there
+        kids = self.st.children.get(scope.prefix + head)
+        if kids is None:
+            self.error("ARC104", f"`{here}` takes input from `{pattern}`, but `{head}` is not a repeat, so `*` matches "
+                       "nothing", span, hint=f"`*` collects every repetition of a node with `repeat:` (or every item of a "
+                       f"`seq`); to take `{head}` itself, write `{head}`")
+            raise _Abort
+        if not kids:
+            self.error("ARC104", f"`{here}` takes input from `{pattern}`, but `{head}` repeats 0 times, so `*` matches "
+                       "nothing", span, hint="make the repeat count at least 1, or leave this input out")
+            raise _Abort
+        out: list[tuple[ValueRef, str]] = []
+        for child in kids:
+            name = ".".join([head, child] + rest)
+            if "*" in rest:
+                out.extend(self._glob(name, scope, span, later, here))
+            else:
+                out.append((self.resolve_ref(name, scope, span, later, here, absent_ok=True), name))
+        return out
+
     def _absent_error(self, here: str, base: str, span: Span | None, ref: ValueRef) -> None:
         self.error("ARC104", f"`{here}` takes input from `{base}`, which is left out (its `when` is false, or it "
                    "repeats 0 times) and has no input to stand for", span,
@@ -495,7 +593,7 @@ class Elaborator:
                 raise _Abort
             fspan = f.value_span(path + ("from",))
             self.st.from_spans[scope.prefix + nid] = fspan
-            in_refs = [self.operand(n, k, isinstance(src, list), scope, env, path, later, nid) for k, n in enumerate(names)]
+            in_refs, names = self.resolve_from(names, isinstance(src, list), scope, env, path, later, nid)
         # condition
         if node.has("when"):
             cond = self.eval_value(node.when, env, f.value_span(path + ("when",)), f, f"`{nid}.when`")
@@ -515,6 +613,7 @@ class Elaborator:
         if node.has("repeat"):
             n = self._repeat_count(nid, node, scope, env)
             if n == 0:
+                self.st.children[full] = []  # `nid.*` collects nothing
                 return self.stand_in(nid, in_refs, span) if in_refs else _ABSENT
             self.st.repeat_product *= n
             try:
@@ -522,28 +621,6 @@ class Elaborator:
             finally:
                 self.st.repeat_product //= n
         return self.expand_instance(full, nid, node, scope, env, in_refs, span)
-
-    def operand(self, item: Any, k: int, listed: bool, scope: _Names, env: Mapping, path: tuple,
-                later: dict[str, int], nid: str) -> ValueRef | Number:
-        """Item `k` of a node's `from:`: a node or input name, a number, or a `${...}` expression that
-        gives a number or names a node."""
-        f = scope.file
-        ispan = f.value_span(path + ("from", k) if listed else path + ("from",)) or f.value_span(path + ("from",))
-        if isinstance(item, str) and contains_expr(item):
-            value = self.eval_value(item, env, ispan, f, f"`{nid}.from[{k}]`")
-            if isinstance(value, NodeRefValue):
-                return value.ref
-            if isinstance(value, bool) or not isinstance(value, (int, float)):
-                self.error("ARC102", f"`{nid}` input {k}: the expression in `from:` gives {value!r}, not a number or a node",
-                           ispan, hint="an operand in `from:` is a node or input name, or a number for an elementwise op")
-                raise _Abort
-            item = value
-        if isinstance(item, (int, float)):
-            for _, big in big_ints(item):
-                self.error("ARC209", f"`{nid}` input {k} is {shown(big)}, past the largest integer torch takes (2^63 - 1)", ispan)
-                raise _Abort
-            return Number(item, ispan)
-        return self.resolve_ref(item, scope, f.value_span(path + ("from",)), later, nid, absent_ok=True)
 
     def stand_in(self, nid: str, in_refs: list, span: Span | None) -> ValueRef:
         """What an absent node (`when:` false, `repeat: 0`) stands for: its first tensor input."""
@@ -622,7 +699,9 @@ class Elaborator:
         out = in_refs[0] if in_refs else None  # replaced by the first repetition (n >= 1 here)
         smallest = None
         rspan = scope.file.value_span(node.path + ("repeat",))
-        for k, child in enumerate(self._repetition_names(nid, node, scope, env, n)):
+        names = self._repetition_names(nid, node, scope, env, n)
+        self.st.children[full] = names
+        for k, child in enumerate(names):
             env_k = _with_i(env, k)
             before = len(self.st.nodes)
             out = self.expand_instance(f"{full}.{child}", f"{nid}.{child}", node, scope, env_k, cur, span)
@@ -645,6 +724,7 @@ class Elaborator:
             return self.expand_block(full, label, node, scope, env, in_refs, span)
         if isinstance(node, SeqUse):
             self.st.scopes[full] = Scope(full, "seq", None, span)
+            kids = self.st.children[full] = []  # `full.*`: every item (each repetition of a repeated one), in order
             cur = in_refs
             out = None  # every item absent: the seq stands for its input
             shift = 0  # a repeated item expands in place: the items after it move up by its extra copies
@@ -689,6 +769,7 @@ class Elaborator:
                                 smallest = made if smallest is None else min(smallest, made)
                                 self._node_budget(rlabel, n, j + 1, smallest, f.value_span(ipath + ("repeat",)))
                                 self.st.scope_outputs[f"{full}.{child}"] = out
+                                kids.append(child)
                                 cur = [out]
                         finally:
                             self.st.repeat_product //= max(n, 1)
@@ -696,6 +777,7 @@ class Elaborator:
                     if str(pos) in named:  # an earlier item's repeat_names took this item's positional name
                         self._later_clash(label, named[str(pos)], str(pos), ispan, f)
                     out = self.expand_instance(f"{full}.{pos}", f"{label}.{pos}", item, scope, env, cur, ispan)
+                    kids.append(str(pos))
                 except _Abort:
                     self.st.poisoned.add(ValueRef(f"{full}.{pos}"))
                     raise
@@ -945,6 +1027,7 @@ class Elaborator:
         return last
 
 _ABSENT = ValueRef("<absent>")  # what expanding a left-out node with no input returns
+_FROM_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.*]*(\[[0-9]+\])?$")  # a `from:` name (FromRef, no expression)
 
 
 def _sourceless(node: Any) -> bool:

@@ -44,6 +44,11 @@ class InferContext(ABC):
     def example(self, d: Dim) -> int:
         """The value of a dim at the symbols' example sizes."""
 
+    def float_dtype(self) -> str:
+        """The floating dtype the model's parameters take (`archc.codegen.fx.input_dtype_name`: the one
+        floating dtype of the spec's inputs, else float32): a `param`'s default dtype."""
+        return "float32"
+
 
 def _always(attrs: Any) -> bool:
     return True

@@ -63,7 +63,8 @@ class ParamAttrs(Attrs):
     std: float = Field(0.02, gt=0, description="std of `normal` / `trunc_normal`")
     low: float = Field(0.0, description="lower bound of `uniform`")
     high: float = Field(1.0, description="upper bound of `uniform`")
-    dtype: FloatDType = Field("float32", description="the parameter's dtype (the model's dtype when it is cast)")
+    dtype: Optional[FloatDType] = Field(None, description="the parameter's dtype; default: the model's (the spec's "
+                                        "floating inputs' dtype, else float32)")
 
 
 def _init_kind(a: ParamAttrs) -> str:
@@ -85,7 +86,7 @@ def _param_infer(ctx: InferContext, a: ParamAttrs, ins: Sequence[TensorType]) ->
     _init_kind(a)
     shape = _shape("param", a.shape)
     _check_elements("param", prod(shape))
-    return TensorType(shape, a.dtype)
+    return TensorType(shape, a.dtype or ctx.float_dtype())
 
 
 def _param_params(a: ParamAttrs, ins: Sequence[TensorType]) -> dict[str, tuple[int, ...]]:
@@ -95,7 +96,7 @@ def _param_params(a: ParamAttrs, ins: Sequence[TensorType]) -> dict[str, tuple[i
 def _param_lower(a: ParamAttrs, ins: Sequence[TensorType], out: TensorType):
     import torch
 
-    t = torch.empty(tuple(a.shape), dtype=getattr(torch, a.dtype))
+    t = torch.empty(tuple(a.shape), dtype=getattr(torch, out.dtype))
     kind = _init_kind(a)
     with torch.no_grad():
         if kind == "zeros":
@@ -125,7 +126,7 @@ register(
     doc="A learned tensor of a declared shape, owned by the node: its state_dict key is the node path "
     "itself (`logit_scale`, a layer scale `gamma`, learned queries, a class embedding). It takes no "
     "input; combine it with other nodes by naming it (`{op: mul, from: [x, gamma]}`).",
-    shape_doc="no input -> `shape` (`[]`: a scalar), in `dtype`.",
+    shape_doc="no input -> `shape` (`[]`: a scalar), in `dtype` (default: the model's floating dtype).",
     lowers_to="a node-owned torch.nn.Parameter (read by a get_attr node)",
     traits=Traits(aliases=True),
     example="{op: param, shape: [8], init: constant, value: 0.1}",
@@ -147,7 +148,7 @@ class ConstantAttrs(Attrs):
                                        "and `values`, a reshape to a shape of the same number of elements "
                                        "(`[1, 512]` position ids)")
     dtype: Optional[AnyDType] = Field(None, description="default: int64 for integer values, bool for booleans, "
-                                      "else float32")
+                                      "else the model's floating dtype (float32 unless its inputs are another)")
     persistent: bool = Field(True, description="kept in the state_dict (false: a buffer outside it, as "
                              "`register_buffer(..., persistent=False)`, e.g. transformers' `position_ids`)")
 
@@ -211,8 +212,9 @@ def _arange_len(start: Any, end: Any, step: Any) -> int:
     return max(n, 0)
 
 
-def _constant_plan(a: ConstantAttrs) -> tuple[str, tuple[int, ...], str]:
-    """(kind, the result's shape, its dtype), or ShapeError."""
+def _constant_plan(a: ConstantAttrs, float_dtype: str = "float32") -> tuple[str, tuple[int, ...], str]:
+    """(kind, the result's shape, its dtype), or ShapeError. `float_dtype`: the model's, the default
+    of non-integer values."""
     kind = _kind(a)
     if kind == "arange":
         start, end, step = _arange_args(a)
@@ -234,6 +236,8 @@ def _constant_plan(a: ConstantAttrs) -> tuple[str, tuple[int, ...], str]:
     else:
         natural, numbers = _table_shape(a.values)
     dtype = a.dtype or _default_dtype(numbers)
+    if a.dtype is None and dtype == "float32":
+        dtype = float_dtype
     shape = natural
     if a.shape is not None and kind != "full":
         shape = _shape("constant", a.shape)
@@ -251,7 +255,7 @@ def _constant_plan(a: ConstantAttrs) -> tuple[str, tuple[int, ...], str]:
 
 
 def _constant_infer(ctx: InferContext, a: ConstantAttrs, ins: Sequence[TensorType]) -> TensorType:
-    _, shape, dtype = _constant_plan(a)
+    _, shape, dtype = _constant_plan(a, ctx.float_dtype())
     return TensorType(shape, dtype)
 
 
@@ -261,11 +265,11 @@ def _constant_buffers(a: ConstantAttrs, ins: Sequence[TensorType]) -> dict[str, 
     return {"": _constant_plan(a)[1]}
 
 
-def constant_tensor(a: ConstantAttrs) -> Any:
-    """The constant's value as a tensor (on torch's current default device)."""
+def constant_tensor(a: ConstantAttrs, dtype: str) -> Any:
+    """The constant's value as a tensor of `dtype` (its inferred one), on torch's current default device."""
     import torch
 
-    kind, shape, dtype = _constant_plan(a)
+    kind, shape, _ = _constant_plan(a)
     dt = getattr(torch, dtype)
     if kind == "arange":
         start, end, step = _arange_args(a)
@@ -281,7 +285,7 @@ def constant_tensor(a: ConstantAttrs) -> Any:
 
 
 def _constant_lower(a: ConstantAttrs, ins: Sequence[TensorType], out: TensorType):
-    return Call(tensor_value, buffers={"": constant_tensor(a)}, persistent=a.persistent)
+    return Call(tensor_value, buffers={"": constant_tensor(a, out.dtype)}, persistent=a.persistent)
 
 
 register(
@@ -298,7 +302,7 @@ register(
     "by `shape`. It is a buffer owned by the node (state_dict key: the node path), in the state_dict "
     "unless `persistent: false`. It takes no input.",
     shape_doc="no input -> the values' shape (or `shape`); dtype: `dtype`, else int64 for integers, bool "
-    "for booleans, float32 otherwise.",
+    "for booleans, the model's floating dtype (float32 unless the inputs are another) otherwise.",
     lowers_to="a node-owned buffer (torch.arange / eye / full / tensor), read by a get_attr node",
     traits=Traits(aliases=True),
     example="{op: constant, arange: [6], shape: [2, 3]}",

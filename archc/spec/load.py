@@ -127,6 +127,8 @@ def _expected(err: dict, in_union: bool = False) -> str:
         return _EXPECT[t]
     if t == "string_pattern_mismatch":
         pat = (err.get("ctx") or {}).get("pattern", "")
+        if "A-Za-z0-9_.*" in pat:  # a `from:` entry (FromRef)
+            return "a node or input name (`stages.*`: every repetition of `stages`), or a ${...} expression"
         if "${" in pat or "\\$\\{" in pat:
             return "a ${...} expression"
         if pat.startswith("^[A-Za-z_][A-Za-z0-9_]*$"):

@@ -22,9 +22,13 @@ ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 Expr = Annotated[str, Field(pattern=r"\$\{", description="a ${...} expression")]
 Dtype = Literal[DTYPES]  # type: ignore[valid-type]
 Ref = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*(\[[0-9]+\])?$", description="a node or input id")]
+# a node's `from:` entry: a Ref, a Ref with `*` segments (`stages.*`: every repetition of a repeat, in
+# order), or a ${...} expression that gives one, a list of them or a number
+FromRef = Annotated[str, Field(pattern=r"^([A-Za-z_][A-Za-z0-9_.*]*(\[[0-9]+\])?|.*\$\{.*)$",
+                               description="a node or input id; `stages.*`: every repetition of `stages`; or a ${...} expression")]
 # an operand of an elementwise op in `from:` that is a number (`from: [x, 0.5]`), or an expression
 # that gives one (`from: [x, "${eps}"]`); the ops that take numbers say so (`OpDef.scalars`)
-Operand = Union[Ref, Annotated[Union[int, float], Field(description="a number operand (elementwise ops)")], Expr]
+Operand = Union[FromRef, Annotated[Union[int, float], Field(description="a number operand (elementwise ops)")], Expr]
 
 
 class Strict(BaseModel):
@@ -36,9 +40,10 @@ class Strict(BaseModel):
 class NodeCommon(Strict):
     """Keys every node may carry, whatever it is."""
 
-    from_: Optional[Union[Ref, list[Operand]]] = Field(
-        None, alias="from", description="input node(s); default: the previous node. Elementwise ops (add, sub, mul, "
-        "div, pow, ...) also take numbers and ${...} expressions that give numbers: `from: [x, 0.5]`"
+    from_: Optional[Union[FromRef, list[Operand]]] = Field(
+        None, alias="from", description="input node(s); default: the previous node; `stages.*` collects every "
+        "repetition of the repeat `stages` in order. Elementwise ops (add, sub, mul, div, pow, ...) also take numbers "
+        "and ${...} expressions that give numbers: `from: [x, 0.5]`"
     )
     when: Optional[Union[bool, Expr]] = Field(
         None, description="condition; an absent node stands for its input"

@@ -305,3 +305,31 @@ def test_constant_and_param_build_and_export(tmp_path):
     assert statuses and all(s.startswith("verified") for s in statuses.values()), statuses
     source = (tmp_path / "out" / "model.py").read_text()
     assert "register_buffer('ids', torch.tensor([[0, 1, 2, 3]], dtype=torch.int64), persistent=False)" in source
+
+
+def test_param_and_constant_take_the_model_dtype(tmp_path):
+    p = _write(tmp_path, """\
+        layers:
+          - gamma: {op: param, shape: ["${dim}"], init: ones}
+          - eye: {op: constant, eye: "${dim}"}
+          - ids: {op: constant, arange: [4]}
+          - mm: {op: matmul, from: [x, eye]}
+          - out: {op: mul, from: [mm, gamma]}
+        outputs: {y: out, ids: ids}
+        """, HEAD.replace('[B, 4, "${dim}"]', '[B, 4, "${dim}"], dtype: bfloat16'))
+    unit = run(p, Options(device="meta"), until="verify")
+    assert unit.verified == []
+    g = unit.graph
+    assert [g.node(n).out.dtype for n in ("gamma", "eye", "ids")] == ["bfloat16", "bfloat16", "int64"]
+    assert unit.module.gamma.dtype == torch.bfloat16 and unit.module.ids.dtype == torch.int64
+
+
+def test_a_param_is_drawn_as_an_operand_not_a_skip(tmp_path):
+    from archc.draw import build_view
+
+    g = archc.infer(_write(tmp_path, LAYER_SCALE))
+    edges = {(e.src, e.dst): e for e in build_view(g).edges}
+    assert set(edges) >= {("fc", "scaled"), ("gamma", "scaled"), ("scaled", "out"), ("logit_scale", "out")}
+    assert not any(e.skip for e in edges.values())
+    residual = archc.infer(_write(tmp_path, "layers:\n  - fc: {op: linear, out: 8}\n  - add: {op: add, from: [fc, x]}\n"))
+    assert [e.skip for e in build_view(residual).edges if e.dst == "add"] == [False, True]  # a real skip still is one
