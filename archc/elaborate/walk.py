@@ -284,7 +284,10 @@ class Elaborator:
         return self.st.node_index[ref.node].outputs[ref.index]
 
     # ---------------------------------------------------------------- references
-    def resolve_ref(self, name: str, scope: _Names, span: Span | None, later: dict[str, int], here: str) -> ValueRef:
+    def resolve_ref(self, name: str, scope: _Names, span: Span | None, later: dict[str, int], here: str,
+                    absent_ok: bool = False) -> ValueRef:
+        """The value `name` means in `scope`. A left-out input-less node is an error (ARC104) unless
+        `absent_ok` (a node's `from:`, checked once its `when` says the node is there)."""
         index = 0
         base = name
         if name.endswith("]") and "[" in name:
@@ -320,6 +323,8 @@ class Elaborator:
                         (f"visible here: {', '.join(cands[-8:])}" if cands else None))
             self.error("ARC104", f"`{here}` takes input from `{base}`, which is not defined", span, hint=hint)
             raise _Abort
+        if ref in self.st.absent and not absent_ok:
+            self._absent_error(here, base, span, ref)
         if index:
             if ref.is_input or index >= len(self.st.node_index[ref.node].outputs):
                 n_out = 1 if ref.is_input else len(self.st.node_index[ref.node].outputs)
@@ -327,6 +332,13 @@ class Elaborator:
                 raise _Abort
             ref = ValueRef(ref.node, index)
         return ref
+
+    def _absent_error(self, here: str, base: str, span: Span | None, ref: ValueRef) -> None:
+        self.error("ARC104", f"`{here}` takes input from `{base}`, which is left out (its `when` is false, or it "
+                   "repeats 0 times) and has no input to stand for", span,
+                   related=(Related(f"`{base}` is here", self.st.absent[ref]),),
+                   hint=f"give `{here}` the same `when` as `{base}`, or take another input")
+        raise _Abort
 
     def _scope_output(self, path: str) -> ValueRef | None:
         return self.st.scope_outputs.get(path)
@@ -401,6 +413,11 @@ class Elaborator:
                            span, hint="a node can only use nodes defined before it",
                            related=(Related(f"`{fr.name}` is defined here", scope.file.key_span(data_path + (later[fr.name], fr.name))),))
                 out = None
+            if out is _ABSENT:  # an input-less node left out: it stands for nothing (see resolve_ref)
+                ref = ValueRef(scope.prefix + nid)
+                self.st.absent[ref] = span
+                scope.refs[nid] = ref
+                continue
             if out is None:
                 poison = ValueRef(scope.prefix + nid)
                 self.st.poisoned.add(poison)
@@ -419,7 +436,7 @@ class Elaborator:
         for j, entry in enumerate(entries):
             nid, src = entry.id, entry.from_
             if src is None:
-                deps[nid] = [ids[j - 1]] if j > 0 else []
+                deps[nid] = [ids[j - 1]] if j > 0 and not _sourceless(entry) else []
             else:
                 deps[nid] = [n.split("[")[0].split(".")[0] for n in ref_names(src)]
         order = {nid: j for j, nid in enumerate(ids)}
@@ -463,10 +480,13 @@ class Elaborator:
         env = _Env(scope.env, scope.refs)
         self.st.current_scope = scope
         if src is None:
-            if prev is None:
+            if _sourceless(node):
+                in_refs = []  # a `param` or `constant`: no input (the next node still takes `prev`)
+            elif prev is None:
                 self.error("ARC104", f"`{nid}` has no input: the spec declares no `inputs:`", span)
                 raise _Abort
-            in_refs = [prev]
+            else:
+                in_refs = [prev]
         else:
             names = [src] if isinstance(src, str) else list(src)
             if not names:  # every op and block takes at least one input
@@ -483,14 +503,19 @@ class Elaborator:
                 self.error("ARC102", f"`{nid}.when` must be true or false, got {cond!r}", f.value_span(path + ("when",)))
                 raise _Abort
             if not cond:
-                return self.stand_in(nid, in_refs, span)
+                return self.stand_in(nid, in_refs, span) if in_refs else _ABSENT
+        for k, r in enumerate(in_refs):
+            if isinstance(r, ValueRef) and r in self.st.absent:  # the node is there, and one of its inputs is not
+                named = src is not None
+                self._absent_error(nid, names[k] if named else "the previous node",
+                                   f.value_span(path + ("from",)) if named else span, r)
         if any(r in self.st.poisoned for r in in_refs):
             raise _Abort
         full = scope.prefix + nid
         if node.has("repeat"):
             n = self._repeat_count(nid, node, scope, env)
             if n == 0:
-                return self.stand_in(nid, in_refs, span)
+                return self.stand_in(nid, in_refs, span) if in_refs else _ABSENT
             self.st.repeat_product *= n
             try:
                 return self._expand_repeat(full, nid, n, node, scope, env, in_refs, span)
@@ -518,7 +543,7 @@ class Elaborator:
                 self.error("ARC209", f"`{nid}` input {k} is {shown(big)}, past the largest integer torch takes (2^63 - 1)", ispan)
                 raise _Abort
             return Number(item, ispan)
-        return self.resolve_ref(item, scope, f.value_span(path + ("from",)), later, nid)
+        return self.resolve_ref(item, scope, f.value_span(path + ("from",)), later, nid, absent_ok=True)
 
     def stand_in(self, nid: str, in_refs: list, span: Span | None) -> ValueRef:
         """What an absent node (`when:` false, `repeat: 0`) stands for: its first tensor input."""
@@ -594,7 +619,7 @@ class Elaborator:
                        in_refs: list[ValueRef], span: Span | None) -> ValueRef:
         self.st.scopes[full] = Scope(full, "repeat", None, span)
         cur = in_refs
-        out = in_refs[0]  # replaced by the first repetition (n >= 1 here)
+        out = in_refs[0] if in_refs else None  # replaced by the first repetition (n >= 1 here)
         smallest = None
         rspan = scope.file.value_span(node.path + ("repeat",))
         for k, child in enumerate(self._repetition_names(nid, node, scope, env, n)):
@@ -696,6 +721,8 @@ class Elaborator:
                   in_refs: list[ValueRef], span: Span | None) -> ValueRef:
         f, path = scope.file, node.path
         op = OPS[node.op]
+        if op.arity[1] == 0 and not node.has("from"):
+            in_refs = []  # an input-less op inside a `seq` or `repeat` does not take the chained value
         raw_attrs = node.attrs
         attrs: dict[str, Any] = {}
         failed = False
@@ -916,6 +943,15 @@ class Elaborator:
             raise _Abort
         self.st.scope_outputs[full] = last
         return last
+
+_ABSENT = ValueRef("<absent>")  # what expanding a left-out node with no input returns
+
+
+def _sourceless(node: Any) -> bool:
+    """An op use whose op takes no input (`param`, `constant`): it does not chain from the previous node."""
+    op = OPS.get(node.op) if isinstance(node, OpUse) else None
+    return op is not None and op.arity[1] == 0
+
 
 def _ref_name(ref: Any) -> str:
     return ref.name if isinstance(ref, NodeRefValue) else str(ref)

@@ -12,3 +12,7 @@ from archc.ops import embedding  # noqa: F401
 from archc.ops import attention  # noqa: F401
 from archc.ops import recurrent  # noqa: F401
 from archc.ops import index  # noqa: F401
+from archc.ops import reduce  # noqa: F401
+from archc.ops import layout  # noqa: F401
+from archc.ops import einsum  # noqa: F401
+from archc.ops import param  # noqa: F401

@@ -108,6 +108,8 @@ class Traits:
     vocab        the attribute that is a vocabulary size (embedding's `num`), or None. ARC310.
     aliases      the output is (a view of) input 0's storage: the static memory walk of
                  `archc profile` does not allocate for it (reshape, transpose, dropout in eval).
+                 On an op with no input (`param`, `constant`), the output is the node's own
+                 parameter or buffer, counted with the weights, not as an activation.
     inplace      the op may overwrite its first input when that is a temporary: codegen's in-place
                  pass (`archc.codegen.fx._in_place`) then calls the lowering's `Call.inplace`
                  instead of `Call.fn` (relu -> relu_, add -> +=).
@@ -197,6 +199,11 @@ class Call:
     # the node path; another key `k` registers it at `path.k`. Their values are passed to `fn` as
     # extra positional arguments after the inputs (before `extra_args`), in this dict's order.
     params: dict = field(default_factory=dict)
+    # Buffers owned by the node itself (a `constant` op's table), named like `params` ("" is the
+    # node path itself) and passed to `fn` after the params. `persistent=False` keeps them out of
+    # the state_dict (as torch's `register_buffer(..., persistent=False)`).
+    buffers: dict = field(default_factory=dict)
+    persistent: bool = True
 
 
 OPS: dict[str, OpDef] = {}

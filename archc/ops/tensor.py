@@ -688,28 +688,34 @@ register(
 
 
 class MeanAttrs(Attrs):
-    dims: Union[int, list[int]] = Field(description="the dim or dims to average over")
-    keepdim: bool = False
+    dims: Union[int, list[int]] = Field(description="the dim or dims to average over (negative counts from the end)")
+    keepdim: bool = Field(False, description="keep each reduced dim as size 1")
 
 
-def _mean_dims(a: MeanAttrs, rank: int) -> list[int]:
-    dims = [norm_dim("mean", d, rank, "dims") for d in _ints(a.dims)]
-    if len(set(dims)) != len(dims):
-        raise ShapeError("ARC204", f"`mean` dims {a.dims} name a dim twice")
-    if not dims:
-        raise ShapeError("ARC204", "`mean` dims must not be empty")
-    return dims
+def reduce_dims(op: str, dims: Union[int, list[int]], rank: int) -> list[int]:
+    """A reduction's `dims` (one dim or a list) normalised to [0, rank); ARC204 when out of range,
+    named twice or empty. Shared by `mean` and the reductions of archc.ops.reduce."""
+    out = [norm_dim(op, d, rank, "dims") for d in _ints(dims)]
+    if len(set(out)) != len(out):
+        raise ShapeError("ARC204", f"`{op}` dims {dims} name a dim twice",
+                         hint="a negative dim and a positive one can name the same dim: list each once")
+    if not out:
+        raise ShapeError("ARC204", f"`{op}` dims must not be empty", hint="name at least one dim")
+    return out
+
+
+def reduced_shape(op: str, dims: Union[int, list[int]], keepdim: bool, x: TensorType) -> list[Dim]:
+    """`x`'s shape with `dims` removed (kept as 1 with `keepdim`)."""
+    drop = set(reduce_dims(op, dims, x.rank))
+    if keepdim:
+        return [1 if i in drop else d for i, d in enumerate(x.shape)]
+    return [d for i, d in enumerate(x.shape) if i not in drop]
 
 
 def _mean_infer(ctx: InferContext, a: MeanAttrs, ins: Sequence[TensorType]) -> TensorType:
     x = ins[0]
     require_float("mean", x)
-    dims = set(_mean_dims(a, x.rank))
-    if a.keepdim:
-        shape = [1 if i in dims else d for i, d in enumerate(x.shape)]
-    else:
-        shape = [d for i, d in enumerate(x.shape) if i not in dims]
-    return x.with_shape(shape)
+    return x.with_shape(reduced_shape("mean", a.dims, a.keepdim, x))
 
 
 def _mean_cost(node, ins, env) -> Cost:
@@ -720,7 +726,7 @@ def _mean_cost(node, ins, env) -> Cost:
 def _mean_lower(a: MeanAttrs, ins, out):
     import torch
 
-    return Call(torch.mean, kwargs={"dim": tuple(_mean_dims(a, ins[0].rank)), "keepdim": a.keepdim})
+    return Call(torch.mean, kwargs={"dim": tuple(reduce_dims("mean", a.dims, ins[0].rank)), "keepdim": a.keepdim})
 
 
 register(
@@ -762,4 +768,5 @@ register(
     example_inputs=[(2, 3)],
 )
 
-__all__ = ["norm_dim", "require_float", "same_dtype", "prod", "static_dim", "broadcast", "is_scalar", "operand_dtype"]
+__all__ = ["norm_dim", "require_float", "same_dtype", "prod", "static_dim", "broadcast", "is_scalar", "operand_dtype",
+           "reduce_dims", "reduced_shape"]

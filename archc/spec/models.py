@@ -151,6 +151,14 @@ class WeightMapping(Strict):
     join: list[WeightJoin] = Field(default_factory=list)
     split: list[WeightSplit] = Field(default_factory=list)
     ignore: list[str] = Field(default_factory=list, description="glob patterns of reference keys with no counterpart (e.g. constant buffers)")
+    reshape: list[str] = Field(default_factory=list, description="glob patterns of the spec's keys whose value the reference "
+                               "stores in another shape of as many elements ([C, 1, 1] for the spec's [C, 1, 1, 1])")
+    frozen: list[str] = Field(default_factory=list, description="glob patterns of reference keys (as it names them, or "
+                              "after `rename`) of parameters that do not train: mapped and counted, their gradients not "
+                              "compared (parameters with requires_grad=False are found without this)")
+    unused: list[str] = Field(default_factory=list, description="glob patterns of reference keys of parameters its forward "
+                              "never reads and the spec does not have: left out of the mapping, the parameter count and "
+                              "the gradients (the compare report lists them)")
 
 
 class ReferenceDef(Strict):

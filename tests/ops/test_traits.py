@@ -50,7 +50,7 @@ def test_roles():
     assert by_role["merge"] == {"add", "mul", "concat", "sub", "div", "pow", "minimum", "maximum", "where",
                                 "eq", "ne", "lt", "le", "gt", "ge"}
     assert by_role["norm"] == {"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"}
-    assert by_role["view"] == {"reshape", "flatten", "unflatten", "permute", "transpose"}
+    assert by_role["view"] == {"reshape", "flatten", "unflatten", "permute", "transpose", "squeeze", "unsqueeze"}
     assert by_role["pass"] == {"identity", "dropout", "drop_path"}
 
 
@@ -70,7 +70,8 @@ def test_codegen_and_memory_traits():
     assert ops_where(lambda t: t.init) == CONV | CONV_T | {"linear", "embedding", "positional_embedding",
                                                            "patch_embedding", "attention"}
     assert ops_where(lambda t: t.aliases) == {"reshape", "permute", "transpose", "flatten", "unflatten", "split",
-                                              "select", "slice", "identity", "dropout", "drop_path"}
+                                              "select", "slice", "identity", "dropout", "drop_path", "squeeze", "unsqueeze",
+                                              "expand", "param", "constant"}
 
 
 def test_onnx_limits():
