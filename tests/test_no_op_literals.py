@@ -21,6 +21,18 @@ PKG = ROOT / "archc"
 # (file, string) -> why that string is not a reference to the op of the same name
 ALLOWED: dict[tuple[str, str], str] = {
     ("archc/ir/dims/__init__.py", "add"): "the Dim algebra's function `add` in `__all__`, not the op",
+    # words that coincide with the math ops (issue 14): Dim algebra, expression functions, comparison words
+    ("archc/ir/dims/__init__.py", "neg"): "the Dim algebra's function `neg`, not the op",
+    ("archc/ir/dims/__init__.py", "sub"): "the Dim algebra's function `sub`, not the op",
+    ("archc/export/dynamic.py", "abs"): "an absolute-value step of export's size arithmetic, not the op",
+    ("archc/ir/expr/functions.py", "abs"): "the expression function `abs`, not the op",
+    ("archc/ir/expr/functions.py", "sqrt"): "the expression function `sqrt`, not the op",
+    ("archc/report/ops.py", "ge"): "a comparison word of the ops listing, not the op",
+    ("archc/report/ops.py", "gt"): "a comparison word of the ops listing, not the op",
+    ("archc/report/ops.py", "le"): "a comparison word of the ops listing, not the op",
+    ("archc/report/ops.py", "lt"): "a comparison word of the ops listing, not the op",
+    ("archc/report/profile.py", "where"): "the `where` column (spec location) of the profile table, not the op",
+    ("archc/report/summary.py", "where"): "the `where` column (spec location) of the check summary, not the op",
     ("archc/ir/dims/__init__.py", "mul"): "the Dim algebra's function `mul` in `__all__`, not the op",
     ("archc/lint_driver/config.py", "select"): "the lint configuration key `select` ([tool.archc.lint])",
     ("archc/parity/weights.py", "split"): "a weight-conversion step that splits a tensor (`split`), not the op",
