@@ -601,7 +601,7 @@ class Elaborator:
                 self.error("ARC102", f"`{nid}.when` must be true or false, got {cond!r}", f.value_span(path + ("when",)))
                 raise _Abort
             if not cond:
-                return self.stand_in(nid, in_refs, span) if in_refs else _ABSENT
+                return self.stand_in(nid, in_refs, span)
         for k, r in enumerate(in_refs):
             if isinstance(r, ValueRef) and r in self.st.absent:  # the node is there, and one of its inputs is not
                 named = src is not None
@@ -614,7 +614,7 @@ class Elaborator:
             n = self._repeat_count(nid, node, scope, env)
             if n == 0:
                 self.st.children[full] = []  # `nid.*` collects nothing
-                return self.stand_in(nid, in_refs, span) if in_refs else _ABSENT
+                return self.stand_in(nid, in_refs, span)
             self.st.repeat_product *= n
             try:
                 return self._expand_repeat(full, nid, n, node, scope, env, in_refs, span)
@@ -623,7 +623,10 @@ class Elaborator:
         return self.expand_instance(full, nid, node, scope, env, in_refs, span)
 
     def stand_in(self, nid: str, in_refs: list, span: Span | None) -> ValueRef:
-        """What an absent node (`when:` false, `repeat: 0`) stands for: its first tensor input."""
+        """What an absent node (`when:` false, `repeat: 0`) stands for: its first tensor input
+        (`_ABSENT` for a node with no inputs, a `param` or `constant`)."""
+        if not in_refs:
+            return _ABSENT
         refs = _tensor_refs(in_refs)
         if not refs:
             self.error("ARC102", f"`{nid}` is absent and stands for its input, but every input in its `from:` is a number",

@@ -6,7 +6,7 @@ from __future__ import annotations
 import importlib
 from typing import Callable, Literal, Sequence, Union
 
-from pydantic import Field, model_validator
+from pydantic import Field, field_validator, model_validator
 
 from archc.ir.dims import equal, floordiv
 from archc.ir.types import ShapeError, TensorType
@@ -179,6 +179,13 @@ class PreluAttrs(Attrs):
     num_parameters: Union[Literal[1], Literal["channels"]] = Field(
         1, description="1: one slope shared by every channel; `channels`: one slope per channel (dim 1), inferred")
     init: float = Field(0.25, description="the initial slope")
+
+    @field_validator("num_parameters", mode="before")
+    @classmethod
+    def _not_bool(cls, v: object) -> object:
+        if isinstance(v, bool):  # `true == 1` would pass the literal
+            raise ValueError("`num_parameters` is 1 or `channels`")
+        return v
 
 
 def _prelu_count(a: PreluAttrs, x: TensorType) -> int:

@@ -36,7 +36,11 @@ FLOPs = 2 * MACs + the other arithmetic, per element of the tensor named:
 * pooling: max_pool prod(kernel) - 1 comparisons and avg_pool prod(kernel) (adds and a divide) per
   output element; adaptive avg: in_elems + out_elems, adaptive max: in_elems - out_elems (exact
   when the windows do not overlap).
-* elementwise add / mul: (inputs - 1) per output element; mean: 1 per input element;
+* elementwise add / mul: (inputs - 1) per output element, a number operand counted as an input;
+  sub, div, pow, minimum, maximum, the comparisons and where: 1 per output element; neg, abs, exp,
+  log, sqrt, sin, cos 1 and rsqrt 2 per element; clamp 1 per element and bound; cast 0. The newer
+  activations per element: relu6 2, hardtanh 2, hardsigmoid 4, elu 4, selu 5, celu 7, softplus 6,
+  softsign 3, quick_gelu 6, log_softmax 5, prelu 2; glu 5 per output element; mean: 1 per input element;
   pos_embedding_param: 1 per element (its add); sinusoidal positional_embedding: 2 per element.
 * interpolation, per output element: nearest 0, linear 3, bilinear 7, trilinear 15, bicubic 31.
 * data movement costs 0: reshape, permute, transpose, flatten, unflatten, split, concat, select,

@@ -108,7 +108,7 @@ def test_relu6_and_hardtanh_keep_integers():
 
 def test_attribute_rules():
     for name, attrs in [("hardtanh", {"min_val": 1.0, "max_val": 1.0}), ("celu", {"alpha": 0.0}),
-                        ("softplus", {"beta": 0.0}), ("prelu", {"num_parameters": 3}), ("glu", {"dim": 1.5})]:
+                        ("softplus", {"beta": 0.0}), ("prelu", {"num_parameters": 3}), ("prelu", {"num_parameters": True}), ("glu", {"dim": 1.5})]:
         with pytest.raises(ValidationError):
             OPS[name].attrs.model_validate(attrs)
 

@@ -371,3 +371,33 @@ outputs: {o: s}
     g = archc.infer(write(tmp_path, text))
     assert g.node("s").scalars == {0: 1} and len(g.node("s").inputs) == 2
     assert any("H" in c.text and "W" in c.text for c in g.constraints)
+
+
+def test_numbers_are_shared_by_repetitions_and_sequences(tmp_path):
+    import archc
+
+    text = """\
+archc: 1
+name: rep
+inputs: {x: {shape: [2, 4]}}
+layers:
+  - m: {op: mul, from: [x, 0.5], repeat: 3}
+  - s: {seq: [{op: sub}, {op: relu}], from: [x, 1]}
+  - t: {op: add, from: [m, "${s}"]}
+outputs: {y: t}
+"""
+    gm = archc.compile(write(tmp_path, text))
+    g = gm.archc_graph
+    assert [g.node(f"m.{k}").scalars for k in range(3)] == [{1: 0.5}] * 3
+    assert g.node("s.0").scalars == {1: 1} and [str(r) for r in g.node("t").inputs] == ["m.2", "s.1"]
+    x = torch.randn(2, 4)
+    torch.testing.assert_close(gm(x), x * 0.125 + torch.relu(x - 1))
+
+
+def test_profile_counts_number_operands(tmp_path):
+    from archc.profile import analyze
+    import archc
+
+    g = archc.infer(write(tmp_path, SPEC))
+    flops = {n.path: n.flops for n in analyze(g).nodes}
+    assert flops["a"] == 8 and flops["m"] == 16 and flops["k"] == 8     # B=2 x 4; m adds 3 operands
