@@ -90,3 +90,48 @@ def test_module_follows_torchvision_at_an_odd_size():
         want = ref(x)
     torch.testing.assert_close(out, want["out"], rtol=1e-4, atol=1e-4)
     torch.testing.assert_close(aux, want["aux"], rtol=1e-4, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_build_keeps_h_and_w_dynamic(tmp_path):
+    """`archc build --emit pt2,onnx` at 64x64 (~4 min on 2 CPUs): B, H and W dynamic in both
+    artifacts, each verified at two sizes; the ONNX Resize sizes come from the input's shape, and
+    both artifacts run at a third size."""
+    import onnx
+
+    from archc.api import build
+
+    out = tmp_path / "out"
+    res = build("specs/deeplabv3_resnet50.yaml", str(out), overrides={"H": 64, "W": 64}, emit=["pt2", "onnx"], latency_runs=1)
+    m = res.manifest
+    assert m["ok"], m["diagnostics"]
+    assert all(m["symbols"][s]["dynamic"] for s in ("B", "H", "W")), m["symbols"]
+    for fmt in ("pt2", "onnx"):
+        a = m["artifacts"][fmt]
+        assert a["status"] == "verified" and len(a["sizes"]) == 2 and all(x["ok"] for x in a["sizes"]), a
+    model = onnx.load(str(out / "model.onnx"), load_external_data=False)
+    consts = {i.name for i in model.graph.initializer} | {o for n in model.graph.node if n.op_type == "Constant" for o in n.output}
+    resizes = [n for n in model.graph.node if n.op_type == "Resize"]
+    assert len(resizes) == 2 and all(len(n.input) > 3 and n.input[3] not in consts for n in resizes)
+    x = torch.randn(1, 3, 57, 83)
+    y = torch.export.load(str(out / "model.pt2")).module()(x)
+    assert tuple(y.shape) == (1, 21, 57, 83)
+    ort = pytest.importorskip("onnxruntime")
+    (yo,) = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"]).run(None, {"image": x.numpy()})
+    torch.testing.assert_close(torch.from_numpy(yo), y, rtol=1e-4, atol=1e-4)
+
+
+def test_profile_matches_torchvisions_published_ops():
+    """torchvision publishes 178.722 G ops (multiply-accumulates) for deeplabv3_resnet50 with the aux
+    head at its 520x520 evaluation size; the static profile counts the same."""
+    tv = pytest.importorskip("torchvision")
+    from archc.pipeline import Options, run
+    from archc.profile.run import Request
+
+    published = tv.models.segmentation.DeepLabV3_ResNet50_Weights.COCO_WITH_VOC_LABELS_V1.meta["_ops"]
+    sizes = {"H": 520, "W": 520, "B": 1}
+    aux = run("specs/deeplabv3_resnet50_aux.yaml", Options(sizes), until="measure", measure=Request(device="meta")).measured.static
+    plain = run("specs/deeplabv3_resnet50.yaml", Options(sizes), until="measure", measure=Request(device="meta")).measured.static
+    assert round(aux.macs / 1e9, 3) == published == 178.722
+    assert aux.macs == 178_721_945_088 and plain.macs == 168_731_205_888   # the spec docs' figures
+    assert aux.params == 42_004_074 and plain.params == 39_638_869
