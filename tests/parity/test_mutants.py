@@ -22,8 +22,10 @@ SMALL = [
     ("vit_b_16", {}, "small"),
     ("gpt2", {"T": 16}, "small"),
     ("bert_base", {"T": 16}, "small"),
+    ("efficientnet", {"H": 32, "W": 32, "B": 1}, None),   # 8 mutants, ~75 s of CPU (train mode refused at 1x1)
 ]
 FULL = [("resnet18", {}, None), ("vit_b_16", {}, None), ("gpt2", {}, None), ("bert_base", {}, None),
+        ("efficientnet", {}, None),
         # torchvision's fixed widths: no small variant; its 8 mutant classes at 64x64, B=2 take ~13 min
         ("deeplabv3_resnet50", {"H": 64, "W": 64, "B": 2}, None)]
 
@@ -41,7 +43,7 @@ def _one_per_class(spec: Path, overrides=None, variant=None) -> list[mutate.Muta
 
 
 def _check(name, overrides, variant, **kw):
-    pytest.importorskip("torchvision" if name in ("resnet18", "vit_b_16", "deeplabv3_resnet50") else "transformers")
+    pytest.importorskip("torchvision" if name in ("resnet18", "vit_b_16", "efficientnet", "deeplabv3_resnet50") else "transformers")
     from archc.parity.compare import compare
 
     spec = ROOT / "specs" / f"{name}.yaml"
