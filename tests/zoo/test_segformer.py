@@ -91,7 +91,10 @@ def test_compare_turns_archcs_drop_path_off():
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(1800)   # the ONNX export of the reshapes' symbolic sizes takes minutes on 2 CPUs
 def test_build_keeps_h_and_w_dynamic(tmp_path):
+    """B, H and W dynamic in pt2 and ONNX. torch.export specialises the sizes at which stage 0's
+    reduced key/value grid would be 1x1 (H or W < 61: ARC512, a warning), so the third size is above."""
     from archc.api import build
 
     out = tmp_path / "out"
@@ -102,9 +105,10 @@ def test_build_keeps_h_and_w_dynamic(tmp_path):
     for fmt in ("pt2", "onnx"):
         a = m["artifacts"][fmt]
         assert a["status"] == "verified" and len(a["sizes"]) == 2 and all(x["ok"] for x in a["sizes"]), a
-    x = torch.randn(1, 3, 57, 83)
+    assert m["symbols"]["H"]["range"][0] == m["symbols"]["W"]["range"][0] == 61   # narrowed, said in the manifest
+    x = torch.randn(1, 3, 70, 97)
     y = torch.export.load(str(out / "model.pt2")).module()(x)
-    assert tuple(y.shape) == (1, 256, 2, 3)
+    assert tuple(y.shape) == (1, 256, 3, 4)
     ort = pytest.importorskip("onnxruntime")
     (yo,) = ort.InferenceSession(str(out / "model.onnx"), providers=["CPUExecutionProvider"]).run(None, {"pixel_values": x.numpy()})
     torch.testing.assert_close(torch.from_numpy(yo), y, rtol=1e-4, atol=1e-4)
