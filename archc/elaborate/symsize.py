@@ -1,4 +1,5 @@
-"""A shape query's value where a size may stay symbolic (`reshape`'s `shape`, `unflatten`'s `sizes`).
+"""A shape query's value where a size may stay symbolic (`reshape`'s `shape`, `unflatten`'s `sizes`,
+`upsample`'s `size`: the attributes an op names in `symbolic_sizes`).
 
 `SymSize` wraps the queried dim (`H*W`, `H//2`) and the queries it came from, so that
 `${dim(skip, 2) * 2}` evaluates to the dim `2*H` instead of the example size. Integer arithmetic
@@ -38,7 +39,7 @@ class SymSize:
             f"{why}, but {self._what()} depends on {', '.join(f'`{s}`' for s in syms)}: it has one value "
             f"only at the example ({example} at {', '.join(f'{s}={self.example_env[s]}' for s in syms)})",
             hint="a symbolic size can only be added, subtracted, multiplied and floor-divided by integers, "
-                 "to give a size of `reshape`/`unflatten`; use a fixed dim where one number is needed")
+                 "to give a size of `reshape`, `unflatten` or `upsample`; use a fixed dim where one number is needed")
 
     @staticmethod
     def expr_op(sym: str, a: Any, b: Any) -> Any:

@@ -236,7 +236,7 @@ class Elaborator:
 
     def _intdim(self, d: D.Dim, query: str) -> Any:
         """A shape query's value: a fixed size, or, inside an attribute whose sizes may stay
-        symbolic (`reshape`'s `shape`: `symbolic_sizes` of the op's attributes), the symbolic dim
+        symbolic (`reshape`'s `shape`, `upsample`'s `size`: `symbolic_sizes` of the op's attributes), the symbolic dim
         itself (a `SymSize`, read at run time by the lowering). Elsewhere a size that depends on a
         symbol has no single value (the example size would be wrong at every other size), so it is
         refused (ARC208)."""
@@ -260,7 +260,7 @@ class Elaborator:
             f"a shape query must have one value at every size, and {example} holds only at the example "
             f"({', '.join(f'{s}={self.st.example_env[s]}' for s in syms)})",
             hint="use a fixed dim (a param, a constant channel count) or give the symbol a fixed size; "
-                 "to resize to another tensor's spatial size, give it as upsample's second input (`from: [x, skip]`)")
+                 "a size of `reshape`, `unflatten` or `upsample` may stay symbolic (`size: [\"${dim(skip, 2)}\", \"${dim(skip, 3)}\"]`)")
 
     def _runtime_symbols(self) -> set[str]:
         """The symbols that are a whole dim of some input, whose size the module can read at run time."""

@@ -1,9 +1,11 @@
-"""op: upsample (alias interpolate): resize the spatial dims by a scale factor or to a fixed size."""
+"""op: upsample (alias interpolate): resize the spatial dims by a scale factor, to a size, or to the
+spatial size of a second input. A `size` may be another node's symbolic dim (`${dim(skip, 2)}`),
+which the module reads at run time (archc.codegen.fx `_RuntimeSizes`), so exports keep it dynamic."""
 from __future__ import annotations
 
 import math
 from fractions import Fraction
-from typing import Any, Literal, Optional, Sequence, Union
+from typing import Any, ClassVar, Literal, Optional, Sequence, Union
 
 from pydantic import Field
 
@@ -11,7 +13,7 @@ from archc.ir.dims import Dim, dim_str, floordiv
 from archc.ir.types import ShapeError, TensorType
 from archc.ops._cost import Cost, numel
 from archc.ops._registry import Attrs, Call, InferContext, OnnxLimit, Traits, rank_error, register
-from archc.ops.tensor import require_float
+from archc.ops.tensor import SizeEntry, require_float
 
 Mode = Literal["nearest", "linear", "bilinear", "bicubic", "trilinear", "nearest-exact"]
 
@@ -29,10 +31,13 @@ _MAX_DEN = 1 << 16
 
 
 class UpsampleAttrs(Attrs):
+    symbolic_sizes: ClassVar[tuple[str, ...]] = ("size",)
     scale_factor: Union[float, list[float], None] = Field(
         None, description="multiplier for the spatial sizes, one number or one per spatial dim"
     )
-    size: Union[int, list[int], None] = Field(None, description="output spatial size, one int or one per spatial dim")
+    size: Union[SizeEntry, list[SizeEntry], None] = Field(
+        None, description="output spatial size, one int or one per spatial dim; an entry may be another node's "
+        "symbolic dim (`${dim(skip, 2)}`), read at run time")
     mode: Mode = "nearest"
     align_corners: Optional[bool] = Field(None, description="only for linear, bilinear, bicubic, trilinear")
 
@@ -64,11 +69,11 @@ def _spec(op: str, a: UpsampleAttrs, nd: int):
             f"`{op}` align_corners only applies to the linear, bilinear, bicubic and trilinear modes, not {a.mode!r}",
         )
     if a.size is not None:
-        sizes = (a.size,) * nd if isinstance(a.size, int) else tuple(a.size)
+        sizes = tuple(a.size) if isinstance(a.size, list) else (a.size,) * nd
         if len(sizes) != nd:
             raise ShapeError("ARC204", f"`{op}` size needs {nd} values for a rank-{nd + 2} input, got {len(sizes)}")
-        if any(v < 1 for v in sizes):
-            raise ShapeError("ARC204", f"`{op}` size must be >= 1, got {list(sizes)}")
+        if any(isinstance(v, int) and v < 1 for v in sizes):
+            raise ShapeError("ARC204", f"`{op}` size must be >= 1, got [{', '.join(dim_str(v) for v in sizes)}]")
         return "size", sizes
     scales = (a.scale_factor,) * nd if not isinstance(a.scale_factor, list) else tuple(a.scale_factor)
     if len(scales) != nd:

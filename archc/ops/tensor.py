@@ -358,14 +358,25 @@ def _atom_dim(a: object) -> Dim:
 
 
 def exact_quotient(total: Dim, known: Dim) -> Dim | None:
-    """`total / known` when `known` is one symbolic term that divides every term of `total`
-    (`H*W / H = W`), else None."""
-    if isinstance(known, int) or isinstance(total, int) or len(known.terms) != 1:
+    """`total / known` when `known` divides `total` as a polynomial over the symbols and floor
+    divisions (`H*W / H = W`; `(a + 1)*(b + 1) / (a + 1) = b + 1`, the token count of a strided
+    grid divided by one of its sides), else None. Long division by the leading term (highest
+    degree first), checked by multiplying back."""
+    if isinstance(known, int) or isinstance(total, int):
         return None
-    (mk, ck), = known.terms
+    from archc.ir.dims.algebra import _mono_key
+
+    def lead(d: Dim) -> tuple:
+        return max(d.terms, key=lambda mc: (len(mc[0]), _mono_key(mc[0])))  # type: ignore[union-attr]
+
+    (mk, ck) = lead(known)
     need = Counter(mk)
     q: Dim = 0
-    for m, c in total.terms:
+    r: Dim = total
+    for _ in range(4 * len(total.terms) + 8):   # each step removes r's leading term
+        if isinstance(r, int):
+            break
+        m, c = lead(r)
         have = Counter(m)
         if any(have[a] < k for a, k in need.items()) or c % ck:
             return None
@@ -373,7 +384,8 @@ def exact_quotient(total: Dim, known: Dim) -> Dim | None:
         for a in (have - need).elements():
             term = term * _atom_dim(a)
         q = q + term
-    return q if equal(q * known, total) else None
+        r = r - term * known
+    return q if r == 0 and equal(q * known, total) else None
 
 
 def _infer_minus_one(ctx: InferContext, op: str, total: Dim, known: Dim, what: str) -> Dim:

@@ -27,9 +27,12 @@ SMALL = [
     ("clip", {"T": 8}, "small"),
 ]
 REFERENCE_PACKAGE = {"resnet18": "torchvision", "vit_b_16": "torchvision", "efficientnet": "torchvision",
-                     "vae_kl": "diffusers"}
+                     "deeplabv3_resnet50": "torchvision", "vae_kl": "diffusers"}
 FULL = [("resnet18", {}, None), ("vit_b_16", {}, None), ("gpt2", {}, None), ("bert_base", {}, None),
-        ("efficientnet", {}, None)]
+        ("efficientnet", {}, None),
+        # torchvision's fixed widths: no small variant; its 8 mutant classes at 64x64, B=2 take ~13 min
+        ("deeplabv3_resnet50", {"H": 64, "W": 64, "B": 2}, None),
+        ("segformer_b0", {"H": 64, "W": 64, "B": 2}, None)]   # 9 mutant classes, ~15 min
 
 
 def _one_per_class(spec: Path, overrides=None, variant=None) -> list[mutate.Mutant]:
