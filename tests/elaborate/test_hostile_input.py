@@ -36,7 +36,14 @@ def test_the_reserved_names_cover_every_attribute_of_torchs_modules():
 
     gm = run("specs/mlp.yaml", Options(device="meta"), until="lower").module
     attrs = set(dir(torch.nn.Module())) | set(dir(gm)) | set(vars(gm)) | set(vars(torch.nn.Module()))
-    missing = sorted(a for a in attrs - set(gm._modules) if not is_reserved(a))
+
+    def foreign(a: str) -> bool:  # patched onto nn.Module by another library this process imported
+        mod = getattr(getattr(type(gm), a, None), "__module__", None) or ""
+        return bool(mod) and not mod.startswith(("torch", "archc", "builtins")) and not a.startswith("__")
+
+    # (transformers adds `smart_apply` to nn.Module when it builds a model: earlier tests in the
+    # same worker do, and the list is of torch's own attributes)
+    missing = sorted(a for a in attrs - set(gm._modules) if not is_reserved(a) and not foreign(a))
     assert not missing, f"add these to archc.elaborate.reserved.RESERVED_NAMES: {missing}"
 
 
