@@ -22,8 +22,10 @@ SMALL = [
     ("vit_b_16", {}, "small"),
     ("gpt2", {"T": 16}, "small"),
     ("bert_base", {"T": 16}, "small"),
+    ("efficientnet", {"H": 32, "W": 32, "B": 1}, None),   # 8 mutants, ~75 s of CPU (eval only: B=1 at 1x1 has no batch statistics)
 ]
-FULL = [("resnet18", {}, None), ("vit_b_16", {}, None), ("gpt2", {}, None), ("bert_base", {}, None)]
+FULL = [("resnet18", {}, None), ("vit_b_16", {}, None), ("gpt2", {}, None), ("bert_base", {}, None),
+        ("efficientnet", {}, None)]
 
 
 def _one_per_class(spec: Path, overrides=None, variant=None) -> list[mutate.Mutant]:
@@ -39,7 +41,7 @@ def _one_per_class(spec: Path, overrides=None, variant=None) -> list[mutate.Muta
 
 
 def _check(name, overrides, variant, **kw):
-    pytest.importorskip("torchvision" if name in ("resnet18", "vit_b_16") else "transformers")
+    pytest.importorskip("torchvision" if name in ("resnet18", "vit_b_16", "efficientnet") else "transformers")
     from archc.parity.compare import compare
 
     spec = ROOT / "specs" / f"{name}.yaml"
