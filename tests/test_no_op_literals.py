@@ -29,6 +29,17 @@ ALLOWED: dict[tuple[str, str], str] = {
     ("archc/draw/dot.py", "embedding"): "a colour family key of FAMILY_COLORS (`Traits.picture`), not the op",
     ("archc/draw/dot.py", "attention"): "a colour family key of FAMILY_COLORS (`Traits.picture`), not the op",
     ("archc/codegen/fx.py", "relu"): "torch.nn.init's `nonlinearity=\"relu\"` argument (kaiming gain), not the op",
+    ("archc/elaborate/frame.py", "min"): "a symbol's `min:` size bound, not the op",
+    ("archc/elaborate/frame.py", "max"): "a symbol's `max:` size bound, not the op",
+    ("archc/report/summary.py", "min"): "a symbol's `min` size bound in the check summary, not the op",
+    ("archc/report/summary.py", "max"): "a symbol's `max` size bound in the check summary, not the op",
+    ("archc/export/dynamic.py", "min"): "Python's builtin `min` offered to a bound's arithmetic, not the op",
+    ("archc/export/dynamic.py", "max"): "Python's builtin `max` offered to a bound's arithmetic, not the op",
+    ("archc/ir/expr/functions.py", "min"): "the spec expression function `min(...)`, not the op",
+    ("archc/ir/expr/functions.py", "max"): "the spec expression function `max(...)`, not the op",
+    ("archc/ir/expr/functions.py", "sum"): "the spec expression function `sum(...)`, not the op",
+    ("archc/profile/measure.py", "min"): "the fastest timing in a benchmark summary, not the op",
+    ("archc/profile/measure.py", "max"): "the slowest timing in a benchmark summary, not the op",
 }
 
 # Files that write spec text, as the zoo's YAML does: the ops they put in a spec are named there.

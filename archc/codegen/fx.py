@@ -11,6 +11,7 @@ from contextlib import nullcontext
 from typing import Any
 
 from archc.codegen.containers import class_name, name_containers
+from archc.codegen.deferred_init import deferred_weight_init, finish
 from archc.codegen.nodemap import NodeMap, attach
 from archc.ir.graph import Graph, ValueRef
 from archc.ops import OPS, Call, Traits, load_ops
@@ -35,6 +36,13 @@ def _set_param(root: Any, path: str, param: Any) -> None:
 
     parent, name = parent_module(root, path)
     parent.register_parameter(name, param if isinstance(param, nn.Parameter) else nn.Parameter(param))
+
+
+def _set_buffer(root: Any, path: str, buf: Any, persistent: bool) -> None:
+    from archc.ops._seqmodules import parent_module
+
+    parent, name = parent_module(root, path)
+    parent.register_buffer(name, buf, persistent=persistent)
 
 
 def input_dtype_name(graph: Graph) -> str:
@@ -80,14 +88,16 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
     sizes = _RuntimeSizes(g, graph, values)
     init = graph.init
     rng = torch.random.fork_rng(devices=[]) if not meta else nullcontext()
-    with rng, torch.device(dev):
+    defer = not meta and init is not None and init.scheme != "torch"
+    with rng, torch.device(dev), deferred_weight_init(defer) as skipped:
         if not meta:
             torch.manual_seed(init.seed if init is not None else 0)
         for n in graph.nodes:
             op = OPS[n.op]
-            in_types = [graph.type_of(r) for r in n.inputs]
+            in_types = graph.operand_types(n)
             lowered = op.lower(n.attrs, in_types, n.outputs if len(n.outputs) > 1 else n.outputs[0])
-            args = [values[r] for r in n.inputs]
+            # a number operand (`from: [1, x]`) is a constant argument at its position, not a graph input
+            args = [values[r] if isinstance(r, ValueRef) else r for r in n.operands()]
             if isinstance(lowered, Call):
                 lowered = sizes.materialize(lowered)
                 own = []
@@ -95,6 +105,10 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
                     ppath = n.path if pname == "" else f"{n.path}.{pname}"
                     _set_param(root, ppath, param)
                     own.append(g.create_node("get_attr", ppath, (), {}, name=_fx_name(ppath) + "_param"))
+                for bname, buf in lowered.buffers.items():
+                    bpath = n.path if bname == "" else f"{n.path}.{bname}"
+                    _set_buffer(root, bpath, buf, lowered.persistent)
+                    own.append(g.create_node("get_attr", bpath, (), {}, name=_fx_name(bpath) + "_buffer"))
                 call_args = ((list(args),) if lowered.pack_inputs else tuple(args)) + tuple(own) + tuple(lowered.extra_args)
                 node = g.create_node("call_function", lowered.fn, call_args, dict(lowered.kwargs), name=_fx_name(n.path))
                 if lowered.inplace is not None and not own and not lowered.extra_args and not lowered.pack_inputs:
@@ -113,7 +127,7 @@ def lower(graph: Graph, device: Any = None, dtype: Any = None, inplace: bool = T
             else:
                 values[ValueRef(n.path, 0)] = node
         if not meta and init is not None:
-            _initialise(root, init, module_ops)
+            finish(skipped, _initialise(root, init, module_ops))
     outs = [values[o.ref] for o in graph.outputs.values()]
     g.output(outs[0] if len(outs) == 1 else tuple(outs))
     if inplace:
@@ -264,16 +278,18 @@ def trunc_normal_(w: Any, std: float, a: float, b: float, mean: float = 0.0) -> 
     return w
 
 
-def _initialise(root: Any, init: Any, module_ops: dict[str, str]) -> None:
+def _initialise(root: Any, init: Any, module_ops: dict[str, str]) -> set[int]:
     """Apply the spec's init scheme to the weights of ops with `Traits.init` (conv, linear,
     embedding, attention, ...): their params named `weight` or ending in `.weight`, and under
     `bias: zeros` the matching `bias`; norms keep weight 1, bias 0. `module_ops` maps each
     submodule path to its op. Weights are drawn in module order (`root.named_modules()`), each
-    op's in `named_parameters()` order, so the same seed gives the same weights."""
+    op's in `named_parameters()` order, so the same seed gives the same weights. Returns the ids
+    of the weights it drew (see `deferred_init`)."""
     import torch.nn as nn
 
+    written: set[int] = set()
     if init.scheme == "torch" and init.bias == "torch":
-        return
+        return written
     for path, m in root.named_modules():
         op = OPS.get(module_ops.get(path, ""))
         if op is None or not op.traits.init:
@@ -294,6 +310,9 @@ def _initialise(root: Any, init: Any, module_ops: dict[str, str]) -> None:
                 nn.init.normal_(w, std=init.std)
             elif init.scheme == "trunc_normal":
                 trunc_normal_(w, std=init.std, a=-2 * init.std, b=2 * init.std)
+            if init.scheme != "torch":
+                written.add(id(w))
             b = params.get(name[: -len("weight")] + "bias")
             if b is not None and init.bias == "zeros":
                 nn.init.zeros_(b)
+    return written

@@ -356,6 +356,18 @@ def generate(gm: Any, graph: Graph, *, spec_path: str | None = None, spec_sha256
                 continue
             full = f"{mod_path}.{pname}" if mod_path else pname
             init_lines.append(f"        {attr_expr('self', full)} = nn.Parameter(torch.zeros({_lit(tuple(prm.shape))}))  # loaded from the weights")
+        for bname, buf in (mod._buffers.items() if mod is gm or plain else ()):
+            if buf is None:
+                continue
+            owner = attr_expr("self", mod_path) if mod_path else "self"
+            dt = str(buf.dtype).removeprefix("torch.")
+            if bname in mod._non_persistent_buffers_set:  # not in the weights file: its values are written here
+                if buf.numel() > 65536:
+                    raise SourceError(f"buffer {mod_path + '.' if mod_path else ''}{bname} has {buf.numel():,} elements, "
+                                      "too many to write into the source (it is not in the weights file)")
+                init_lines.append(f"        {owner}.register_buffer({bname!r}, torch.tensor({buf.tolist()!r}, dtype=torch.{dt}), persistent=False)")
+            else:
+                init_lines.append(f"        {owner}.register_buffer({bname!r}, torch.zeros({_lit(tuple(buf.shape))}, dtype=torch.{dt}))  # loaded from the weights")
     for t in graph.ties:
         init_lines.append(f"        {attr_expr('self', t.param)} = {attr_expr('self', t.to)}  # tied (spec line {t.span.line if t.span else '?'})")
     # forward

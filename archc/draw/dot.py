@@ -22,6 +22,7 @@ FAMILY_COLORS = {
     "embedding": "#ead1dc",
     "attention": "#f9cb9c",
     "recurrent": "#b6d7a8",
+    "param": "#fde9d9",
 }
 FALLBACK = ("#e6d0de", "#d5e8d4", "#dae8fc", "#ffe6cc", "#f8cecc", "#e1d5e7")
 SCOPE_FILL = "#ffffff"

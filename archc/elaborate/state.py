@@ -36,6 +36,7 @@ class State:
     from_spans: dict[str, Span | None] = field(default_factory=dict)  # module path -> its `from:` value
     constraints: list[D.Constraint] = field(default_factory=list)
     poisoned: set[ValueRef] = field(default_factory=set)        # values whose node failed (reported)
+    absent: dict[ValueRef, Any] = field(default_factory=dict)   # input-less nodes left out by `when` -> span
     outputs: dict[str, GraphOutput] = field(default_factory=dict)
     ties: list[Tie] = field(default_factory=list)
     # where the walk is

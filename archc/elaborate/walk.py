@@ -28,12 +28,12 @@ from archc.ir import dims as D
 from archc.ir import gc_pause
 from archc.ir.expr import ExprError, contains_expr, parse
 from archc.ir.graph import ConstraintOrigin, Graph, Node, Scope, ValueRef
-from archc.ir.types import ShapeError, TensorType
+from archc.ir.types import ShapeError, TensorType, scalar_type
 from archc.ops import OPS, InferContext, load_ops
 from archc.session import DEFAULT_PARAM_LIMIT, Session  # noqa: F401  (DEFAULT_PARAM_LIMIT re-exported)
 from archc.spec.load import LoadedSpec, SpecFile
 from archc.spec.models import ParamSpec
-from archc.spec.nodes import BlockUse, Entry, InvalidNode, OpUse, SeqUse
+from archc.spec.nodes import BlockUse, Entry, InvalidNode, OpUse, SeqUse, ref_names
 
 MAX_REPEAT = 10_000
 SUGGEST_AMONG = 256   # "did you mean" searches at most this many names (difflib is ~ms per 100)
@@ -51,6 +51,22 @@ class NodeRefValue:
 
     def __repr__(self) -> str:
         return f"<node {self.name}>"
+
+
+@dataclass(frozen=True, eq=False)
+class Number:
+    """A number operand in `from:` (`from: [x, 0.5]`, or `"${eps}"` evaluated), with where it is written.
+    It travels with the node's input refs until `expand_op`, which makes it a constant operand."""
+
+    value: int | float
+    span: Span | None
+
+    def __str__(self) -> str:
+        return repr(self.value)
+
+
+def _tensor_refs(in_refs: list) -> list[ValueRef]:
+    return [r for r in in_refs if not isinstance(r, Number)]
 
 
 class _Env(Mapping):
@@ -106,8 +122,11 @@ class _Names:
 
 
 class _Ctx(InferContext):
-    def __init__(self, ex: "Elaborator", node_path: str, span: Span | None, in_refs: list[ValueRef]):
+    def __init__(self, ex: "Elaborator", node_path: str, span: Span | None, in_refs: list[ValueRef],
+                 positions: list[int] | None = None):
         self.ex, self.node_path, self.span, self.in_refs = ex, node_path, span, in_refs
+        # operand position -> index in `in_refs` (the tensor inputs), when numbers are among the operands
+        self.positions = {p: k for k, p in enumerate(positions)} if positions is not None else None
 
     def example(self, d: D.Dim) -> int:
         return D.evaluate(d, self.ex.st.example_env)
@@ -118,6 +137,8 @@ class _Ctx(InferContext):
         if D.is_const(a) and D.is_const(b):
             raise ShapeError("ARC201", f"{what}: {D.dim_str(a)} vs {D.dim_str(b)}",
                              input_index=inputs[1] if inputs else None)
+        if inputs is not None and self.positions is not None:  # the rule counts operands; the origin, tensor inputs
+            inputs = (self.positions[inputs[0]], self.positions[inputs[1]]) if all(i in self.positions for i in inputs) else None
         self.ex.st.constraints.append(D.Constraint(a, b, origin=ConstraintOrigin(
             self.node_path, what, inputs, self.span, tuple(self.in_refs))))
 
@@ -263,7 +284,10 @@ class Elaborator:
         return self.st.node_index[ref.node].outputs[ref.index]
 
     # ---------------------------------------------------------------- references
-    def resolve_ref(self, name: str, scope: _Names, span: Span | None, later: dict[str, int], here: str) -> ValueRef:
+    def resolve_ref(self, name: str, scope: _Names, span: Span | None, later: dict[str, int], here: str,
+                    absent_ok: bool = False) -> ValueRef:
+        """The value `name` means in `scope`. A left-out input-less node is an error (ARC104) unless
+        `absent_ok` (a node's `from:`, checked once its `when` says the node is there)."""
         index = 0
         base = name
         if name.endswith("]") and "[" in name:
@@ -299,6 +323,8 @@ class Elaborator:
                         (f"visible here: {', '.join(cands[-8:])}" if cands else None))
             self.error("ARC104", f"`{here}` takes input from `{base}`, which is not defined", span, hint=hint)
             raise _Abort
+        if ref in self.st.absent and not absent_ok:
+            self._absent_error(here, base, span, ref)
         if index:
             if ref.is_input or index >= len(self.st.node_index[ref.node].outputs):
                 n_out = 1 if ref.is_input else len(self.st.node_index[ref.node].outputs)
@@ -306,6 +332,13 @@ class Elaborator:
                 raise _Abort
             ref = ValueRef(ref.node, index)
         return ref
+
+    def _absent_error(self, here: str, base: str, span: Span | None, ref: ValueRef) -> None:
+        self.error("ARC104", f"`{here}` takes input from `{base}`, which is left out (its `when` is false, or it "
+                   "repeats 0 times) and has no input to stand for", span,
+                   related=(Related(f"`{base}` is here", self.st.absent[ref]),),
+                   hint=f"give `{here}` the same `when` as `{base}`, or take another input")
+        raise _Abort
 
     def _scope_output(self, path: str) -> ValueRef | None:
         return self.st.scope_outputs.get(path)
@@ -380,6 +413,11 @@ class Elaborator:
                            span, hint="a node can only use nodes defined before it",
                            related=(Related(f"`{fr.name}` is defined here", scope.file.key_span(data_path + (later[fr.name], fr.name))),))
                 out = None
+            if out is _ABSENT:  # an input-less node left out: it stands for nothing (see resolve_ref)
+                ref = ValueRef(scope.prefix + nid)
+                self.st.absent[ref] = span
+                scope.refs[nid] = ref
+                continue
             if out is None:
                 poison = ValueRef(scope.prefix + nid)
                 self.st.poisoned.add(poison)
@@ -398,10 +436,9 @@ class Elaborator:
         for j, entry in enumerate(entries):
             nid, src = entry.id, entry.from_
             if src is None:
-                deps[nid] = [ids[j - 1]] if j > 0 else []
+                deps[nid] = [ids[j - 1]] if j > 0 and not _sourceless(entry) else []
             else:
-                names = [src] if isinstance(src, str) else list(src)
-                deps[nid] = [n.split("[")[0].split(".")[0] for n in names]
+                deps[nid] = [n.split("[")[0].split(".")[0] for n in ref_names(src)]
         order = {nid: j for j, nid in enumerate(ids)}
         state: dict[str, int] = {}
         reported: set[frozenset] = set()
@@ -443,10 +480,13 @@ class Elaborator:
         env = _Env(scope.env, scope.refs)
         self.st.current_scope = scope
         if src is None:
-            if prev is None:
+            if _sourceless(node):
+                in_refs = []  # a `param` or `constant`: no input (the next node still takes `prev`)
+            elif prev is None:
                 self.error("ARC104", f"`{nid}` has no input: the spec declares no `inputs:`", span)
                 raise _Abort
-            in_refs = [prev]
+            else:
+                in_refs = [prev]
         else:
             names = [src] if isinstance(src, str) else list(src)
             if not names:  # every op and block takes at least one input
@@ -455,7 +495,7 @@ class Elaborator:
                 raise _Abort
             fspan = f.value_span(path + ("from",))
             self.st.from_spans[scope.prefix + nid] = fspan
-            in_refs = [self.resolve_ref(n, scope, fspan, later, nid) for n in names]
+            in_refs = [self.operand(n, k, isinstance(src, list), scope, env, path, later, nid) for k, n in enumerate(names)]
         # condition
         if node.has("when"):
             cond = self.eval_value(node.when, env, f.value_span(path + ("when",)), f, f"`{nid}.when`")
@@ -463,20 +503,56 @@ class Elaborator:
                 self.error("ARC102", f"`{nid}.when` must be true or false, got {cond!r}", f.value_span(path + ("when",)))
                 raise _Abort
             if not cond:
-                return in_refs[0]
+                return self.stand_in(nid, in_refs, span) if in_refs else _ABSENT
+        for k, r in enumerate(in_refs):
+            if isinstance(r, ValueRef) and r in self.st.absent:  # the node is there, and one of its inputs is not
+                named = src is not None
+                self._absent_error(nid, names[k] if named else "the previous node",
+                                   f.value_span(path + ("from",)) if named else span, r)
         if any(r in self.st.poisoned for r in in_refs):
             raise _Abort
         full = scope.prefix + nid
         if node.has("repeat"):
             n = self._repeat_count(nid, node, scope, env)
             if n == 0:
-                return in_refs[0]
+                return self.stand_in(nid, in_refs, span) if in_refs else _ABSENT
             self.st.repeat_product *= n
             try:
                 return self._expand_repeat(full, nid, n, node, scope, env, in_refs, span)
             finally:
                 self.st.repeat_product //= n
         return self.expand_instance(full, nid, node, scope, env, in_refs, span)
+
+    def operand(self, item: Any, k: int, listed: bool, scope: _Names, env: Mapping, path: tuple,
+                later: dict[str, int], nid: str) -> ValueRef | Number:
+        """Item `k` of a node's `from:`: a node or input name, a number, or a `${...}` expression that
+        gives a number or names a node."""
+        f = scope.file
+        ispan = f.value_span(path + ("from", k) if listed else path + ("from",)) or f.value_span(path + ("from",))
+        if isinstance(item, str) and contains_expr(item):
+            value = self.eval_value(item, env, ispan, f, f"`{nid}.from[{k}]`")
+            if isinstance(value, NodeRefValue):
+                return value.ref
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                self.error("ARC102", f"`{nid}` input {k}: the expression in `from:` gives {value!r}, not a number or a node",
+                           ispan, hint="an operand in `from:` is a node or input name, or a number for an elementwise op")
+                raise _Abort
+            item = value
+        if isinstance(item, (int, float)):
+            for _, big in big_ints(item):
+                self.error("ARC209", f"`{nid}` input {k} is {shown(big)}, past the largest integer torch takes (2^63 - 1)", ispan)
+                raise _Abort
+            return Number(item, ispan)
+        return self.resolve_ref(item, scope, f.value_span(path + ("from",)), later, nid, absent_ok=True)
+
+    def stand_in(self, nid: str, in_refs: list, span: Span | None) -> ValueRef:
+        """What an absent node (`when:` false, `repeat: 0`) stands for: its first tensor input."""
+        refs = _tensor_refs(in_refs)
+        if not refs:
+            self.error("ARC102", f"`{nid}` is absent and stands for its input, but every input in its `from:` is a number",
+                       span, hint="an absent node stands for its first input, which must be a tensor")
+            raise _Abort
+        return refs[0]
 
     def _repeat_count(self, nid: str, node: OpUse | BlockUse | SeqUse, scope: _Names, env: dict) -> int:
         """The value of a node's `repeat`, checked against the limits."""
@@ -543,7 +619,7 @@ class Elaborator:
                        in_refs: list[ValueRef], span: Span | None) -> ValueRef:
         self.st.scopes[full] = Scope(full, "repeat", None, span)
         cur = in_refs
-        out = in_refs[0]
+        out = in_refs[0] if in_refs else None  # replaced by the first repetition (n >= 1 here)
         smallest = None
         rspan = scope.file.value_span(node.path + ("repeat",))
         for k, child in enumerate(self._repetition_names(nid, node, scope, env, n)):
@@ -570,7 +646,7 @@ class Elaborator:
         if isinstance(node, SeqUse):
             self.st.scopes[full] = Scope(full, "seq", None, span)
             cur = in_refs
-            out = in_refs[0]
+            out = None  # every item absent: the seq stands for its input
             shift = 0  # a repeated item expands in place: the items after it move up by its extra copies
             named: dict[str, tuple[str, Span | None]] = {}  # a name given by repeat_names -> (its item, where)
             for k, item in enumerate(node.items):
@@ -624,6 +700,8 @@ class Elaborator:
                     self.st.poisoned.add(ValueRef(f"{full}.{pos}"))
                     raise
                 cur = [out]
+            if out is None:
+                out = self.stand_in(label, in_refs, span)
             self.st.scope_outputs[full] = out
             return out
         raise _Abort  # unreachable: validation guarantees one of the three
@@ -643,6 +721,8 @@ class Elaborator:
                   in_refs: list[ValueRef], span: Span | None) -> ValueRef:
         f, path = scope.file, node.path
         op = OPS[node.op]
+        if op.arity[1] == 0 and not node.has("from"):
+            in_refs = []  # an input-less op inside a `seq` or `repeat` does not take the chained value
         raw_attrs = node.attrs
         attrs: dict[str, Any] = {}
         failed = False
@@ -678,18 +758,27 @@ class Elaborator:
                 self.error("ARC209", f"`{key}` in `{label}` ({op.name}) is {shown(big)}, past the largest integer torch takes "
                            "(2^63 - 1)", f.value_span(path + (key,)) or span)
                 raise _Abort
+        numbers = {k: r for k, r in enumerate(in_refs) if isinstance(r, Number)}
+        if numbers and not op.scalars:
+            k, num = next(iter(numbers.items()))
+            self.error("ARC102", f"`{label}` ({op.name}) takes tensors, but input {k} in its `from:` is the number {num}",
+                       num.span or span, hint="numbers may be operands of elementwise ops only (add, sub, mul, div, pow, "
+                       "minimum, maximum, where, comparisons); for a constant tensor use a `constant` or `param` node")
+            raise _Abort
         lo, hi = op.arity
         if len(in_refs) < lo or (hi is not None and len(in_refs) > hi):
             want = f"{lo}" if lo == hi else (f"at least {lo}" if hi is None else f"{lo} to {hi}")
             self.error("ARC102", f"`{label}` ({op.name}) takes {want} input(s), got {len(in_refs)}",
                        f.value_span(path + ("from",)) if node.has("from") else span)
             raise _Abort
-        in_types = [self.type_of(r) for r in in_refs]
-        ctx = _Ctx(self, full, span, in_refs)
+        operands = in_refs
+        in_refs = _tensor_refs(operands)
+        in_types = [scalar_type(r.value) if isinstance(r, Number) else self.type_of(r) for r in operands]
+        ctx = _Ctx(self, full, span, in_refs, [k for k, r in enumerate(operands) if not isinstance(r, Number)] if numbers else None)
         try:
             out = op.infer(ctx, model, in_types)
         except ShapeError as e:
-            self.shape_error(e, label, op.name, span, in_refs, in_types, path, f)
+            self.shape_error(e, label, op.name, span, operands, in_types, path, f)
             raise _Abort
         except Exception as e:  # a shape rule bug must not become a traceback
             self.error("ARC204", f"`{label}` ({op.name}): cannot infer the output shape: {e}", span)
@@ -727,7 +816,7 @@ class Elaborator:
             raise _Abort
         ir_node = Node(full, op.name, model, list(in_refs), outs, span,
                        {k: f.value_span(path + (k,)) for k in raw_attrs if f.value_span(path + (k,))},
-                       block=scope.block)
+                       block=scope.block, scalars={k: r.value for k, r in numbers.items()})
         if op.params:
             ir_node.params = {k: tuple(_static(s)) for k, s in op.params(model, in_types).items()}
         if op.buffers:
@@ -752,11 +841,15 @@ class Elaborator:
         self.st.node_index[full] = ir_node
         return ValueRef(full, 0)
 
-    def shape_error(self, e: ShapeError, label: str, op: str, span: Span | None, in_refs: list[ValueRef],
+    def shape_error(self, e: ShapeError, label: str, op: str, span: Span | None, in_refs: list[ValueRef | Number],
                     in_types: list[TensorType], path: tuple, f: SpecFile) -> None:
         related = []
         for k, (r, t) in enumerate(zip(in_refs, in_types)):
             if e.input_index is not None and k not in (e.input_index, 0):
+                continue
+            if isinstance(r, Number):
+                if r.span is not None:
+                    related.append(Related(f"input {k} is the number {r}", r.span))
                 continue
             src_span = self.st.inputs[r.node].span if r.is_input else self.st.node_index[r.node].span
             related.append(Related(f"`{r}` produces {t.shape_str()}", src_span))
@@ -814,6 +907,11 @@ class Elaborator:
                 self.error("ARC116", f"block `{name}` has no param `{a}`", f.key_span(path + ("args", a)),
                            hint=f"did you mean `{close[0]}`?" if close else f"its params: {', '.join(bdef.params) or '(none)'}")
                 ok = False
+        num = next((r for r in in_refs if isinstance(r, Number)), None)
+        if num is not None:
+            self.error("ARC102", f"block `{name}` takes tensors as inputs, but `{label}` gives it the number {num}",
+                       num.span or span, hint="numbers may be operands of elementwise ops only; give the block a node")
+            raise _Abort
         if len(in_refs) != len(bdef.inputs):
             self.error("ARC102", f"block `{name}` takes {len(bdef.inputs)} input(s) ({', '.join(bdef.inputs)}), got {len(in_refs)}",
                        f.value_span(path + ("from",)) if node.has("from") else span)
@@ -845,6 +943,15 @@ class Elaborator:
             raise _Abort
         self.st.scope_outputs[full] = last
         return last
+
+_ABSENT = ValueRef("<absent>")  # what expanding a left-out node with no input returns
+
+
+def _sourceless(node: Any) -> bool:
+    """An op use whose op takes no input (`param`, `constant`): it does not chain from the previous node."""
+    op = OPS.get(node.op) if isinstance(node, OpUse) else None
+    return op is not None and op.arity[1] == 0
+
 
 def _ref_name(ref: Any) -> str:
     return ref.name if isinstance(ref, NodeRefValue) else str(ref)

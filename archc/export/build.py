@@ -273,7 +273,7 @@ def _verification_runner(fmt: ExportFormat, ctx: ExportContext, rand: Any) -> tu
                                         hint="the exporter stored other weights than the spec's module holds"))
         return v, None
     try:
-        swapped = runner.swap(rand.state_dict())
+        swapped = runner.swap({**dict(rand.named_buffers()), **rand.state_dict()})  # non-persistent buffers too (a traced artifact keeps them)
     except Exception as e:  # noqa: BLE001 - reported
         v = Verification("failed", reason=f"{type(e).__name__}: {_first_line(e)}", weights=info)
         v.diagnostics.append(Diagnostic("ARC622", f"{fmt.name}: the randomized weights cannot be loaded into the artifact: {v.reason}", None))

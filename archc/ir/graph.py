@@ -12,7 +12,7 @@ from typing import Any
 from archc.diagnostics import Span
 from archc.ir.dims import Derived, SymbolRange, evaluate
 from archc.ir.gc_pause import paused
-from archc.ir.types import TensorType
+from archc.ir.types import TensorType, scalar_type
 
 
 class GraphCheckError(Exception):
@@ -65,6 +65,16 @@ class Node:
     block: str | None = None               # innermost block (by name) the node was expanded from
     params: dict[str, tuple[int, ...]] = field(default_factory=dict)
     buffers: dict[str, tuple[int, ...]] = field(default_factory=dict)
+    # numbers among the operands (`from: [1, x]`): operand position -> value. `inputs` are the
+    # tensor operands in order; the operands are both, merged by position (`operands`)
+    scalars: dict[int, int | float] = field(default_factory=dict)
+
+    def operands(self) -> list[ValueRef | int | float]:
+        """The operands in `from:` order: tensor inputs (ValueRefs) and numbers."""
+        if not self.scalars:
+            return list(self.inputs)
+        it = iter(self.inputs)
+        return [self.scalars[k] if k in self.scalars else next(it) for k in range(len(self.inputs) + len(self.scalars))]
 
     @property
     def out(self) -> TensorType:
@@ -147,6 +157,11 @@ class Graph:
             return self.inputs[ref.node].type
         return self._index()[ref.node].outputs[ref.index]
 
+    def operand_types(self, node: Node) -> list[TensorType]:
+        """The types of `node`'s operands in `from:` order (a `ScalarType` for each number): what its
+        op's shape rule and lowering take."""
+        return [self.type_of(r) if isinstance(r, ValueRef) else scalar_type(r) for r in node.operands()]
+
     @property
     def example_env(self) -> dict[str, int]:
         return {s.name: s.example for s in self.symbols.values()}
@@ -211,6 +226,8 @@ class Graph:
                 bad.append(f"node {n.path} is defined twice")
             for ref in n.inputs:
                 ref_ok(ref, f"node {n.path}", defined)
+            if any(not 0 <= k < len(n.inputs) + len(n.scalars) for k in n.scalars):
+                bad.append(f"node {n.path} has a number operand at a position past its operands")
             for i, t in enumerate(n.outputs):
                 if not isinstance(t, TensorType):
                     bad.append(f"node {n.path} output {i} has no tensor type")
@@ -243,7 +260,7 @@ class Graph:
         for i in self.inputs.values():
             lines.append(f"  input {i.name}: {shape_str(i.type.shape)} {i.type.dtype}")
         for n in self.nodes:
-            ins = ", ".join(str(r) for r in n.inputs)
+            ins = ", ".join(repr(r) if not isinstance(r, ValueRef) else str(r) for r in n.operands())
             outs = ", ".join(f"{shape_str(t.shape)}" for t in n.outputs)
             attrs = ", ".join(f"{k}={v!r}" for k, v in n.attrs.model_dump().items())
             lines.append(f"  {n.path} = {n.op}({ins}{'; ' + attrs if attrs else ''}) -> {outs}")

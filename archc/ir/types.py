@@ -29,6 +29,23 @@ class TensorType:
         return f"{self.shape_str()} {self.dtype}"
 
 
+@dataclass(frozen=True)
+class ScalarType(TensorType):
+    """A number written where a tensor may be (`from: [x, 0.5]`): a python scalar operand.
+
+    Rank 0; `dtype` is the category torch gives a python number (int64 for an int, float32 for a
+    float); `value` is the number, which lowering writes as a constant of the graph."""
+
+    value: int | float = 0
+
+    def __str__(self) -> str:
+        return f"the number {self.value!r}"
+
+
+def scalar_type(value: int | float) -> ScalarType:
+    return ScalarType((), "int64" if isinstance(value, int) else "float32", value)
+
+
 class ShapeError(Exception):
     """Raised by a shape rule. `input_index` names the input that is at fault, when one is."""
 

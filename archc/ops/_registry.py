@@ -108,6 +108,8 @@ class Traits:
     vocab        the attribute that is a vocabulary size (embedding's `num`), or None. ARC310.
     aliases      the output is (a view of) input 0's storage: the static memory walk of
                  `archc profile` does not allocate for it (reshape, transpose, dropout in eval).
+                 On an op with no input (`param`, `constant`), the output is the node's own
+                 parameter or buffer, counted with the weights, not as an activation.
     inplace      the op may overwrite its first input when that is a temporary: codegen's in-place
                  pass (`archc.codegen.fx._in_place`) then calls the lowering's `Call.inplace`
                  instead of `Call.fn` (relu -> relu_, add -> +=).
@@ -170,6 +172,10 @@ class OpDef:
     example_ranges: tuple = ()                           # per input (low, high) for integer example inputs
     traits: Traits = Traits()                            # what lint, codegen, init, profile, graph read
     cost: CostRule | Uncounted | None = None             # MACs and FLOPs (archc.ops._cost); None: no rule
+    # a number may stand for an operand in `from:` (`{op: mul, from: [x, 0.5]}`): the shape rule and
+    # the lowering then see an `archc.ir.types.ScalarType` at its position, and codegen writes the
+    # number as a constant argument at that position; ops without it refuse numbers (ARC102)
+    scalars: bool = False
 
 
 @dataclass(frozen=True)
@@ -193,6 +199,11 @@ class Call:
     # the node path; another key `k` registers it at `path.k`. Their values are passed to `fn` as
     # extra positional arguments after the inputs (before `extra_args`), in this dict's order.
     params: dict = field(default_factory=dict)
+    # Buffers owned by the node itself (a `constant` op's table), named like `params` ("" is the
+    # node path itself) and passed to `fn` after the params. `persistent=False` keeps them out of
+    # the state_dict (as torch's `register_buffer(..., persistent=False)`).
+    buffers: dict = field(default_factory=dict)
+    persistent: bool = True
 
 
 OPS: dict[str, OpDef] = {}
@@ -217,6 +228,7 @@ def register(
     example_ranges: Sequence = (),
     traits: Traits = Traits(),
     cost: CostRule | Uncounted | None = None,
+    scalars: bool = False,
 ) -> OpDef:
     """Register an op. `lower(attrs, input_types, output_type)` returns an `nn.Module` or a `Call`;
     `infer(ctx, attrs, input_types)` returns the output TensorType (a list for multi-output ops);
@@ -229,7 +241,7 @@ def register(
         traits = replace(traits, picture=family)
     op = OpDef(
         name, attrs, infer, lower, doc, example, family, arity, params, buffers, shape_doc, lowers_to,
-        tuple(tuple(s) for s in example_inputs), tuple(example_dtypes), tuple(example_ranges), traits, cost,
+        tuple(tuple(s) for s in example_inputs), tuple(example_dtypes), tuple(example_ranges), traits, cost, scalars,
     )
     OPS[name] = op
     return op

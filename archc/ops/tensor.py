@@ -13,7 +13,7 @@ from pydantic import Field, PlainSerializer, PlainValidator, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from archc.ir.dims import Dim, Sym, SymExpr, dim_str, equal, floordiv, sym
-from archc.ir.types import FLOAT_DTYPES, ShapeError, TensorType
+from archc.ir.types import FLOAT_DTYPES, ScalarType, ShapeError, TensorType
 from archc.ops._cost import Cost, no_arithmetic, numel, size
 from archc.ops._registry import Attrs, Call, InferContext, NoAttrs, Traits, rank_error, register
 
@@ -112,12 +112,55 @@ def _ints(v: Union[int, list[int]]) -> list[int]:
 # ---------------------------------------------------------------------------------------------
 
 
+# torch's type promotion kinds: a python number of a higher kind than the tensors' dtype gives
+# torch's default dtype of its kind (int tensor * 0.5 -> float32; bool tensor + 1 -> int64)
+_KIND = {"bool": 0, "int32": 1, "int64": 1, "float16": 2, "bfloat16": 2, "float32": 2, "float64": 2}
+
+
+def is_scalar(t: TensorType) -> bool:
+    """`t` is a number written as an operand (`from: [x, 0.5]`), not a tensor."""
+    return isinstance(t, ScalarType)
+
+
+def operand_dtype(op: str, ins: Sequence[TensorType], first: int = 0, need_tensor: bool = True) -> str:
+    """The dtype of an elementwise op over `ins[first:]`, tensors and numbers, as torch promotes
+    python scalars: the tensor operands share a dtype (ARC202 otherwise), and a number of a higher
+    kind than theirs gives torch's default dtype of its kind (float32 for a float, int64 for an
+    int). With `need_tensor`, at least one operand must be a tensor (ARC102)."""
+    tensors = [(i, t) for i, t in enumerate(ins) if i >= first and not is_scalar(t)]
+    if not tensors and need_tensor:
+        raise ShapeError(
+            "ARC102", f"`{op}` needs at least one tensor operand, but every operand in `from:` is a number",
+            hint="a number may stand for an operand of an elementwise op only next to a tensor",
+        )
+    dtype = tensors[0][1].dtype if tensors else "bool"
+    for i, t in tensors[1:]:
+        if t.dtype != dtype:
+            raise ShapeError(
+                "ARC202",
+                f"`{op}` inputs must share a dtype: input {tensors[0][0]} is {dtype}, input {i} is {t.dtype}",
+                hint="cast one of them (`{op: cast, to: " + dtype + "}`)",
+                input_index=i,
+            )
+    for t in ins[first:]:
+        if is_scalar(t):
+            kind = 2 if isinstance(t.value, float) else 1
+            if kind > _KIND[dtype]:
+                dtype = "float32" if kind == 2 else "int64"
+    return dtype
+
+
 def _elementwise(name: str):
     def infer(ctx: InferContext, a: NoAttrs, ins: Sequence[TensorType]) -> TensorType:
-        dtype = same_dtype(name, ins)
+        dtype = operand_dtype(name, ins)
         return TensorType(broadcast(ctx, name, [t.shape for t in ins]), dtype)
 
     return infer
+
+
+def _scalars(node) -> int:
+    """How many of the node's operands are numbers (they are not among its tensor inputs)."""
+    return len(getattr(node, "scalars", None) or ())
 
 
 def _lower_add(a, ins, out):
@@ -139,12 +182,13 @@ def _lower_mul(a, ins, out):
 
 
 def _elementwise_cost(node, ins, env) -> Cost:
-    """(inputs - 1) FLOPs per output element."""
-    return Cost(0, (len(ins) - 1) * numel(node.out, env))
+    """(operands - 1) FLOPs per output element (a number operand counts: `x * 0.5` is 1 per element)."""
+    return Cost(0, (len(ins) + _scalars(node) - 1) * numel(node.out, env))
 
 
 _BCAST_DOC = "numpy broadcasting: shapes right-aligned, each dim equal across inputs or 1; " \
-    "non-1 dims (symbols too) are required equal. Inputs must share a dtype."
+    "non-1 dims (symbols too) are required equal. Tensor inputs must share a dtype; a number operand " \
+    "(`from: [x, 0.5]`) promotes as torch promotes python scalars (int tensor * 0.5 -> float32)."
 register(
     "add",
     infer=_elementwise("add"),
@@ -152,10 +196,11 @@ register(
     cost=_elementwise_cost,
     family="tensor",
     arity=(2, None),
-    doc="Elementwise sum of two or more tensors (residual connections).",
+    doc="Elementwise sum of two or more operands (residual connections); an operand may be a number (`from: [x, 1]`).",
     shape_doc=_BCAST_DOC,
     lowers_to="torch.add (archc.ops._modules.add_n for more than two inputs)",
     traits=Traits(role="merge", inplace=True, overwritable=True),
+    scalars=True,
     example="{op: add}",
     example_inputs=[(2, 3, 4), (4,)],
 )
@@ -166,10 +211,12 @@ register(
     cost=_elementwise_cost,
     family="tensor",
     arity=(2, None),
-    doc="Elementwise product of two or more tensors (gating, attention scaling).",
+    doc="Elementwise product of two or more operands (gating, attention scaling); an operand may be a number "
+    "(`from: [x, 0.5]`).",
     shape_doc=_BCAST_DOC,
     lowers_to="torch.mul (archc.ops._modules.mul_n for more than two inputs)",
     traits=Traits(role="merge"),
+    scalars=True,
     example="{op: mul}",
     example_inputs=[(2, 3, 1), (2, 1, 4)],
 )
@@ -641,28 +688,34 @@ register(
 
 
 class MeanAttrs(Attrs):
-    dims: Union[int, list[int]] = Field(description="the dim or dims to average over")
-    keepdim: bool = False
+    dims: Union[int, list[int]] = Field(description="the dim or dims to average over (negative counts from the end)")
+    keepdim: bool = Field(False, description="keep each reduced dim as size 1")
 
 
-def _mean_dims(a: MeanAttrs, rank: int) -> list[int]:
-    dims = [norm_dim("mean", d, rank, "dims") for d in _ints(a.dims)]
-    if len(set(dims)) != len(dims):
-        raise ShapeError("ARC204", f"`mean` dims {a.dims} name a dim twice")
-    if not dims:
-        raise ShapeError("ARC204", "`mean` dims must not be empty")
-    return dims
+def reduce_dims(op: str, dims: Union[int, list[int]], rank: int) -> list[int]:
+    """A reduction's `dims` (one dim or a list) normalised to [0, rank); ARC204 when out of range,
+    named twice or empty. Shared by `mean` and the reductions of archc.ops.reduce."""
+    out = [norm_dim(op, d, rank, "dims") for d in _ints(dims)]
+    if len(set(out)) != len(out):
+        raise ShapeError("ARC204", f"`{op}` dims {dims} name a dim twice",
+                         hint="a negative dim and a positive one can name the same dim: list each once")
+    if not out:
+        raise ShapeError("ARC204", f"`{op}` dims must not be empty", hint="name at least one dim")
+    return out
+
+
+def reduced_shape(op: str, dims: Union[int, list[int]], keepdim: bool, x: TensorType) -> list[Dim]:
+    """`x`'s shape with `dims` removed (kept as 1 with `keepdim`)."""
+    drop = set(reduce_dims(op, dims, x.rank))
+    if keepdim:
+        return [1 if i in drop else d for i, d in enumerate(x.shape)]
+    return [d for i, d in enumerate(x.shape) if i not in drop]
 
 
 def _mean_infer(ctx: InferContext, a: MeanAttrs, ins: Sequence[TensorType]) -> TensorType:
     x = ins[0]
     require_float("mean", x)
-    dims = set(_mean_dims(a, x.rank))
-    if a.keepdim:
-        shape = [1 if i in dims else d for i, d in enumerate(x.shape)]
-    else:
-        shape = [d for i, d in enumerate(x.shape) if i not in dims]
-    return x.with_shape(shape)
+    return x.with_shape(reduced_shape("mean", a.dims, a.keepdim, x))
 
 
 def _mean_cost(node, ins, env) -> Cost:
@@ -673,7 +726,7 @@ def _mean_cost(node, ins, env) -> Cost:
 def _mean_lower(a: MeanAttrs, ins, out):
     import torch
 
-    return Call(torch.mean, kwargs={"dim": tuple(_mean_dims(a, ins[0].rank)), "keepdim": a.keepdim})
+    return Call(torch.mean, kwargs={"dim": tuple(reduce_dims("mean", a.dims, ins[0].rank)), "keepdim": a.keepdim})
 
 
 register(
@@ -715,4 +768,5 @@ register(
     example_inputs=[(2, 3)],
 )
 
-__all__ = ["norm_dim", "require_float", "same_dtype", "prod", "static_dim", "broadcast"]
+__all__ = ["norm_dim", "require_float", "same_dtype", "prod", "static_dim", "broadcast", "is_scalar", "operand_dtype",
+           "reduce_dims", "reduced_shape"]

@@ -12,7 +12,10 @@ batch-norm statistics) and mapped into the spec's module (`reference.weights`). 
   reference's gradients mapped into the spec's layout like its weights): for each key,
   `|g_spec - g_ref| <= atol + rtol * scale`, scale = max|g_ref| of that key, at least `GRAD_FLOOR_REL`
   times the largest gradient of any key (so a key whose true gradient is zero is judged against
-  the model's gradients, not against nothing).
+  the model's gradients, not against nothing). The reference's frozen parameters (requires_grad
+  False, or declared in `reference.weights.frozen`) are left out of this check, and so are the
+  parameters declared `unused` (which are also left out of the reference's parameter count); the
+  document lists both (`frozen_reference`, `unused_reference`).
 
 A reference that proves nothing is refused, not passed (ARC605): an output whose magnitude is below
 `FLOOR`, an output that is the same for two different inputs, or gradients that are all below
@@ -122,6 +125,10 @@ def compare_graph(graph: Any, against: str | None = None, *, seeds: int = DEFAUL
     prov: dict[str, Provenance] = {}
     res = map_state_dict(ref.state_dict(), mapping, target, ties=ties, provenance=prov, span_of=span_of)
     problems = mapping_diagnostics(res, "reference", target)
+    ref_params = dict(ref.named_parameters())
+    unused_params = [k for k in res.unused if k in ref_params]
+    unused_count = sum(ref_params[k].numel() for k in unused_params)
+    frozen = [k for k in ref_params if k in set(res.frozen) or not ref_params[k].requires_grad]
 
     seed_list = list(range(seed, seed + seeds))
     doc: dict[str, Any] = {
@@ -130,7 +137,11 @@ def compare_graph(graph: Any, against: str | None = None, *, seeds: int = DEFAUL
         "variant": graph.variant,
         "reference": against,
         "params": _count(gm),
-        "reference_params": _count(ref),
+        "reference_params": _count(ref) - unused_count,
+        "unused_reference": unused_params,
+        "unused_reference_params": unused_count,
+        "frozen_reference": frozen,
+        "frozen_reference_params": sum(ref_params[k].numel() for k in frozen),
         "unmatched_spec": res.unmatched_spec,
         "unmatched_reference": res.unmatched_ref,
         "problems": [d.to_json() for d in problems],
@@ -157,7 +168,8 @@ def compare_graph(graph: Any, against: str | None = None, *, seeds: int = DEFAUL
     reasons: list[str] = []
     refusals: list[str] = []
     if doc["params"] != doc["reference_params"]:
-        reasons.append(f"parameter counts differ: spec {doc['params']:,}, reference {doc['reference_params']:,}")
+        reasons.append(f"parameter counts differ: spec {doc['params']:,}, reference {doc['reference_params']:,}"
+                       + (f" ({unused_count:,} in {len(unused_params)} parameters declared unused left out)" if unused_params else ""))
     if res.unmatched_spec or res.unmatched_ref or res.problems:
         reasons.append(f"weights do not map: {len(res.unmatched_spec)} spec keys without a value, "
                        f"{len(res.unmatched_ref)} reference keys unused, {len(res.problems)} mis-shaped or broken")
@@ -266,9 +278,23 @@ def _grad_diffs(gm: Any, ref: Any, mapping: Any, ties: list, span_of: Any, judge
     ref_grads = {k: (p.grad if p.grad is not None else torch.zeros_like(p))
                  for k, p in ref.named_parameters(remove_duplicate=False)}
     target = {k: tuple(p.shape) for k, p in spec_params.items()}
-    res = map_state_dict(ref_grads, mapping, target, ties=ties, span_of=span_of)
-    pairs, missing = [], []
+    prov: dict[str, Provenance] = {}
+    res = map_state_dict(ref_grads, mapping, target, ties=ties, span_of=span_of, provenance=prov)
+    frozen = set(res.frozen) | {k for k, p in ref.named_parameters(remove_duplicate=False) if not p.requires_grad}
+
+    def is_frozen(k: str, seen: tuple = ()) -> bool:
+        p = prov.get(k)
+        if p is None or k in seen:
+            return False
+        if p.op == "tie":
+            return is_frozen(p.sources[0], seen + (k,))
+        return all(src in frozen for src in p.sources)
+
+    pairs, missing, skipped = [], [], []
     for k, p in spec_params.items():
+        if is_frozen(k):   # the reference does not train it: no gradient to compare
+            skipped.append(k)
+            continue
         g_ref = res.mapped.get(k)
         if g_ref is None:
             missing.append(k)
@@ -290,6 +316,8 @@ def _grad_diffs(gm: Any, ref: Any, mapping: Any, ties: list, span_of: Any, judge
                            "worst_grad_key": worst_key, "grad_ok": ok and done}
     if missing:
         out["grad_unmatched_spec"] = missing
+    if skipped:
+        out["grad_frozen"] = skipped
     return out
 
 

@@ -19,7 +19,7 @@ INSTALL = {
     "torchvision": f"{pip_install('reference')} (or torchvision)",
     "timm": f"{pip_install('reference')} (or timm)",
     "transformers": f"{pip_install('reference')} (or transformers)",
-    "diffusers": "pip install diffusers",
+    "diffusers": f"{pip_install('reference')} (or diffusers)",
 }
 
 
@@ -105,7 +105,17 @@ def _transformers(name: str, config: dict, ref: str) -> Any:
 
 
 def _diffusers(name: str, config: dict, ref: str) -> Any:
-    return _class("diffusers", name, ref)(**config)
+    """`CLASS(**config)`, the config being the model's constructor arguments (what its `config.json`
+    holds: the `_class_name` / `_diffusers_version` entries of a saved one are left out). A config
+    key the class does not take is a TypeError (reported at `reference.config`), not ignored as
+    `from_config` would."""
+    import torch
+
+    cls = _class("diffusers", name, ref)
+    if not issubclass(cls, torch.nn.Module):
+        raise BadReference(f"diffusers:{name} is not a model (a torch.nn.Module): name a model class such as "
+                           "AutoencoderKL or UNet2DModel, not a pipeline or scheduler", ("reference", "against"))
+    return cls(**{k: v for k, v in config.items() if not k.startswith("_")})
 
 
 BUILDERS: dict[str, Callable[[str, dict, str], Any]] = {

@@ -8,7 +8,15 @@
    must match the same segment in every source and in the target (`h.*.attn.q.weight` ...);
 4. `split`: one reference key cut in equal parts into several spec keys (the inverse of `join`);
 5. `transpose`: globs over the spec's keys whose values the reference stores transposed (`.t()` of a
-   2-D tensor; 0-D and 1-D values are left alone).
+   2-D tensor; 0-D and 1-D values are left alone);
+6. `reshape`: globs over the spec's keys whose values the reference stores in another shape of as
+   many elements (a spec's `[C, 1, 1, 1]` layer scale that the reference keeps as `[C, 1, 1]`).
+
+Two more lists describe the reference's parameters rather than their mapping: `unused` (globs over
+the reference's keys, as it names them or after `rename`) are parameters its forward never reads and
+the spec does not have: they are dropped like `ignore`d keys and reported in `MapResult.unused`, so
+that `archc compare` leaves them out of the parameter count; `frozen` are parameters that do not
+train (`MapResult.frozen`): mapped as usual, their gradients not compared.
 
 Every spec key remembers where its value came from (`Provenance`), so a spec-layout state_dict can be
 turned back into the reference's layout (`unmap_state_dict`). Tied spec keys are filled from each
@@ -59,6 +67,7 @@ class Provenance:
     parts: int = 1
     sizes: tuple[int, ...] = ()
     transposed: bool = False
+    shape: tuple[int, ...] | None = None   # reshaped (`reshape`) from this shape (after any transpose)
 
 
 class MapResult(NamedTuple):
@@ -66,6 +75,8 @@ class MapResult(NamedTuple):
     unmatched_ref: list[str]
     unmatched_spec: list[str]
     problems: list[Diagnostic]
+    unused: list[str] = []     # reference keys (original names) dropped as `unused`
+    frozen: list[str] = []     # reference keys (original names) declared `frozen`
 
 
 def _shape(t: Any) -> list[int]:
@@ -101,6 +112,8 @@ class _MapState:
     values: dict[str, Any] = field(default_factory=dict)
     mapped: dict[str, Any] = field(default_factory=dict)
     consumed: set[str] = field(default_factory=set)
+    unused: list[str] = field(default_factory=list)
+    frozen: list[str] = field(default_factory=list)
 
     def bad_spec(self, msg: str, path: tuple, hint: str | None = None) -> None:
         """A malformed `reference.weights` rule (ARC119) at `path` inside the section."""
@@ -135,11 +148,13 @@ def map_state_dict(
     st = _MapState(source_name, span_of or (lambda _path: None), dict(target_shapes),
                    {} if provenance is None else provenance)
     _rename(st, ref_sd, mapping)
+    _declared(st, mapping)
     _ignore(st, mapping)
     _join(st, mapping)
     _split(st, mapping)
     _copy_direct(st)
     _transpose(st, mapping)
+    _reshape(st, mapping)
     _fill_ties(st, ties)
     _check_shapes(st)
     return _result(st, ref_sd, target_shapes)
@@ -170,6 +185,20 @@ def _rename(st: _MapState, ref_sd: dict[str, Any], mapping: WeightMapping) -> No
             continue
         st.current[new] = key
     st.values = {new: ref_sd[orig] for new, orig in st.current.items()}
+
+
+def _declared(st: _MapState, mapping: WeightMapping) -> None:
+    """The reference keys declared `frozen` (kept) and `unused` (dropped), each glob matched against
+    the key as the reference names it and as renamed."""
+    def hits(pats: list[str], new: str, orig: str) -> bool:
+        return any(fnmatchcase(new, p) or fnmatchcase(orig, p) for p in pats)
+
+    for new, orig in list(st.current.items()):
+        if hits(mapping.frozen, new, orig):
+            st.frozen.append(orig)
+        if hits(mapping.unused, new, orig):
+            st.unused.append(orig)
+            del st.current[new]
 
 
 def _ignore(st: _MapState, mapping: WeightMapping) -> None:
@@ -276,6 +305,38 @@ def _transpose(st: _MapState, mapping: WeightMapping) -> None:
                            ("transpose",))
 
 
+def _reshape(st: _MapState, mapping: WeightMapping) -> None:
+    """Step 6: give the values of spec keys matching a `reshape` glob the spec's shape, when they hold
+    as many elements; a value of another number of elements is a problem (at the rule)."""
+    for i, pat in enumerate(mapping.reshape):
+        for k in list(st.mapped):
+            want = st.targets.get(k)
+            if want is None or not fnmatchcase(k, pat) or st.prov[k].shape is not None:
+                continue
+            v = st.mapped[k]
+            got = tuple(v.shape)
+            if got == tuple(want):
+                continue
+            if v.numel() != _numel(want):
+                st.problem(f"`{k}` matches reshape pattern {pat!r}, but its value from {st.src} "
+                           f"`{', '.join(st.prov[k].sources)}` has {list(got)} ({v.numel()} elements) and the spec's "
+                           f"{list(want)} ({_numel(want)} elements): a reshape keeps the number of elements",
+                           ("reshape", i), hint="a reshape only adds or drops size-1 dims or regroups them")
+                del st.mapped[k]
+                st.prov.pop(k)
+                st.targets.pop(k)   # reported: not unmatched as well
+                continue
+            st.mapped[k] = v.reshape(tuple(want))
+            st.prov[k] = _replace(st.prov[k], shape=got)
+
+
+def _numel(shape: Iterable[int]) -> int:
+    n = 1
+    for d in shape:
+        n *= int(d)
+    return n
+
+
 def _fill_ties(st: _MapState, ties: Iterable[tuple[str, str]]) -> None:
     """A tied spec key with no value takes its partner's."""
     for param, to in ties:
@@ -296,8 +357,11 @@ def _check_shapes(st: _MapState) -> None:
         if got != want:
             p = st.prov.pop(k)
             origin = _origin(k, p, st.src)
-            st.problem(f"`{k}`: {origin} has {list(got)}, spec has {list(want)}",
-                       hint=None if p.op == "copy" and not p.transposed or p.op == "tie" else f"after {_describe(p)}")
+            hint = None if p.op == "copy" and not p.transposed or p.op == "tie" else f"after {_describe(p)}"
+            if p.shape is None and _numel(got) == _numel(want) and p.op != "tie":
+                hint = (f"{hint}; " if hint else "") + (f"the values have as many elements: if the reference keeps "
+                                                         f"them in this shape, list `{k}` under `reference.weights.reshape`")
+            st.problem(f"`{k}`: {origin} has {list(got)}, spec has {list(want)}", hint=hint)
             del st.mapped[k]
             st.targets.pop(k)   # reported: not unmatched as well
 
@@ -320,7 +384,7 @@ def _result(st: _MapState, ref_sd: dict[str, Any], target_shapes: dict[str, tupl
     unmatched_ref = sorted(set(unmatched_ref), key=lambda k: order.get(k, len(order)))
     unmatched_spec = [k for k in st.targets if k not in st.mapped]
     ordered = {k: st.mapped[k] for k in target_shapes if k in st.mapped}
-    return MapResult(ordered, unmatched_ref, unmatched_spec, st.problems)
+    return MapResult(ordered, unmatched_ref, unmatched_spec, st.problems, st.unused, st.frozen)
 
 
 def _replace(p: Provenance, **kw: Any) -> Provenance:
@@ -341,7 +405,7 @@ def _origin(key: str, p: Provenance, src: str) -> str:
 def _describe(p: Provenance) -> str:
     what = {"copy": "renaming", "join": f"joining along dim {p.dim}",
             "split": f"taking part {p.index + 1} of {p.parts} along dim {p.dim}"}.get(p.op, p.op)
-    return what + (" and transposing" if p.transposed else "")
+    return what + (" and transposing" if p.transposed else "") + (" and reshaping" if p.shape is not None else "")
 
 
 def unmap_state_dict(spec_sd: dict[str, Any], provenance: dict[str, Provenance]) -> dict[str, Any]:
@@ -354,6 +418,8 @@ def unmap_state_dict(spec_sd: dict[str, Any], provenance: dict[str, Provenance])
         p = provenance.get(k)
         if p is None or p.op == "tie":
             continue
+        if p.shape is not None:
+            v = v.reshape(p.shape)
         if p.transposed:
             v = v.t()
         if p.op == "copy":
@@ -440,7 +506,7 @@ def _clean(res: MapResult) -> bool:
 
 
 def _has_rules(m: WeightMapping | None) -> bool:
-    return m is not None and bool(m.rename or m.transpose or m.join or m.split or m.ignore)
+    return m is not None and bool(m.rename or m.transpose or m.join or m.split or m.ignore or m.reshape or m.unused)
 
 
 # the prefixes a training wrapper puts before every key: DistributedDataParallel / DataParallel

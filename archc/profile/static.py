@@ -242,6 +242,9 @@ def _liveness(graph: Graph, env: Mapping[str, int], dtype: str | None, costs: di
             ref = ValueRef(n.path, k)
             if view and n.inputs and n.inputs[0] in storage_of:
                 storage_of[ref] = storage_of[n.inputs[0]]
+            elif view and not n.inputs:  # its own parameter or buffer (`param`, `constant`): counted as weights
+                storage_of[ref] = new_storage(0)
+                last_use.setdefault(storage_of[ref], i)
             else:
                 nb = prod(evaluate(d, env) for d in t.shape) * _bytes(t.dtype, dtype)
                 storage_of[ref] = new_storage(nb)

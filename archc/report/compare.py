@@ -25,6 +25,13 @@ def render_compare(con: Any, doc: dict[str, Any]) -> None:
     same = doc["params"] == doc["reference_params"]
     t.add_row("parameters", f"{doc['params']:,}", f"{doc['reference_params']:,}", "equal" if same else "[red]differ[/red]", "", "")
     t.add_row("unmatched keys", str(len(doc["unmatched_spec"])), str(len(doc["unmatched_reference"])), "", "", "")
+    left_out = []
+    for kind, what in (("unused", "declared unused: not counted, no gradient"), ("frozen", "frozen: no gradient compared")):
+        keys = doc.get(f"{kind}_reference") or []
+        if keys:
+            shown = ", ".join(keys[:MAX_KEYS]) + (f" and {len(keys) - MAX_KEYS} more" if len(keys) > MAX_KEYS else "")
+            left_out.append(f"reference parameters {what}: {len(keys)} ({doc.get(f'{kind}_reference_params', 0):,} "
+                            f"values): {shown}")
     for name, o in doc["outputs"].items():
         shape = "x".join(map(str, o["shape"]))
         rshape = "x".join(map(str, o["reference_shape"]))
@@ -34,6 +41,8 @@ def render_compare(con: Any, doc: dict[str, Any]) -> None:
         t.add_row("gradients", "", "", _fmt(doc.get("max_grad_diff")), _fmt(doc.get("reference_grad_max_abs")),
                   _fmt(doc.get("max_grad_rel_diff")))
     con.print(t)
+    for line in left_out:
+        con.print(escape(line))
     w = doc.get("weights") or {}
     if w:
         stats = {"measured": ", batch-norm statistics measured", "random": ", batch-norm statistics random"}.get(

@@ -22,6 +22,9 @@ ID_PATTERN = r"^[A-Za-z_][A-Za-z0-9_]*$"
 Expr = Annotated[str, Field(pattern=r"\$\{", description="a ${...} expression")]
 Dtype = Literal[DTYPES]  # type: ignore[valid-type]
 Ref = Annotated[str, Field(pattern=r"^[A-Za-z_][A-Za-z0-9_.]*(\[[0-9]+\])?$", description="a node or input id")]
+# an operand of an elementwise op in `from:` that is a number (`from: [x, 0.5]`), or an expression
+# that gives one (`from: [x, "${eps}"]`); the ops that take numbers say so (`OpDef.scalars`)
+Operand = Union[Ref, Annotated[Union[int, float], Field(description="a number operand (elementwise ops)")], Expr]
 
 
 class Strict(BaseModel):
@@ -33,8 +36,9 @@ class Strict(BaseModel):
 class NodeCommon(Strict):
     """Keys every node may carry, whatever it is."""
 
-    from_: Optional[Union[Ref, list[Ref]]] = Field(
-        None, alias="from", description="input node(s); default: the previous node"
+    from_: Optional[Union[Ref, list[Operand]]] = Field(
+        None, alias="from", description="input node(s); default: the previous node. Elementwise ops (add, sub, mul, "
+        "div, pow, ...) also take numbers and ${...} expressions that give numbers: `from: [x, 0.5]`"
     )
     when: Optional[Union[bool, Expr]] = Field(
         None, description="condition; an absent node stands for its input"
@@ -147,6 +151,14 @@ class WeightMapping(Strict):
     join: list[WeightJoin] = Field(default_factory=list)
     split: list[WeightSplit] = Field(default_factory=list)
     ignore: list[str] = Field(default_factory=list, description="glob patterns of reference keys with no counterpart (e.g. constant buffers)")
+    reshape: list[str] = Field(default_factory=list, description="glob patterns of the spec's keys whose value the reference "
+                               "stores in another shape of as many elements ([C, 1, 1] for the spec's [C, 1, 1, 1])")
+    frozen: list[str] = Field(default_factory=list, description="glob patterns of reference keys (as it names them, or "
+                              "after `rename`) of parameters that do not train: mapped and counted, their gradients not "
+                              "compared (parameters with requires_grad=False are found without this)")
+    unused: list[str] = Field(default_factory=list, description="glob patterns of reference keys of parameters its forward "
+                              "never reads and the spec does not have: left out of the mapping, the parameter count and "
+                              "the gradients (the compare report lists them)")
 
 
 class ReferenceDef(Strict):

@@ -32,7 +32,7 @@ class NodeBase:
 
     id: str
     path: tuple
-    from_: str | list[str] | None
+    from_: str | list[str | int | float] | None   # a list may hold numbers and ${...} expressions (operands)
     when: Any
     repeat: Any
     repeat_names: Any
@@ -65,19 +65,27 @@ class InvalidNode:
 
     id: str
     path: tuple
-    from_: str | list[str] | None
+    from_: str | list[str | int | float] | None
 
 
 Node = Union[OpUse, BlockUse, SeqUse]
 Entry = Union[OpUse, BlockUse, SeqUse, InvalidNode, None]   # None: not one `id: body` mapping
 
 
-def _refs(v: Any) -> str | list[str] | None:
+def _refs(v: Any) -> str | list[str | int | float] | None:
+    """`from:` as written: a name, or a list of names, numbers and `${...}` expressions (numbers are
+    operands of elementwise ops); None when it is neither."""
     if isinstance(v, str):
         return v
-    if isinstance(v, list) and all(isinstance(x, str) for x in v):
+    if isinstance(v, list) and all(isinstance(x, (str, int, float)) and not isinstance(x, bool) for x in v):
         return list(v)
     return None
+
+
+def ref_names(src: str | list | None) -> list[str]:
+    """The node names a `from:` reads directly (not its numbers or expressions), for dependencies."""
+    names = [src] if isinstance(src, str) else list(src or ())
+    return [n for n in names if isinstance(n, str) and "${" not in n]
 
 
 def typed_node(nid: str, body: dict, path: tuple) -> Node:

@@ -62,7 +62,7 @@ def make_inputs(op, types: list[TensorType]) -> list[torch.Tensor]:
 def run_lowered(lowered, inputs):
     if isinstance(lowered, Call):
         args = [list(inputs)] if lowered.pack_inputs else list(inputs)
-        return lowered.fn(*args, *lowered.params.values(), *lowered.extra_args, **lowered.kwargs)
+        return lowered.fn(*args, *lowered.params.values(), *lowered.buffers.values(), *lowered.extra_args, **lowered.kwargs)
     assert isinstance(lowered, nn.Module), f"lowering returned {type(lowered).__name__}"
     lowered.eval()
     return lowered(*inputs)
@@ -108,7 +108,7 @@ def test_metadata(name):
     assert op.name == name
     for field in ("doc", "shape_doc", "lowers_to", "family", "example"):
         assert getattr(op, field), f"{name}: missing {field}"
-    assert op.example_inputs, f"{name}: no example_inputs"
+    assert op.example_inputs or op.arity == (0, 0), f"{name}: no example_inputs"
     lo, hi = op.arity
     assert lo <= len(op.example_inputs) and (hi is None or len(op.example_inputs) <= hi)
     assert not op.example_dtypes or len(op.example_dtypes) == len(op.example_inputs)
@@ -140,8 +140,9 @@ def test_example_against_torch(name):
     if isinstance(lowered, nn.Module):
         got_p = {n: tuple(p.shape) for n, p in lowered.named_parameters()}
         got_b = {n: tuple(b.shape) for n, b in lowered.named_buffers()}
-    else:  # a Call's node-owned parameters
-        got_p, got_b = {n: tuple(p.shape) for n, p in lowered.params.items()}, {}
+    else:  # a Call's node-owned parameters and (persistent) buffers
+        got_p = {n: tuple(p.shape) for n, p in lowered.params.items()}
+        got_b = {n: tuple(b.shape) for n, b in lowered.buffers.items()} if lowered.persistent else {}
     assert got_p == {k: tuple(v) for k, v in want_p.items()}
     assert got_b == {k: tuple(v) for k, v in want_b.items()}
 

@@ -43,11 +43,14 @@ def test_roles():
     by_role: dict[str, set[str]] = {}
     for name in ops_where(lambda t: True):
         by_role.setdefault(OPS[name].traits.role, set()).add(name)
-    assert by_role["activation"] == {"relu", "gelu", "silu", "sigmoid", "tanh", "leaky_relu", "hardswish", "mish"}
+    assert by_role["activation"] == {"relu", "gelu", "silu", "sigmoid", "tanh", "leaky_relu", "hardswish", "mish",
+                                     "relu6", "hardtanh", "hardsigmoid", "elu", "selu", "celu", "softplus",
+                                     "softsign", "quick_gelu", "prelu", "glu"}
     assert by_role["probability"] == {"softmax"}
-    assert by_role["merge"] == {"add", "mul", "concat"}
+    assert by_role["merge"] == {"add", "mul", "concat", "sub", "div", "pow", "minimum", "maximum", "where",
+                                "eq", "ne", "lt", "le", "gt", "ge"}
     assert by_role["norm"] == {"batch_norm", "layer_norm", "group_norm", "instance_norm", "rms_norm"}
-    assert by_role["view"] == {"reshape", "flatten", "unflatten", "permute", "transpose"}
+    assert by_role["view"] == {"reshape", "flatten", "unflatten", "permute", "transpose", "squeeze", "unsqueeze"}
     assert by_role["pass"] == {"identity", "dropout", "drop_path"}
 
 
@@ -67,7 +70,8 @@ def test_codegen_and_memory_traits():
     assert ops_where(lambda t: t.init) == CONV | CONV_T | {"linear", "embedding", "positional_embedding",
                                                            "patch_embedding", "attention"}
     assert ops_where(lambda t: t.aliases) == {"reshape", "permute", "transpose", "flatten", "unflatten", "split",
-                                              "select", "slice", "identity", "dropout", "drop_path"}
+                                              "select", "slice", "identity", "dropout", "drop_path", "squeeze", "unsqueeze",
+                                              "expand", "param", "constant"}
 
 
 def test_onnx_limits():
