@@ -23,9 +23,10 @@ SMALL = [
     ("gpt2", {"T": 16}, "small"),
     ("bert_base", {"T": 16}, "small"),
     ("efficientnet", {"H": 32, "W": 32, "B": 1}, None),   # 8 mutants, ~75 s of CPU (eval only: B=1 at 1x1 has no batch statistics)
+    ("roberta_base", {"T": 16}, "small"),
 ]
 FULL = [("resnet18", {}, None), ("vit_b_16", {}, None), ("gpt2", {}, None), ("bert_base", {}, None),
-        ("efficientnet", {}, None)]
+        ("efficientnet", {}, None), ("roberta_base", {}, None)]
 
 
 def _one_per_class(spec: Path, overrides=None, variant=None) -> list[mutate.Mutant]:
