@@ -397,7 +397,7 @@ def _dropout_off(module: Any) -> int:
         for attr, v in list(vars(m).items()):
             low = attr.lower()
             if isinstance(v, float) and not isinstance(v, bool) and v != 0.0 and (
-                    "drop" in low or (attr == "p" and any(w in type(m).__name__.lower() for w in ("stochastic", "droppath")))):
+                    "drop" in low or (attr == "p" and any(w in type(m).__name__.lower() for w in ("stochastic", "drop")))):
                 setattr(m, attr, 0.0)
                 n += 1
     return n

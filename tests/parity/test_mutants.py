@@ -22,14 +22,15 @@ SMALL = [
     ("vit_b_16", {}, "small"),
     ("gpt2", {"T": 16}, "small"),
     ("bert_base", {"T": 16}, "small"),
-    ("efficientnet", {"H": 32, "W": 32, "B": 1}, None),   # 8 mutants, ~75 s of CPU (train mode refused at 1x1)
+    ("efficientnet", {"H": 32, "W": 32, "B": 1}, None),   # 8 mutants, ~75 s of CPU (eval only: B=1 at 1x1 has no batch statistics)
     ("vae_kl", {"H": 8, "W": 8, "B": 1}, None),
     ("clip", {"T": 8}, "small"),
+    ("roberta_base", {"T": 16}, "small"),
 ]
 REFERENCE_PACKAGE = {"resnet18": "torchvision", "vit_b_16": "torchvision", "efficientnet": "torchvision",
                      "deeplabv3_resnet50": "torchvision", "vae_kl": "diffusers"}
 FULL = [("resnet18", {}, None), ("vit_b_16", {}, None), ("gpt2", {}, None), ("bert_base", {}, None),
-        ("efficientnet", {}, None),
+        ("efficientnet", {}, None), ("roberta_base", {}, None),
         # torchvision's fixed widths: no small variant; its 8 mutant classes at 64x64, B=2 take ~13 min
         ("deeplabv3_resnet50", {"H": 64, "W": 64, "B": 2}, None),
         ("segformer_b0", {"H": 64, "W": 64, "B": 2}, None)]   # 9 mutant classes, ~15 min
