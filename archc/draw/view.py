@@ -192,6 +192,8 @@ def build_view(graph: Graph, expand: Iterable[str] = (), depth: Optional[int] = 
             lines = [name] if name == kind else [name, kind]
             lines += _holds(sc, box, graph)
             lines += note.box(box, scope_params.get(box, 0))
+            if len(lines) < 2:
+                lines += _contents(sc, box)
             view.items[box] = Item(box, "scope", lines, parent, k, params=scope_params.get(box, 0),
                                    tooltip="\n".join(x for x in (box, kind, _where(sc.scopes[box])) if x))
     for p in sorted(expanded, key=lambda p: scope_first.get(p, 0)):
@@ -336,3 +338,10 @@ def _holds(sc: Scopes, path: str, graph: Graph) -> list[str]:
         return []
     reps = [_scope_kind(sc, k, graph) for k in sc.kids(path) if sc.scopes[k].kind == "repeat"]
     return reps[:2] + ([f"+{len(reps) - 2} more repeats"] if len(reps) > 2 else [])
+
+
+def _contents(sc: Scopes, path: str) -> list[str]:
+    """For a box that would say only its name (an instance named as its block, no repeats inside:
+    a VAE's `mid_block`), the blocks it holds."""
+    inner = [k[len(path) + 1:] for k in sc.kids(path)]
+    return [", ".join(inner[:3]) + (f" +{len(inner) - 3} more" if len(inner) > 3 else "")] if inner else []

@@ -622,6 +622,26 @@ class Elaborator:
                 self.st.repeat_product //= n
         return self.expand_instance(full, nid, node, scope, env, in_refs, span)
 
+    def index_from(self, f: SpecFile, path: tuple, in_refs: list) -> bool:
+        """An Ultralytics-style `from: [-1, 6]` (integers written literally where a node that takes
+        tensors needs names): ARC102 naming the nodes each index would mean. False when the numbers
+        are not all literal integers, for the caller's general message."""
+        from archc.spec.index_from import _is_index, index_from_diagnostic
+
+        fp = path + ("from",)
+        raw = f.loaded.data
+        try:
+            for seg in fp:
+                raw = raw[seg]
+        except (KeyError, IndexError, TypeError):
+            return False
+        items = raw if isinstance(raw, list) else [raw]
+        nums = [r for r in in_refs if isinstance(r, Number)]
+        if not any(map(_is_index, items)) or not all(_is_index(n.value) for n in nums):
+            return False
+        self.st.diags.append(index_from_diagnostic(f.loaded.data, fp, f))
+        return True
+
     def stand_in(self, nid: str, in_refs: list, span: Span | None) -> ValueRef:
         """What an absent node (`when:` false, `repeat: 0`) stands for: its first tensor input
         (`_ABSENT` for a node with no inputs, a `param` or `constant`)."""
@@ -845,6 +865,8 @@ class Elaborator:
                 raise _Abort
         numbers = {k: r for k, r in enumerate(in_refs) if isinstance(r, Number)}
         if numbers and not op.scalars:
+            if self.index_from(f, path, in_refs):
+                raise _Abort
             k, num = next(iter(numbers.items()))
             self.error("ARC102", f"`{label}` ({op.name}) takes tensors, but input {k} in its `from:` is the number {num}",
                        num.span or span, hint="numbers may be operands of elementwise ops only (add, sub, mul, div, pow, "
@@ -858,6 +880,8 @@ class Elaborator:
             raise _Abort
         operands = in_refs
         in_refs = _tensor_refs(operands)
+        if numbers and not in_refs and self.index_from(f, path, operands):  # `{op: add, from: [-2, 1]}`
+            raise _Abort
         in_types = [scalar_type(r.value) if isinstance(r, Number) else self.type_of(r) for r in operands]
         ctx = _Ctx(self, full, span, in_refs, [k for k, r in enumerate(operands) if not isinstance(r, Number)] if numbers else None)
         try:
@@ -994,6 +1018,8 @@ class Elaborator:
                 ok = False
         num = next((r for r in in_refs if isinstance(r, Number)), None)
         if num is not None:
+            if self.index_from(f, path, in_refs):
+                raise _Abort
             self.error("ARC102", f"block `{name}` takes tensors as inputs, but `{label}` gives it the number {num}",
                        num.span or span, hint="numbers may be operands of elementwise ops only; give the block a node")
             raise _Abort

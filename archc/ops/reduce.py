@@ -8,7 +8,7 @@ from pydantic import Field
 
 from archc.ir.types import FLOAT_DTYPES, ShapeError, TensorType
 from archc.ops._cost import Cost, numel
-from archc.ops._registry import Attrs, Call, InferContext, register
+from archc.ops._registry import Attrs, Call, InferContext, Traits, register
 from archc.ops.tensor import norm_dim, reduce_dims, reduced_shape
 
 INT_RESULT = "int64"  # torch sums, products and cumulative sums of integers and bools in int64
@@ -185,6 +185,9 @@ register(
     doc="Running sum along `dim` (position ids from a padding mask: `cumsum` of the mask).",
     shape_doc="the shape is kept; integer and bool inputs accumulate in int64 (as torch does).",
     lowers_to="torch.cumsum",
+    # a running sum depends on each element's place in the sequence: position ids (RoBERTa's, from
+    # the padding mask) are made this way, so what it feeds carries positions (lint's ARC309)
+    traits=Traits(positional=True),
     example="{op: cumsum, dim: 1}",
     example_inputs=[(2, 6)],
     example_dtypes=["int64"],

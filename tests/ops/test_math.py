@@ -334,17 +334,18 @@ def test_numbers_where_tensors_are_needed_are_located_diagnostics(tmp_path):
     got = {(d.code, d.span.line, d.span.col) for d in e.value.diagnostics}
     assert got == {
         ("ARC102", 8, 26),    # relu takes tensors: at the number
-        ("ARC102", 9, 5),     # every operand a number: at the node
+        ("ARC102", 9, 24),    # every operand an integer: read as Ultralytics-style indexes, at the `from:`
         ("ARC102", 10, 28),   # an expression that gives a word
         ("ARC102", 11, 28),   # true is no number (schema)
-        ("ARC102", 12, 28),   # a block's input
+        ("ARC102", 12, 27),   # a block's input, an integer: an index, at the `from:`
         ("ARC209", 13, 28),   # past int64
         ("ARC102", 14, 5),    # where's condition
-        ("ARC102", 15, 31),   # conv2d's second input
+        ("ARC102", 15, 27),   # conv2d's second input, an integer: an index, at the `from:`
     }, got
     by_line = {d.span.line: d for d in e.value.diagnostics}
     assert "takes tensors" in by_line[8].message and by_line[8].hint
-    assert "every operand" in by_line[9].message and by_line[9].hint
+    assert "names nodes, not layer indexes" in by_line[9].message and by_line[9].hint
+    assert "names nodes, not layer indexes" in by_line[12].message
     assert [r.message for r in by_line[14].related] == ["input 0 is the number 1"]
 
 

@@ -55,7 +55,7 @@ def test_roles():
 
 
 def test_sequence_traits():
-    assert ops_where(lambda t: t.positional) == {"positional_embedding", "pos_embedding_param", "rnn", "lstm", "gru",
+    assert ops_where(lambda t: t.positional) == {"positional_embedding", "pos_embedding_param", "rnn", "lstm", "gru", "cumsum",
                                                  "conv1d"}
     assert {n: OPS[n].traits.attention for n in ops_where(lambda t: t.attention)} == {"attention": "layer",
                                                                                     "sdpa": "core"}

@@ -19,7 +19,8 @@ def test_negative_and_positive_indexes_name_nodes():
 
 
 def test_an_index_past_the_list_gets_the_general_hint():
-    d = _one("  - a: {op: linear, out: 4}\n  - c: {op: add, from: [a, 7]}\n")
+    # (on `add`, `[a, 7]` is a + 7: numbers are operands of elementwise ops; concat takes tensors)
+    d = _one("  - a: {op: linear, out: 4}\n  - c: {op: concat, dim: 1, from: [a, 7]}\n")
     assert "names nodes, not layer indexes; got [a, 7]" in d.message
     assert d.hint.startswith("write the names of the nodes to read")
 
